@@ -1,0 +1,93 @@
+"""Sessions for the NeMo monorepo.
+
+    nox -s tests        # everything: what CI and the README run
+    nox -s core asr     # one package (and its nemo dependencies) alone in a fresh venv, its tests only
+    nox -s lint         # ruff
+    nox -s demo         # the main job: train, transcribe and score a small ASR model on the bundled data
+    nox -s bench        # benchmarks -> docs/benchmarks.md (with NeMo 1.23 ratios when NEMO_REF_PYTHON is set)
+
+Every install uses constraints.txt (torch and torchaudio are pinned together). The uv backend shares one
+wheel cache between venvs, so a fresh venv with torch costs about a minute.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["tests"]
+
+ROOT = Path(__file__).parent
+CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
+PACKAGES = {name: ROOT / "packages" / f"nemo-{name}" for name in ("core", "asr", "nlp", "tts")}
+EXAMPLE_PLUGIN = ROOT / "examples" / "nemo-hello"
+TEST_TOOLS = ("pytest", "build", "hatchling", "onnx", "onnxruntime")
+
+
+def _with_nemo_dependencies(package: str) -> list[str]:
+    """The package after the nemo packages it declares, depth first: e.g. asr -> [core, asr]."""
+    project = tomllib.loads((PACKAGES[package] / "pyproject.toml").read_text())["project"]
+    names = [re.split(r"[<>=!~\[; ]", dep, maxsplit=1)[0] for dep in project.get("dependencies", [])]
+    ordered: list[str] = []
+    for name in names:
+        if name.startswith("nemo-"):
+            ordered += [dep for dep in _with_nemo_dependencies(name.removeprefix("nemo-")) if dep not in ordered]
+    return [*ordered, package]
+
+
+def _install_packages(session: nox.Session, packages: list[str], *extra: str) -> None:
+    session.install(*CONSTRAINTS, *(str(PACKAGES[name]) for name in packages), *extra)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """All four packages and the example plugin in one venv; every test (the README's test command)."""
+    _install_packages(session, list(PACKAGES), str(EXAMPLE_PLUGIN), *TEST_TOOLS)
+    session.run("pytest", *session.posargs, env={"HF_HUB_OFFLINE": "1"})
+
+
+def _package_session(package: str):
+    def session_fn(session: nox.Session) -> None:
+        packages = _with_nemo_dependencies(package)
+        _install_packages(session, packages, *TEST_TOOLS)
+        if package == "core":
+            session.run(
+                "python", "-c",
+                "import importlib.util as u, sys; bad = [m for m in ('torchaudio', 'transformers') "
+                "if u.find_spec(m)]; sys.exit(f'nemo-core pulled in {bad}' if bad else 0)",
+            )
+        session.run("python", "-c", f"import nemo.{'core' if package == 'core' else 'collections.' + package}")
+        session.run("pytest", str(PACKAGES[package] / "tests"), *session.posargs)
+
+    session_fn.__doc__ = f"nemo-{package} and its nemo dependencies alone in a fresh venv; its own tests."
+    return session_fn
+
+
+for _name in PACKAGES:
+    nox.session(name=_name)(_package_session(_name))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and format check over the whole tree."""
+    session.install("ruff==0.17.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: train a small CTC model on the bundled speech, transcribe held-out prompts, print WER."""
+    _install_packages(session, ["core", "asr"])
+    session.run("python", "examples/asr/demo.py", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run benchmarks/ and write docs/benchmarks.md; NEMO_REF_PYTHON=<NeMo 1.23 venv python> adds ratios."""
+    _install_packages(session, list(PACKAGES), str(EXAMPLE_PLUGIN))
+    session.run("python", "benchmarks/run_all.py", *session.posargs)

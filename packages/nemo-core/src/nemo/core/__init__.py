@@ -1,0 +1,32 @@
+"""nemo.core: neural types, typed modules, ModelPT, ``.nemo`` archives and the plugin system.
+
+Importing this package is cheap: every public name is resolved on first use.
+"""
+
+from nemo.utils.lazy_exports import lazy_exports
+
+__version__ = "0.1.0"
+
+_CLASSES = (
+    "Typing typecheck NeuralModule Loss Dataset IterableDataset Exportable ExportFormat "
+    "Serialization FileIO Model PretrainedModelInfo ModelPT"
+).split()
+_NEURAL_TYPES = (
+    "AxisKind AxisType NeuralType NeuralTypeComparisonResult NeuralTypeError "
+    "NeuralPortNameMismatchError NeuralPortNmTensorMismatchError"
+).split()
+
+_EXPORTS = {
+    **{name: f"nemo.core.classes:{name}" for name in _CLASSES},
+    **{name: f"nemo.core.neural_types:{name}" for name in _NEURAL_TYPES},
+    "hydra_runner": "nemo.core.config.hydra_runner:hydra_runner",
+    "neural_types": "nemo.core.neural_types",
+    "classes": "nemo.core.classes",
+    "optim": "nemo.core.optim",
+    "config": "nemo.core.config",
+    "plugins": "nemo.core.plugins",
+    "registry": "nemo.core.registry",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
