@@ -13,10 +13,10 @@ wheel cache between venvs, so a fresh venv with torch costs about a minute.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
 import nox
+import tomllib
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests"]
@@ -35,7 +35,9 @@ def _with_nemo_dependencies(package: str) -> list[str]:
     ordered: list[str] = []
     for name in names:
         if name.startswith("nemo-"):
-            ordered += [dep for dep in _with_nemo_dependencies(name.removeprefix("nemo-")) if dep not in ordered]
+            ordered += [
+                dep for dep in _with_nemo_dependencies(name.removeprefix("nemo-")) if dep not in ordered
+            ]
     return [*ordered, package]
 
 
@@ -56,11 +58,14 @@ def _package_session(package: str):
         _install_packages(session, packages, *TEST_TOOLS)
         if package == "core":
             session.run(
-                "python", "-c",
+                "python",
+                "-c",
                 "import importlib.util as u, sys; bad = [m for m in ('torchaudio', 'transformers') "
                 "if u.find_spec(m)]; sys.exit(f'nemo-core pulled in {bad}' if bad else 0)",
             )
-        session.run("python", "-c", f"import nemo.{'core' if package == 'core' else 'collections.' + package}")
+        session.run(
+            "python", "-c", f"import nemo.{'core' if package == 'core' else 'collections.' + package}"
+        )
         session.run("pytest", str(PACKAGES[package] / "tests"), *session.posargs)
 
     session_fn.__doc__ = f"nemo-{package} and its nemo dependencies alone in a fresh venv; its own tests."

@@ -33,8 +33,10 @@ COPYRIGHT = Path("/usr/share/doc/asterisk-core-sounds-en/copyright")
 SAMPLE_RATE = 16000
 TEST_PERCENT = 10
 
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen " \
-        "sixteen seventeen eighteen nineteen".split()
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen".split()
+)
 _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 _SYMBOLS = {"#": " pound ", "*": " star ", "&": " and ", "%": " percent "}
 
@@ -74,7 +76,8 @@ def decode_g722(path: Path) -> np.ndarray:
     """(T,) float32 waveform at 16 kHz."""
     raw = subprocess.run(
         ["ffmpeg", "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "1", "-ar", str(SAMPLE_RATE), "-"],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     ).stdout
     return np.frombuffer(raw, dtype=np.float32)
 
@@ -90,8 +93,10 @@ def main() -> None:
     args = parser.parse_args()
     for needed in (SOUNDS, TRANSCRIPTS):
         if not needed.exists():
-            raise SystemExit(f"{needed} is missing: apt-get install asterisk-core-sounds-en "
-                             "asterisk-core-sounds-en-g722 ffmpeg")
+            raise SystemExit(
+                f"{needed} is missing: apt-get install asterisk-core-sounds-en "
+                "asterisk-core-sounds-en-g722 ffmpeg"
+            )
     audio_dir = args.out / "audio"
     if audio_dir.exists():
         shutil.rmtree(audio_dir)
@@ -115,8 +120,9 @@ def main() -> None:
         name = key.replace("/", "__") + ".opus"
         sf.write(audio_dir / name, audio, SAMPLE_RATE, format="OGG", subtype="OPUS")
         split = "test" if is_held_out(key) else "train"
-        manifests[split].append({"audio_filepath": f"audio/{name}", "duration": round(duration, 3),
-                                 "text": normalized})
+        manifests[split].append(
+            {"audio_filepath": f"audio/{name}", "duration": round(duration, 3), "text": normalized}
+        )
     for split, entries in manifests.items():
         with open(args.out / f"{split}_manifest.json", "w") as manifest:
             manifest.writelines(json.dumps(entry) + "\n" for entry in entries)

@@ -21,9 +21,19 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     built = {}
     for package in PACKAGES:
         subprocess.run(
-            [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out / package),
-             str(ROOT / "packages" / package)],
-            check=True, capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "build",
+                "--wheel",
+                "--no-isolation",
+                "--outdir",
+                str(out / package),
+                str(ROOT / "packages" / package),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         (wheel,) = (out / package).glob("*.whl")
         built[package] = wheel
@@ -35,9 +45,15 @@ def _metadata(wheel: Path) -> tuple[list[str], dict[str, str]]:
         names = archive.namelist()
         dist_info = next(name.split("/")[0] for name in names if ".dist-info/" in name)
         metadata = Parser().parsestr(archive.read(f"{dist_info}/METADATA").decode())
-        entry_points = archive.read(f"{dist_info}/entry_points.txt").decode() if (
-            f"{dist_info}/entry_points.txt" in names) else ""
-    return names, {"requires": "\n".join(metadata.get_all("Requires-Dist") or []), "entry_points": entry_points}
+        entry_points = (
+            archive.read(f"{dist_info}/entry_points.txt").decode()
+            if (f"{dist_info}/entry_points.txt" in names)
+            else ""
+        )
+    return names, {
+        "requires": "\n".join(metadata.get_all("Requires-Dist") or []),
+        "entry_points": entry_points,
+    }
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -1,10 +1,12 @@
 """NeMo's core classes: ``from nemo.core.classes import NeuralModule, ModelPT, typecheck``."""
 
+# Eager and light (no torch): the submodule shares the decorator's name, so the name must be bound here
+# or `from nemo.core.classes import typecheck` could return the module.
+from nemo.core.classes.typecheck import Typing as Typing
+from nemo.core.classes.typecheck import typecheck as typecheck
 from nemo.utils.lazy_exports import lazy_exports
 
 _EXPORTS = {
-    "Typing": "nemo.core.classes.typecheck",
-    "typecheck": "nemo.core.classes.typecheck",
     "NeuralModule": "nemo.core.classes.module",
     "Loss": "nemo.core.classes.loss",
     "Dataset": "nemo.core.classes.dataset",
@@ -18,5 +20,5 @@ _EXPORTS = {
     "ModelPT": "nemo.core.classes.modelPT",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "Typing", "typecheck"])
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

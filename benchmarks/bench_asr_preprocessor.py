@@ -1,0 +1,77 @@
+"""Throughput of AudioToMelSpectrogramPreprocessor: 80 mel, n_fft 512, batch 16 x 10 s of 16 kHz audio.
+
+Eval-mode forward (no dither) on random audio, NeMo's other defaults (20 ms window, 10 ms hop,
+per-feature normalisation, pad_to 16); the figure is seconds of audio processed per second of wall
+time, from the median batch time.
+
+Uses only NeMo 1.23's public names, so the same script runs under NeMo 1.23 for comparison:
+
+    python benchmarks/bench_asr_preprocessor.py [--repeats 20] [--device cpu]   # prints one JSON line
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+from nemo.collections.asr.modules import AudioToMelSpectrogramPreprocessor
+
+SAMPLE_RATE = 16000
+BATCH = 16
+SECONDS = 10.0
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def median_seconds(step, repeats: int, warmup: int, device: torch.device) -> float:
+    """Median wall time of ``step()`` in seconds, after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        step()
+    _sync(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+
+    generator = torch.Generator().manual_seed(0)
+    samples = int(SECONDS * SAMPLE_RATE)
+    audio = (0.1 * torch.randn(BATCH, samples, generator=generator)).to(device)
+    lengths = torch.full((BATCH,), samples, dtype=torch.long, device=device)
+    preprocessor = AudioToMelSpectrogramPreprocessor(sample_rate=SAMPLE_RATE, features=80, n_fft=512)
+    preprocessor = preprocessor.to(device).eval()
+
+    def step() -> None:
+        preprocessor(input_signal=audio, length=lengths)
+
+    batch_seconds = median_seconds(step, args.repeats, args.warmup, device)
+    audio_seconds = BATCH * SECONDS
+    print(
+        json.dumps(
+            {
+                "mel_audio_seconds_per_second": round(audio_seconds / batch_seconds, 1),
+                "batch_s": round(batch_seconds, 4),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Wall time of importing the packages in a fresh interpreter (median of repeats).
+
+Runs under any Python that has NeMo installed (ours or NeMo 1.23), so the two can be compared:
+
+    python benchmarks/bench_import.py            # prints one JSON line
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+STATEMENTS = {
+    "import_torch_s": "import torch",
+    "import_nemo_core_s": "import nemo.core",
+    "import_nemo_asr_s": "import nemo.collections.asr",
+    # What a training script really pulls in: the model classes, hence torch and Lightning.
+    "import_modelpt_s": "from nemo.core import ModelPT",
+    "import_ctc_model_s": "from nemo.collections.asr.models import EncDecCTCModel",
+}
+
+
+def time_import(statement: str, repeats: int) -> float:
+    """Median seconds for a new interpreter to run ``statement`` (interpreter start-up included)."""
+    subprocess.run([sys.executable, "-c", statement], check=True, capture_output=True)  # warm the disk cache
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", statement], check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    print(json.dumps({name: round(time_import(stmt, repeats), 3) for name, stmt in STATEMENTS.items()}))
+
+
+if __name__ == "__main__":
+    main()

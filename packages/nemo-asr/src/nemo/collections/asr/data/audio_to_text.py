@@ -1,0 +1,496 @@
+"""Audio-transcript datasets for ASR training (NeMo 1.23's classes and arguments).
+
+- :class:`AudioToCharDataset`: manifest + character labels.
+- :class:`AudioToBPEDataset`: manifest + a tokenizer (sentencepiece).
+- :class:`TarredAudioToCharDataset`, :class:`TarredAudioToBPEDataset`: tar shards + a tarred manifest,
+  streamed (``IterableDataset``), split across processes and DataLoader workers.
+
+Every sample is ``(audio (T,), audio_len, tokens (U,), tokens_len)`` (plus ``sample_id`` with
+``return_sample_id``), and ``collate_fn`` pads a list of them into
+``(audio (B, T), audio_len (B,), tokens (B, U), tokens_len (B,))``.
+
+Besides NeMo's arguments, the datasets take two keyword-only options (config keys of the same name):
+``skip_missing_audio`` (map-style only: drop manifest lines whose audio is missing, with one warning)
+and ``resample`` (``False``: a file at another sample rate is an error instead of being resampled).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+from nemo.collections.asr.data.audio_loading import AudioLoader, AudioPerturbation
+from nemo.collections.asr.data.collate import _speech_collate_fn
+from nemo.collections.asr.data.manifest import load_audio_text_manifests
+from nemo.collections.asr.data.tarred_audio import (
+    expand_sharded_filepaths,
+    iter_tar_members,
+    open_member,
+    shuffle_buffer,
+)
+from nemo.collections.asr.data.transcripts import TokenizedTranscripts
+from nemo.collections.asr.parts.preprocessing.parsers import make_parser
+from nemo.collections.asr.parts.preprocessing.segment import ChannelSelectorType
+from nemo.collections.common.tokenizers.tokenizer_spec import TokenizerSpec
+from nemo.core.classes import Dataset, IterableDataset
+from nemo.core.neural_types import AudioSignal, LabelsType, LengthsType, NeuralType
+from nemo.utils import logging
+from torch.utils.data import get_worker_info
+
+__all__ = [
+    "AudioToBPEDataset",
+    "AudioToCharDataset",
+    "TarredAudioToBPEDataset",
+    "TarredAudioToCharDataset",
+    "_speech_collate_fn",
+    "expand_sharded_filepaths",
+]
+
+Parser = Callable[[str], "list[int] | None"]
+
+
+def _output_types(sample_rate: int) -> dict[str, NeuralType]:
+    return {
+        "audio_signal": NeuralType(("B", "T"), AudioSignal(freq=sample_rate)),
+        "a_sig_length": NeuralType(tuple("B"), LengthsType()),
+        "transcripts": NeuralType(("B", "T"), LabelsType()),
+        "transcript_length": NeuralType(tuple("B"), LengthsType()),
+        "sample_id": NeuralType(tuple("B"), LengthsType(), optional=True),
+    }
+
+
+def _char_parser(
+    labels: Sequence[str] | None, parser: str | Parser, unk_index: int, blank_index: int, normalize: bool
+) -> Parser:
+    if isinstance(parser, str):
+        return make_parser(
+            labels=labels, name=parser, unk_id=unk_index, blank_id=blank_index, do_normalize=normalize
+        )
+    return parser
+
+
+def _positive_special_id(tokenizer: TokenizerSpec, name: str) -> int | None:
+    """``tokenizer.<name>`` when the tokenizer has it and it is > 0 (NeMo's rule), else ``None``."""
+    try:
+        value = getattr(tokenizer, name)
+    except (AttributeError, NameError):
+        return None
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def _tokenizer_ids(tokenizer: TokenizerSpec, use_start_end_token: bool) -> tuple[int | None, int | None, int]:
+    """``(bos_id, eos_id, pad_id)`` for a BPE dataset."""
+    bos_id = _positive_special_id(tokenizer, "bos_id") if use_start_end_token else None
+    eos_id = _positive_special_id(tokenizer, "eos_id") if use_start_end_token else None
+    return bos_id, eos_id, _positive_special_id(tokenizer, "pad_id") or 0
+
+
+def _sample(
+    audio: torch.Tensor, tokens: torch.Tensor, index: int, return_sample_id: bool
+) -> tuple[torch.Tensor, ...]:
+    sample = (
+        audio,
+        torch.tensor(audio.shape[0], dtype=torch.long),
+        tokens,
+        torch.tensor(tokens.shape[0], dtype=torch.long),
+    )
+    return (*sample, torch.tensor(index, dtype=torch.long)) if return_sample_id else sample
+
+
+class _AudioTextDataset(Dataset):
+    """Map-style base: manifest entries, tokenized transcripts and an audio loader."""
+
+    def __init__(
+        self,
+        manifest_filepath: str | Sequence[str],
+        parser: Parser,
+        sample_rate: int,
+        int_values: bool = False,
+        augmentor: AudioPerturbation | None = None,
+        max_duration: float | None = None,
+        min_duration: float | None = None,
+        max_utts: int = 0,
+        trim: bool = False,
+        bos_id: int | None = None,
+        eos_id: int | None = None,
+        pad_id: int = 0,
+        return_sample_id: bool = False,
+        channel_selector: ChannelSelectorType = None,
+        *,
+        skip_missing_audio: bool = False,
+        resample: bool = True,
+    ) -> None:
+        entries = load_audio_text_manifests(
+            manifest_filepath, min_duration, max_duration, max_utts, skip_missing_audio=skip_missing_audio
+        )
+        self.transcripts = TokenizedTranscripts(entries, parser, bos_id=bos_id, eos_id=eos_id)
+        self.audio_loader = AudioLoader(sample_rate, int_values, trim, channel_selector, augmentor, resample)
+        self._sample_rate = sample_rate
+        self.pad_id = pad_id
+        self.return_sample_id = return_sample_id
+
+    @property
+    def output_types(self) -> dict[str, NeuralType]:
+        return _output_types(self._sample_rate)
+
+    @property
+    def durations(self) -> np.ndarray:
+        """(N,) durations in seconds (for duration bucketing)."""
+        return self.transcripts.durations
+
+    def __len__(self) -> int:
+        return len(self.transcripts)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
+        """``(audio (T,), audio_len, tokens (U,), tokens_len[, sample_id])``."""
+        entry = self.transcripts.entries[index]
+        audio = self.audio_loader.load(entry.audio_filepath, entry.offset, entry.duration, entry.where)
+        return _sample(audio, self.transcripts.tokens(index), index, self.return_sample_id)
+
+    def _collate_fn(self, batch: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, ...]:
+        return _speech_collate_fn(batch, pad_id=self.pad_id)
+
+
+class AudioToCharDataset(_AudioTextDataset):
+    """Manifest utterances with character-label transcripts.
+
+    Args:
+        manifest_filepath: manifest path(s): comma-separated string or list.
+        labels: the characters; a transcript character's id is its index here (``None``: printable ASCII).
+        sample_rate: output sample rate (files at other rates are resampled).
+        int_values: read integer PCM.
+        augmentor: object with ``perturb(segment)`` applied to every utterance.
+        max_duration: drop longer utterances (seconds).
+        min_duration: drop shorter utterances (seconds).
+        max_utts: keep at most this many utterances (0: all).
+        blank_index: id removed from transcripts (-1 with ``unk_index`` -1 drops unknown characters).
+        unk_index: id of characters that are no label.
+        normalize: normalize transcripts (English cleaning with ``parser="en"``).
+        trim: trim leading and trailing silence.
+        bos_id: id put before every transcript.
+        eos_id: id put after every transcript.
+        pad_id: transcript padding id in batches.
+        parser: ``"en"``, ``"base"`` or a callable text -> ids.
+        return_sample_id: also return each sample's index.
+        channel_selector: how to get mono audio from multi-channel files (``"average"``, an index).
+        skip_missing_audio: drop lines whose audio file is missing instead of raising.
+        resample: ``False`` makes a sample-rate mismatch an error.
+    """
+
+    def __init__(
+        self,
+        manifest_filepath: str | Sequence[str],
+        labels: Sequence[str] | None,
+        sample_rate: int,
+        int_values: bool = False,
+        augmentor: AudioPerturbation | None = None,
+        max_duration: float | None = None,
+        min_duration: float | None = None,
+        max_utts: int = 0,
+        blank_index: int = -1,
+        unk_index: int = -1,
+        normalize: bool = True,
+        trim: bool = False,
+        bos_id: int | None = None,
+        eos_id: int | None = None,
+        pad_id: int = 0,
+        parser: str | Parser = "en",
+        return_sample_id: bool = False,
+        channel_selector: ChannelSelectorType = None,
+        *,
+        skip_missing_audio: bool = False,
+        resample: bool = True,
+    ) -> None:
+        self.labels = None if labels is None else list(labels)
+        super().__init__(
+            manifest_filepath,
+            _char_parser(self.labels, parser, unk_index, blank_index, normalize),
+            sample_rate,
+            int_values=int_values,
+            augmentor=augmentor,
+            max_duration=max_duration,
+            min_duration=min_duration,
+            max_utts=max_utts,
+            trim=trim,
+            bos_id=bos_id,
+            eos_id=eos_id,
+            pad_id=pad_id,
+            return_sample_id=return_sample_id,
+            channel_selector=channel_selector,
+            skip_missing_audio=skip_missing_audio,
+            resample=resample,
+        )
+
+
+class AudioToBPEDataset(_AudioTextDataset):
+    """Manifest utterances with transcripts tokenized by ``tokenizer`` (``text_to_ids``).
+
+    BOS/EOS are added when ``use_start_end_token`` and the tokenizer has them (id > 0); batches are
+    padded with the tokenizer's ``pad_id`` when it has one (> 0), else 0. Other arguments as
+    :class:`AudioToCharDataset`.
+    """
+
+    def __init__(
+        self,
+        manifest_filepath: str | Sequence[str],
+        tokenizer: TokenizerSpec,
+        sample_rate: int,
+        int_values: bool = False,
+        augmentor: AudioPerturbation | None = None,
+        max_duration: float | None = None,
+        min_duration: float | None = None,
+        max_utts: int = 0,
+        trim: bool = False,
+        use_start_end_token: bool = True,
+        return_sample_id: bool = False,
+        channel_selector: ChannelSelectorType = None,
+        *,
+        skip_missing_audio: bool = False,
+        resample: bool = True,
+    ) -> None:
+        bos_id, eos_id, pad_id = _tokenizer_ids(tokenizer, use_start_end_token)
+        super().__init__(
+            manifest_filepath,
+            tokenizer.text_to_ids,
+            sample_rate,
+            int_values=int_values,
+            augmentor=augmentor,
+            max_duration=max_duration,
+            min_duration=min_duration,
+            max_utts=max_utts,
+            trim=trim,
+            bos_id=bos_id,
+            eos_id=eos_id,
+            pad_id=pad_id,
+            return_sample_id=return_sample_id,
+            channel_selector=channel_selector,
+            skip_missing_audio=skip_missing_audio,
+            resample=resample,
+        )
+
+
+class _TarredAudioTextDataset(IterableDataset):
+    """Streaming base over tar shards; see :class:`TarredAudioToCharDataset` for the arguments."""
+
+    def __init__(
+        self,
+        audio_tar_filepaths: str | Sequence[str],
+        manifest_filepath: str | Sequence[str],
+        parser: Parser,
+        sample_rate: int,
+        int_values: bool = False,
+        augmentor: AudioPerturbation | None = None,
+        shuffle_n: int = 0,
+        min_duration: float | None = None,
+        max_duration: float | None = None,
+        max_utts: int = 0,
+        trim: bool = False,
+        bos_id: int | None = None,
+        eos_id: int | None = None,
+        pad_id: int = 0,
+        shard_strategy: str = "scatter",
+        shard_manifests: bool = False,
+        global_rank: int = 0,
+        world_size: int = 0,
+        return_sample_id: bool = False,
+        *,
+        channel_selector: ChannelSelectorType = None,
+        resample: bool = True,
+    ) -> None:
+        if shard_manifests:
+            manifest_filepath = expand_sharded_filepaths(
+                manifest_filepath, shard_strategy, world_size, global_rank
+            )
+        entries = load_audio_text_manifests(
+            manifest_filepath, min_duration, max_duration, max_utts, check_audio_files=False
+        )
+        self.transcripts = TokenizedTranscripts(entries, parser, bos_id=bos_id, eos_id=eos_id)
+        self.shards = expand_sharded_filepaths(audio_tar_filepaths, shard_strategy, world_size, global_rank)
+        self.member_to_indices: dict[str, list[int]] = {}
+        for index, entry in enumerate(self.transcripts.entries):
+            self.member_to_indices.setdefault(os.path.basename(entry.audio_filepath), []).append(index)
+        self.audio_loader = AudioLoader(sample_rate, int_values, trim, channel_selector, augmentor, resample)
+        self._sample_rate = sample_rate
+        self.shuffle_n = shuffle_n
+        self.pad_id = pad_id
+        self.return_sample_id = return_sample_id
+
+    @property
+    def output_types(self) -> dict[str, NeuralType]:
+        return _output_types(self._sample_rate)
+
+    def __len__(self) -> int:
+        return len(self.transcripts)
+
+    def _worker_shards_and_seed(self) -> tuple[list[str], int]:
+        """This DataLoader worker's shards and a seed shared by all workers of this epoch.
+
+        In a worker the seed derives from the DataLoader's per-epoch base seed; in the main process it
+        is drawn from torch's default generator. Either way ``torch.manual_seed`` makes it reproducible
+        and each epoch gets a new one.
+        """
+        worker = get_worker_info()
+        if worker is None:
+            seed, worker_id, num_workers = int(torch.empty((), dtype=torch.int64).random_()), 0, 1
+        else:
+            seed, worker_id, num_workers = worker.seed - worker.id, worker.id, worker.num_workers
+        shards = list(self.shards)
+        if self.shuffle_n > 0:
+            random.Random(seed).shuffle(shards)
+        mine = shards[worker_id::num_workers]
+        if not mine:
+            logging.warning(
+                f"DataLoader worker {worker_id} of {num_workers} has no tar shard to read ({len(shards)} shards); "
+                "use at most as many workers as shards."
+            )
+        return mine, seed + 1 + worker_id
+
+    def _members(self, shards: list[str]) -> Iterator[tuple[bytes, str, str, int]]:
+        for shard in shards:
+            for member, data in iter_tar_members(shard):
+                for index in self.member_to_indices.get(member, ()):
+                    yield data, member, shard, index
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        shards, seed = self._worker_shards_and_seed()
+        for data, member, shard, index in shuffle_buffer(
+            self._members(shards), self.shuffle_n, random.Random(seed)
+        ):
+            entry = self.transcripts.entries[index]
+            where = f"{shard}:{member} ({entry.where})"
+            audio = self.audio_loader.load(open_member(data, member), entry.offset, entry.duration, where)
+            yield _sample(audio, self.transcripts.tokens(index), index, self.return_sample_id)
+
+    def _collate_fn(self, batch: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, ...]:
+        return _speech_collate_fn(batch, pad_id=self.pad_id)
+
+
+class TarredAudioToCharDataset(_TarredAudioTextDataset):
+    """Tar shards of audio with character-label transcripts, streamed.
+
+    Args:
+        audio_tar_filepaths: shard brace pattern (``audio_{0..7}.tar``, or with ``_OP_``/``_CL_``) or list.
+        manifest_filepath: the tarred manifest(s): ``audio_filepath`` names the member; several entries
+            may share a member with different ``offset``\\ s.
+        labels, sample_rate, int_values, augmentor, min_duration, max_duration, max_utts, blank_index,
+        unk_index, normalize, trim, bos_id, eos_id, parser, pad_id, return_sample_id: as
+            :class:`AudioToCharDataset`.
+        shuffle_n: shuffle buffer size (0: read in order); shard order is shuffled per epoch too.
+        shard_strategy: ``"scatter"`` (each process its own shards) or ``"replicate"`` (all shards everywhere).
+        shard_manifests: ``manifest_filepath`` is a pattern of per-shard manifests, split like the shards.
+        global_rank: this process's rank.
+        world_size: number of processes (0 or 1: not distributed).
+        channel_selector, resample: as :class:`AudioToCharDataset`.
+    """
+
+    def __init__(
+        self,
+        audio_tar_filepaths: str | Sequence[str],
+        manifest_filepath: str | Sequence[str],
+        labels: Sequence[str] | None,
+        sample_rate: int,
+        int_values: bool = False,
+        augmentor: AudioPerturbation | None = None,
+        shuffle_n: int = 0,
+        min_duration: float | None = None,
+        max_duration: float | None = None,
+        max_utts: int = 0,
+        blank_index: int = -1,
+        unk_index: int = -1,
+        normalize: bool = True,
+        trim: bool = False,
+        bos_id: int | None = None,
+        eos_id: int | None = None,
+        parser: str | Parser = "en",
+        pad_id: int = 0,
+        shard_strategy: str = "scatter",
+        shard_manifests: bool = False,
+        global_rank: int = 0,
+        world_size: int = 0,
+        return_sample_id: bool = False,
+        *,
+        channel_selector: ChannelSelectorType = None,
+        resample: bool = True,
+    ) -> None:
+        self.labels = None if labels is None else list(labels)
+        super().__init__(
+            audio_tar_filepaths,
+            manifest_filepath,
+            _char_parser(self.labels, parser, unk_index, blank_index, normalize),
+            sample_rate,
+            int_values=int_values,
+            augmentor=augmentor,
+            shuffle_n=shuffle_n,
+            min_duration=min_duration,
+            max_duration=max_duration,
+            max_utts=max_utts,
+            trim=trim,
+            bos_id=bos_id,
+            eos_id=eos_id,
+            pad_id=pad_id,
+            shard_strategy=shard_strategy,
+            shard_manifests=shard_manifests,
+            global_rank=global_rank,
+            world_size=world_size,
+            return_sample_id=return_sample_id,
+            channel_selector=channel_selector,
+            resample=resample,
+        )
+
+
+class TarredAudioToBPEDataset(_TarredAudioTextDataset):
+    """Tar shards of audio with tokenizer transcripts, streamed.
+
+    Arguments as :class:`TarredAudioToCharDataset` and :class:`AudioToBPEDataset`; ``max_utts`` is keyword-only.
+    """
+
+    def __init__(
+        self,
+        audio_tar_filepaths: str | Sequence[str],
+        manifest_filepath: str | Sequence[str],
+        tokenizer: TokenizerSpec,
+        sample_rate: int,
+        int_values: bool = False,
+        augmentor: AudioPerturbation | None = None,
+        shuffle_n: int = 0,
+        min_duration: float | None = None,
+        max_duration: float | None = None,
+        trim: bool = False,
+        use_start_end_token: bool = True,
+        shard_strategy: str = "scatter",
+        shard_manifests: bool = False,
+        global_rank: int = 0,
+        world_size: int = 0,
+        return_sample_id: bool = False,
+        *,
+        channel_selector: ChannelSelectorType = None,
+        resample: bool = True,
+        max_utts: int = 0,
+    ) -> None:
+        bos_id, eos_id, pad_id = _tokenizer_ids(tokenizer, use_start_end_token)
+        super().__init__(
+            audio_tar_filepaths,
+            manifest_filepath,
+            tokenizer.text_to_ids,
+            sample_rate,
+            int_values=int_values,
+            augmentor=augmentor,
+            shuffle_n=shuffle_n,
+            min_duration=min_duration,
+            max_duration=max_duration,
+            max_utts=max_utts,
+            trim=trim,
+            bos_id=bos_id,
+            eos_id=eos_id,
+            pad_id=pad_id,
+            shard_strategy=shard_strategy,
+            shard_manifests=shard_manifests,
+            global_rank=global_rank,
+            world_size=world_size,
+            return_sample_id=return_sample_id,
+            channel_selector=channel_selector,
+            resample=resample,
+        )

@@ -1,0 +1,11 @@
+"""ASR losses: ``from nemo.collections.asr.losses import CTCLoss, RNNTLoss``."""
+
+from nemo.utils.lazy_exports import lazy_exports
+
+_EXPORTS = {
+    "CTCLoss": "nemo.collections.asr.losses.ctc",
+    "RNNTLoss": "nemo.collections.asr.losses.rnnt",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,137 @@
+"""RNN-T loss over joint outputs ``(B, T, U+1, V+1)``, computed by ``torchaudio.functional.rnnt_loss``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+import torchaudio
+from nemo.core.classes.loss import Loss
+from nemo.core.classes.typecheck import typecheck
+from nemo.core.neural_types import LabelsType, LengthsType, LogprobsType, LossType, NeuralType
+
+__all__ = ["RNNTLoss"]
+
+_REDUCTIONS = (None, "none", "mean", "sum", "mean_batch", "mean_volume")
+# NeMo's names of the plain RNN-T loss; all compute the same quantity, here with torchaudio.
+_RNNT_LOSS_NAMES = ("default", "warprnnt_numba", "warprnnt", "pytorch")
+_LOSS_KWARGS = ("clamp", "fastemit_lambda")
+
+
+class RNNTLoss(Loss):
+    """Negative log-likelihood of the targets under an RNN-T lattice; blank is the last class.
+
+    The joint output may be logits or log-probabilities: a log-softmax is applied first either way.
+
+    Args:
+        num_classes: vocabulary size ``V`` without blank; blank is index ``V``.
+        reduction: ``mean_batch`` (mean of per-utterance losses), ``mean`` (per-utterance loss
+            divided by its target length, then averaged), ``sum``, ``mean_volume`` (sum of losses
+            / sum of target lengths), or None / ``none`` (``(B,)``).
+        loss_name: ``default``, ``warprnnt_numba``, ``warprnnt`` or ``pytorch``.
+        loss_kwargs: ``clamp`` (gradient clamp, -1 for none) and ``fastemit_lambda`` (only 0).
+    """
+
+    @property
+    def input_types(self) -> dict[str, NeuralType]:
+        """``log_probs`` (B, T, U+1, V+1), ``targets`` (B, U), ``input_lengths`` (B,), ``target_lengths`` (B,)."""
+        return {
+            "log_probs": NeuralType(("B", "T", "T", "D"), LogprobsType()),
+            "targets": NeuralType(("B", "T"), LabelsType()),
+            "input_lengths": NeuralType(tuple("B"), LengthsType()),
+            "target_lengths": NeuralType(tuple("B"), LengthsType()),
+        }
+
+    @property
+    def output_types(self) -> dict[str, NeuralType]:
+        """``loss``: scalar, or ``(B,)`` without reduction."""
+        return {"loss": NeuralType(elements_type=LossType())}
+
+    def __init__(
+        self,
+        num_classes: int,
+        reduction: str | None = "mean_batch",
+        loss_name: str = "default",
+        loss_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        if reduction not in _REDUCTIONS:
+            raise ValueError(
+                f"Unknown RNN-T loss reduction={reduction!r}; expected one of {_REDUCTIONS}. "
+                "Fix `rnnt_reduction` in the model config."
+            )
+        if loss_name not in _RNNT_LOSS_NAMES:
+            raise ValueError(
+                f"Unsupported RNN-T loss_name={loss_name!r}; this package computes the plain RNN-T loss, "
+                f"named one of {_RNNT_LOSS_NAMES}. Set `loss.loss_name` to one of them."
+            )
+        kwargs = dict(loss_kwargs or {})
+        unknown = sorted(set(kwargs) - set(_LOSS_KWARGS))
+        if unknown:
+            raise ValueError(
+                f"Unknown RNN-T loss_kwargs {unknown}; expected only {list(_LOSS_KWARGS)}. "
+                f"Remove them from `loss.{loss_name}_kwargs` in the model config."
+            )
+        fastemit_lambda = float(kwargs.get("fastemit_lambda", 0.0))
+        if fastemit_lambda != 0.0:
+            raise ValueError(
+                f"FastEmit regularisation (fastemit_lambda={fastemit_lambda}) is not supported; "
+                "set `fastemit_lambda: 0.0` in the loss kwargs."
+            )
+        self._blank = num_classes
+        self.reduction = reduction
+        self._clamp = float(kwargs.get("clamp", -1.0))
+
+    def reduce(
+        self,
+        losses: torch.Tensor | Sequence[torch.Tensor],
+        target_lengths: torch.Tensor | Sequence[torch.Tensor],
+    ) -> torch.Tensor:
+        """Reduce per-utterance losses ``(B,)`` (or lists of sub-batch losses) with ``self.reduction``."""
+        if not isinstance(losses, torch.Tensor):
+            losses = torch.cat(list(losses), 0)
+            target_lengths = torch.cat(list(target_lengths), 0)
+        if self.reduction == "mean_batch":
+            return losses.mean()
+        if self.reduction == "mean":
+            return torch.div(losses, target_lengths).mean()
+        if self.reduction == "sum":
+            return losses.sum()
+        if self.reduction == "mean_volume":
+            return losses.sum() / target_lengths.sum()
+        return losses
+
+    @typecheck()
+    def forward(
+        self,
+        log_probs: torch.Tensor,
+        targets: torch.Tensor,
+        input_lengths: torch.Tensor,
+        target_lengths: torch.Tensor,
+    ) -> torch.Tensor:
+        """RNN-T loss.
+
+        Args:
+            log_probs: joint output ``(B, T, U+1, V+1)`` (logits or log-probabilities), any float
+                dtype (computed in float32); padding beyond the longest lengths is trimmed.
+            targets: ``(B, U)`` padded label ids.
+            input_lengths: ``(B,)`` valid encoder frames.
+            target_lengths: ``(B,)`` valid labels.
+
+        Returns:
+            Scalar loss, or ``(B,)`` without reduction.
+        """
+        max_logit_len = int(input_lengths.max())
+        max_targets_len = int(target_lengths.max())
+        log_probs = log_probs.narrow(1, 0, max_logit_len).narrow(2, 0, max_targets_len + 1)
+        loss = torchaudio.functional.rnnt_loss(
+            logits=log_probs.float().contiguous(),
+            targets=targets.narrow(1, 0, max_targets_len).to(torch.int32).contiguous(),
+            logit_lengths=input_lengths.to(torch.int32),
+            target_lengths=target_lengths.to(torch.int32),
+            blank=self._blank,
+            clamp=self._clamp,
+            reduction="none",
+        )
+        return self.reduce(loss, target_lengths.long())

@@ -1,0 +1,13 @@
+"""ASR models: ``nemo_asr.models.EncDecCTCModel.restore_from("model.nemo")``."""
+
+from nemo.utils.lazy_exports import lazy_exports
+
+_EXPORTS = {
+    "EncDecCTCModel": "nemo.collections.asr.models.ctc_models",
+    "EncDecCTCModelBPE": "nemo.collections.asr.models.ctc_bpe_models",
+    "EncDecRNNTModel": "nemo.collections.asr.models.rnnt_models",
+    "EncDecRNNTBPEModel": "nemo.collections.asr.models.rnnt_bpe_models",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,331 @@
+"""EncDecCTCModel: audio -> mel features -> encoder -> per-frame character log-probs, trained with CTC.
+
+The NeMo 1.23 model of the same name: same config keys (``preprocessor``, ``spec_augment``, ``encoder``,
+``decoder``, ``decoding``, ``labels``, ``train_ds``/``validation_ds``/``test_ds``, ``optim``), same
+``forward``/``transcribe``/``change_vocabulary`` signatures, and the same state-dict keys, so NeMo's
+``.nemo`` files restore here and ours restore in NeMo.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import torch
+from nemo.collections.asr.data.audio_to_text_dataset import get_audio_to_text_dataloader
+from nemo.collections.asr.losses.ctc import CTCLoss
+from nemo.collections.asr.metrics.wer import WER
+from nemo.collections.asr.parts.mixins.transcription import AudioInput, run_transcription
+from nemo.collections.asr.parts.submodules.ctc_decoding import CTCDecoding
+from nemo.core.classes.model import PretrainedModelInfo
+from nemo.core.classes.modelPT import ModelPT
+from nemo.core.classes.typecheck import typecheck
+from nemo.core.neural_types import (
+    AudioSignal,
+    LabelsType,
+    LengthsType,
+    LogprobsType,
+    NeuralType,
+    SpectrogramType,
+)
+from nemo.utils import logging
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
+
+__all__ = ["EncDecCTCModel"]
+
+
+class EncDecCTCModel(ModelPT):
+    """Encoder-decoder CTC model over characters (``cfg.labels``)."""
+
+    def __init__(self, cfg: DictConfig, trainer=None) -> None:
+        super().__init__(cfg=cfg, trainer=trainer)
+        self.preprocessor = self.from_config_dict(self._cfg.preprocessor)
+        self.encoder = self.from_config_dict(self._cfg.encoder)
+        with open_dict(self._cfg):
+            vocabulary = self._cfg.decoder.get("vocabulary") or self._cfg.get("labels")
+            if "feat_in" not in self._cfg.decoder or (
+                not self._cfg.decoder.feat_in and hasattr(self.encoder, "_feat_out")
+            ):
+                self._cfg.decoder.feat_in = self.encoder._feat_out
+            if self._cfg.decoder.get("num_classes", -1) < 1 and vocabulary is not None:
+                logging.info(
+                    f"num_classes of ConvASRDecoder is set to the vocabulary size: {len(vocabulary)}"
+                )
+                self._cfg.decoder.num_classes = len(vocabulary)
+        self.decoder = self.from_config_dict(self._cfg.decoder)
+        self.loss = CTCLoss(
+            num_classes=self.decoder.num_classes_with_blank - 1,
+            zero_infinity=True,
+            reduction=self._cfg.get("ctc_reduction", "mean_batch"),
+        )
+        spec_augment = self._cfg.get("spec_augment")
+        self.spec_augmentation = self.from_config_dict(spec_augment) if spec_augment else None
+        self._setup_decoding(self._cfg.get("decoding"))
+
+    # ----------------------------------------------------------------------------------------- decoding
+    def _setup_decoding(self, decoding_cfg: DictConfig | None) -> None:
+        if decoding_cfg is None:
+            decoding_cfg = OmegaConf.create({"strategy": "greedy_batch"})
+        with open_dict(self._cfg):
+            self._cfg.decoding = decoding_cfg
+        self.decoding = CTCDecoding(decoding_cfg, vocabulary=list(self.decoder.vocabulary))
+        self.wer = WER(
+            decoding=self.decoding,
+            use_cer=self._cfg.get("use_cer", False),
+            dist_sync_on_step=True,
+            log_prediction=self._cfg.get("log_prediction", False),
+        )
+
+    def change_decoding_strategy(self, decoding_cfg: DictConfig) -> None:
+        """Switch decoding (e.g. ``{"strategy": "beam", "beam": {"beam_size": 8}}``) without retraining."""
+        self._setup_decoding(decoding_cfg)
+        logging.info(f"Changed decoding strategy to \n{OmegaConf.to_yaml(self._cfg.decoding)}")
+
+    def change_vocabulary(self, new_vocabulary: list[str], decoding_cfg: DictConfig | None = None) -> None:
+        """Replace the output vocabulary: a new decoder head (fresh weights) for fine-tuning on new labels.
+
+        Args:
+            new_vocabulary: characters of the new vocabulary, blank excluded.
+            decoding_cfg: decoding config to use from now on (default: keep the current one).
+        """
+        if list(self.decoder.vocabulary) == list(new_vocabulary):
+            logging.warning(f"Old {self.decoder.vocabulary} and new {new_vocabulary} vocabularies match.")
+            return
+        decoder_config = copy.deepcopy(self._cfg.decoder)
+        with open_dict(decoder_config):
+            decoder_config.vocabulary = ListConfig(list(new_vocabulary))
+            decoder_config.num_classes = len(new_vocabulary)
+        self.decoder = self.from_config_dict(decoder_config).to(self.device)
+        self.loss = CTCLoss(
+            num_classes=self.decoder.num_classes_with_blank - 1,
+            zero_infinity=True,
+            reduction=self._cfg.get("ctc_reduction", "mean_batch"),
+        )
+        with open_dict(self._cfg):
+            self._cfg.decoder = decoder_config
+            self._cfg.labels = ListConfig(list(new_vocabulary))
+            for split in ("train_ds", "validation_ds", "test_ds"):
+                if self._cfg.get(split) is not None and "labels" in self._cfg[split]:
+                    self._cfg[split].labels = ListConfig(list(new_vocabulary))
+        self._setup_decoding(decoding_cfg if decoding_cfg is not None else self._cfg.decoding)
+        logging.info(f"Changed decoder to output {self.decoder.vocabulary} vocabulary.")
+
+    # --------------------------------------------------------------------------------------------- data
+    def _setup_dataloader_from_config(self, config: DictConfig | None):
+        if config is None or config.get("manifest_filepath") is None and not config.get("is_tarred"):
+            return None
+        with open_dict(config):
+            config.setdefault("labels", self._cfg.get("labels") or self.decoder.vocabulary)
+            config.setdefault("sample_rate", self._cfg.get("sample_rate", 16000))
+        return get_audio_to_text_dataloader(config, labels=list(config.labels))
+
+    def setup_training_data(self, train_data_config: DictConfig | dict | None) -> None:
+        self._update_dataset_config("train", train_data_config)
+        self._train_dl = self._setup_dataloader_from_config(self._cfg.get("train_ds"))
+
+    def setup_validation_data(self, val_data_config: DictConfig | dict | None) -> None:
+        self._update_dataset_config("validation", val_data_config)
+        self._validation_dl = self._setup_dataloader_from_config(self._cfg.get("validation_ds"))
+
+    def setup_test_data(self, test_data_config: DictConfig | dict | None) -> None:
+        self._update_dataset_config("test", test_data_config)
+        self._test_dl = self._setup_dataloader_from_config(self._cfg.get("test_ds"))
+
+    # -------------------------------------------------------------------------------------------- model
+    @property
+    def input_types(self) -> dict[str, NeuralType]:
+        sample_rate = getattr(self.preprocessor, "_sample_rate", None)
+        return {
+            "input_signal": NeuralType(("B", "T"), AudioSignal(freq=sample_rate), optional=True),
+            "input_signal_length": NeuralType(("B",), LengthsType(), optional=True),
+            "processed_signal": NeuralType(("B", "D", "T"), SpectrogramType(), optional=True),
+            "processed_signal_length": NeuralType(("B",), LengthsType(), optional=True),
+            "sample_id": NeuralType(("B",), LengthsType(), optional=True),
+        }
+
+    @property
+    def output_types(self) -> dict[str, NeuralType]:
+        return {
+            "outputs": NeuralType(("B", "T", "D"), LogprobsType()),
+            "encoded_lengths": NeuralType(("B",), LengthsType()),
+            "greedy_predictions": NeuralType(("B", "T"), LabelsType()),
+        }
+
+    @typecheck()
+    def forward(
+        self,
+        input_signal: torch.Tensor | None = None,
+        input_signal_length: torch.Tensor | None = None,
+        processed_signal: torch.Tensor | None = None,
+        processed_signal_length: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Audio (or precomputed features) to per-frame log-probabilities.
+
+        Args:
+            input_signal: (B, T) waveforms at ``cfg.sample_rate``.
+            input_signal_length: (B,) valid samples per waveform.
+            processed_signal: (B, D, T') features, instead of ``input_signal``.
+            processed_signal_length: (B,) valid frames per feature sequence.
+
+        Returns:
+            log_probs: (B, T'', V+1) log-probabilities over the vocabulary and the blank (last index).
+            encoded_len: (B,) valid encoder frames.
+            greedy_predictions: (B, T'') argmax token per frame.
+        """
+        has_audio = input_signal is not None and input_signal_length is not None
+        has_features = processed_signal is not None and processed_signal_length is not None
+        if has_audio == has_features:
+            raise ValueError(
+                f"{type(self).__name__}.forward takes either input_signal and input_signal_length, or "
+                "processed_signal and processed_signal_length; got "
+                f"{'both' if has_audio else 'neither'}."
+            )
+        if has_audio:
+            processed_signal, processed_signal_length = self.preprocessor(
+                input_signal=input_signal, length=input_signal_length
+            )
+        if self.spec_augmentation is not None and self.training:
+            processed_signal = self.spec_augmentation(
+                input_spec=processed_signal, length=processed_signal_length
+            )
+        encoded, encoded_len = self.encoder(audio_signal=processed_signal, length=processed_signal_length)
+        log_probs = self.decoder(encoder_output=encoded)
+        greedy_predictions = log_probs.argmax(dim=-1, keepdim=False)
+        return log_probs, encoded_len, greedy_predictions
+
+    # ----------------------------------------------------------------------------------------- training
+    def training_step(self, batch, batch_nb):
+        signal, signal_len, transcript, transcript_len = batch[:4]
+        log_probs, encoded_len, _ = self.forward(input_signal=signal, input_signal_length=signal_len)
+        loss = self.loss(
+            log_probs=log_probs, targets=transcript, input_lengths=encoded_len, target_lengths=transcript_len
+        )
+        self.log_dict(
+            {
+                "train_loss": loss,
+                "learning_rate": self._optimizer.param_groups[0]["lr"] if self._optimizer else 0.0,
+                "global_step": float(self.trainer.global_step),
+            },
+            prog_bar=False,
+            on_step=True,
+        )
+        log_every_n_steps = max(self._trainer.log_every_n_steps if self._trainer else 1, 1)
+        if (batch_nb + 1) % log_every_n_steps == 0:
+            self.wer.update(
+                predictions=log_probs,
+                targets=transcript,
+                targets_lengths=transcript_len,
+                predictions_lengths=encoded_len,
+            )
+            wer, _, _ = self.wer.compute()
+            self.wer.reset()
+            self.log("training_batch_wer", wer, prog_bar=True, on_step=True)
+        return {"loss": loss}
+
+    def _eval_step(self, batch, prefix: str) -> dict[str, torch.Tensor]:
+        signal, signal_len, transcript, transcript_len = batch[:4]
+        log_probs, encoded_len, _ = self.forward(input_signal=signal, input_signal_length=signal_len)
+        loss = self.loss(
+            log_probs=log_probs, targets=transcript, input_lengths=encoded_len, target_lengths=transcript_len
+        )
+        self.wer.update(
+            predictions=log_probs,
+            targets=transcript,
+            targets_lengths=transcript_len,
+            predictions_lengths=encoded_len,
+        )
+        wer, wer_num, wer_denom = self.wer.compute()
+        self.wer.reset()
+        return {
+            f"{prefix}_loss": loss,
+            f"{prefix}_wer_num": wer_num,
+            f"{prefix}_wer_denom": wer_denom,
+            f"{prefix}_wer": wer,
+        }
+
+    def validation_step(self, batch, batch_idx, dataloader_idx: int = 0):
+        metrics = self._eval_step(batch, "val")
+        self._record_step_outputs(self.validation_step_outputs, metrics, dataloader_idx)
+        return metrics
+
+    def test_step(self, batch, batch_idx, dataloader_idx: int = 0):
+        metrics = self._eval_step(batch, "test")
+        self._record_step_outputs(self.test_step_outputs, metrics, dataloader_idx)
+        return metrics
+
+    def _record_step_outputs(self, store: list, metrics: dict, dataloader_idx: int) -> None:
+        if store and isinstance(store[0], list):
+            store[dataloader_idx].append(metrics)
+        else:
+            store.append(metrics)
+
+    def _epoch_metrics(self, outputs: list[dict], prefix: str) -> dict:
+        loss = torch.stack([output[f"{prefix}_loss"] for output in outputs]).mean()
+        errors = torch.stack([output[f"{prefix}_wer_num"] for output in outputs]).sum()
+        words = torch.stack([output[f"{prefix}_wer_denom"] for output in outputs]).sum()
+        return {"log": {f"{prefix}_loss": loss, f"{prefix}_wer": errors.float() / words.clamp(min=1)}}
+
+    def multi_validation_epoch_end(self, outputs: list[dict], dataloader_idx: int = 0) -> dict:
+        return self._epoch_metrics(outputs, "val")
+
+    def multi_test_epoch_end(self, outputs: list[dict], dataloader_idx: int = 0) -> dict:
+        return self._epoch_metrics(outputs, "test")
+
+    # ------------------------------------------------------------------------------------------ inference
+    def transcribe(
+        self,
+        paths2audio_files: Sequence[AudioInput] | AudioInput,
+        batch_size: int = 4,
+        logprobs: bool = False,
+        return_hypotheses: bool = False,
+        num_workers: int = 0,
+        channel_selector=None,
+        augmentor=None,
+        verbose: bool = True,
+    ) -> list:
+        """Transcribe audio files or in-memory waveforms.
+
+        Args:
+            paths2audio_files: file paths, or 1-D float waveforms at ``cfg.sample_rate`` (numpy or torch).
+            batch_size: inputs per forward pass.
+            logprobs: return each input's (T, V+1) log-probabilities instead of text.
+            return_hypotheses: return ``Hypothesis`` objects (text, token ids, score) instead of strings.
+            num_workers: DataLoader workers reading audio.
+            channel_selector: which channel(s) of multi-channel files to use (int, list, or "average").
+            augmentor: not supported here; pass None.
+            verbose: show a progress bar.
+
+        Returns:
+            One result per input, in input order.
+        """
+        if augmentor is not None:
+            raise ValueError("transcribe(augmentor=...) is not supported; augment the audio before calling.")
+
+        def decode_batch(batch) -> list:
+            log_probs, encoded_len, _ = self.forward(
+                input_signal=batch.audio, input_signal_length=batch.audio_lengths
+            )
+            if logprobs:
+                return [log_probs[row, : encoded_len[row]].cpu() for row in range(log_probs.shape[0])]
+            hypotheses, _ = self.decoding.ctc_decoder_predictions_tensor(
+                log_probs, decoder_lengths=encoded_len, return_hypotheses=return_hypotheses
+            )
+            return hypotheses
+
+        return run_transcription(
+            self,
+            paths2audio_files,
+            decode_batch,
+            sample_rate=self._cfg.get("sample_rate", 16000),
+            batch_size=batch_size,
+            num_workers=num_workers,
+            channel_selector=channel_selector,
+            verbose=verbose,
+        )
+
+    @classmethod
+    def list_available_models(cls) -> list[PretrainedModelInfo]:
+        """Pretrained CTC models known locally (plugin-registered); nothing is downloaded."""
+        from nemo.core.registry import list_pretrained
+
+        return [info for info in list_pretrained("asr") if info.class_ in (None, cls)]

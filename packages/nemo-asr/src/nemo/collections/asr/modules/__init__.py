@@ -1,0 +1,21 @@
+"""ASR neural modules: ``from nemo.collections.asr.modules import ConformerEncoder, ConvASRDecoder``.
+
+Names resolve on first access, so importing this package does not import torch.
+"""
+
+from nemo.utils.lazy_exports import lazy_exports
+
+_EXPORTS = {
+    "AudioToMelSpectrogramPreprocessor": "nemo.collections.asr.modules.audio_preprocessing",
+    "AudioToMFCCPreprocessor": "nemo.collections.asr.modules.audio_preprocessing",
+    "SpectrogramAugmentation": "nemo.collections.asr.modules.audio_preprocessing",
+    "ConformerEncoder": "nemo.collections.asr.modules.conformer_encoder",
+    "ConvASRDecoder": "nemo.collections.asr.modules.conv_asr",
+    "ConvASRDecoderClassification": "nemo.collections.asr.modules.conv_asr",
+    "ConvASREncoder": "nemo.collections.asr.modules.conv_asr",
+    "RNNTDecoder": "nemo.collections.asr.modules.rnnt",
+    "RNNTJoint": "nemo.collections.asr.modules.rnnt",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

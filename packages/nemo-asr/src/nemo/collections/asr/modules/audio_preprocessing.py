@@ -1,0 +1,435 @@
+"""Audio front ends and spectrogram augmentation, as NeMo 1.23's ``modules/audio_preprocessing.py``.
+
+* :class:`AudioToMelSpectrogramPreprocessor`: waveforms (B, T) -> log-mel features (B, D, T'),
+  with NeMo's arguments and state dict (``featurizer.window``, ``featurizer.fb``);
+* :class:`AudioToMFCCPreprocessor`: waveforms -> MFCCs (``torchaudio.transforms.MFCC``);
+* :class:`SpectrogramAugmentation`: SpecAugment masks and SpecCutout rectangles, training only.
+
+Example:
+    >>> preprocessor = AudioToMelSpectrogramPreprocessor(features=80, n_fft=512).eval()
+    >>> mel, mel_len = preprocessor(input_signal=torch.randn(2, 16000), length=torch.tensor([16000, 8000]))
+    >>> mel.shape, mel_len.tolist()
+    (torch.Size([2, 80, 112]), [101, 51])
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+import torchaudio
+from nemo.collections.asr.parts.preprocessing.features import FilterbankFeatures
+from nemo.collections.asr.parts.submodules.spectr_augment import SpecAugment, SpecCutout, as_random
+from nemo.core.classes.exportable import Exportable
+from nemo.core.classes.module import NeuralModule
+from nemo.core.classes.typecheck import typecheck
+from nemo.core.neural_types import (
+    AudioSignal,
+    LengthsType,
+    MelSpectrogramType,
+    MFCCSpectrogramType,
+    NeuralType,
+    SpectrogramType,
+)
+
+__all__ = [
+    "AudioPreprocessor",
+    "AudioToMFCCPreprocessor",
+    "AudioToMelSpectrogramPreprocessor",
+    "SpectrogramAugmentation",
+]
+
+
+def _window_in_samples(
+    owner: str,
+    sample_rate: int,
+    seconds: float | None,
+    samples: int | None,
+    seconds_key: str,
+    samples_key: str,
+) -> int | None:
+    """A window length or stride in samples, from seconds or samples (exactly one of them)."""
+    if seconds and samples:
+        raise ValueError(
+            f"{owner} received both {seconds_key}={seconds} and {samples_key}={samples}; only one should be "
+            f"specified. Set the other to null in the preprocessor config."
+        )
+    if seconds:
+        return int(seconds * sample_rate)
+    return samples
+
+
+class AudioPreprocessor(NeuralModule, ABC):
+    """Base of the waveform -> features modules: float32 features, no gradients, output in the module's dtype.
+
+    Args:
+        win_length: analysis window in samples.
+        hop_length: hop between frames in samples.
+    """
+
+    def __init__(self, win_length: int | None, hop_length: int | None) -> None:
+        super().__init__()
+        self.win_length = win_length
+        self.hop_length = hop_length
+        self.torch_windows: dict[str, Callable[..., torch.Tensor] | None] = {
+            "hann": torch.hann_window,
+            "hamming": torch.hamming_window,
+            "blackman": torch.blackman_window,
+            "bartlett": torch.bartlett_window,
+            "ones": torch.ones,
+            None: torch.ones,
+        }
+        # Follows .to(dtype) / .half() of the module, so the features come out in the module's dtype
+        # while they are computed in float32.
+        self.register_buffer("dtype_sentinel_tensor", torch.tensor((), dtype=torch.float32), persistent=False)
+
+    @typecheck()
+    @torch.no_grad()
+    def forward(self, input_signal: torch.Tensor, length: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Compute features.
+
+        Args:
+            input_signal: waveforms (B, T).
+            length: valid samples per item (B,).
+
+        Returns:
+            ``(processed_signal (B, D, T'), processed_length (B,))``.
+        """
+        processed_signal, processed_length = self.get_features(input_signal.to(torch.float32), length)
+        return processed_signal.to(self.dtype_sentinel_tensor.dtype), processed_length
+
+    @abstractmethod
+    def get_features(
+        self, input_signal: torch.Tensor, length: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features (B, D, T') and their lengths (B,) for float32 waveforms (B, T) and lengths (B,)."""
+
+
+class AudioToMelSpectrogramPreprocessor(AudioPreprocessor, Exportable):
+    """Waveforms -> log-mel spectrogram features, NeMo 1.23's default ASR front end.
+
+    State dict: ``featurizer.window`` (win_length,) and ``featurizer.fb`` (1, features, n_fft // 2 + 1).
+    See :class:`~nemo.collections.asr.parts.preprocessing.features.FilterbankFeatures` for the
+    computation.
+
+    Args:
+        sample_rate: audio sample rate in Hz.
+        window_size: window length in seconds (or give ``n_window_size``).
+        window_stride: hop in seconds (or give ``n_window_stride``).
+        n_window_size: window length in samples.
+        n_window_stride: hop in samples.
+        window: ``hann``, ``hamming``, ``blackman``, ``bartlett`` or ``none``.
+        normalize: ``per_feature``, ``all_features``, fixed statistics or ``None``.
+        n_fft: FFT size (default: next power of two >= window length).
+        preemph: pre-emphasis coefficient (``None``: none).
+        features: number of mel bands.
+        lowfreq: lowest mel frequency in Hz.
+        highfreq: highest mel frequency in Hz (default ``sample_rate / 2``).
+        log: log of the mel energies.
+        log_zero_guard_type: ``add`` or ``clamp``.
+        log_zero_guard_value: guard of the log: a number, ``"tiny"`` or ``"eps"``.
+        dither: standard deviation of the noise added in training mode.
+        pad_to: pad the time axis to a multiple of this (0: none) or ``"max"``.
+        frame_splicing: stacked copies of the features (as NeMo).
+        exact_pad: STFT padding giving ``ceil(T / hop)`` frames.
+        pad_value: value of frames past each item's length.
+        mag_power: exponent of the magnitude spectrum.
+        rng: ``random.Random`` for the narrowband augmentation.
+        nb_augmentation_prob: training-time probability of zeroing bins above ``nb_max_freq``.
+        nb_max_freq: narrowband augmentation cut-off in Hz.
+        mel_norm: ``"slaney"`` or ``None``.
+        stft_exact_pad: deprecated, ignored (warns).
+        stft_conv: deprecated, ignored (warns).
+    """
+
+    def __init__(
+        self,
+        sample_rate: int = 16000,
+        window_size: float | None = 0.02,
+        window_stride: float | None = 0.01,
+        n_window_size: int | None = None,
+        n_window_stride: int | None = None,
+        window: str = "hann",
+        normalize: str | Mapping[str, Any] | None = "per_feature",
+        n_fft: int | None = None,
+        preemph: float | None = 0.97,
+        features: int = 64,
+        lowfreq: float = 0,
+        highfreq: float | None = None,
+        log: bool = True,
+        log_zero_guard_type: str = "add",
+        log_zero_guard_value: float | str = 2**-24,
+        dither: float = 1e-5,
+        pad_to: int | str = 16,
+        frame_splicing: int = 1,
+        exact_pad: bool = False,
+        pad_value: float = 0,
+        mag_power: float = 2.0,
+        rng: random.Random | None = None,
+        nb_augmentation_prob: float = 0.0,
+        nb_max_freq: int = 4000,
+        mel_norm: str | None = "slaney",
+        stft_exact_pad: bool = False,
+        stft_conv: bool = False,
+    ) -> None:
+        owner = type(self).__name__
+        n_window_size = _window_in_samples(
+            owner, sample_rate, window_size, n_window_size, "window_size", "n_window_size"
+        )
+        n_window_stride = _window_in_samples(
+            owner, sample_rate, window_stride, n_window_stride, "window_stride", "n_window_stride"
+        )
+        super().__init__(n_window_size, n_window_stride)
+        self._sample_rate = sample_rate
+        self.featurizer = FilterbankFeatures(
+            sample_rate=sample_rate,
+            n_window_size=n_window_size,
+            n_window_stride=n_window_stride,
+            window=window,
+            normalize=normalize,
+            n_fft=n_fft,
+            preemph=preemph,
+            nfilt=features,
+            lowfreq=lowfreq,
+            highfreq=highfreq,
+            log=log,
+            log_zero_guard_type=log_zero_guard_type,
+            log_zero_guard_value=log_zero_guard_value,
+            dither=dither,
+            pad_to=pad_to,
+            frame_splicing=frame_splicing,
+            exact_pad=exact_pad,
+            pad_value=pad_value,
+            mag_power=mag_power,
+            rng=rng,
+            nb_augmentation_prob=nb_augmentation_prob,
+            nb_max_freq=nb_max_freq,
+            mel_norm=mel_norm,
+            stft_exact_pad=stft_exact_pad,
+            stft_conv=stft_conv,
+        )
+
+    @property
+    def input_types(self) -> dict[str, NeuralType]:
+        """``input_signal`` (B, T) at ``sample_rate`` and ``length`` (B,) in samples."""
+        return {
+            "input_signal": NeuralType(("B", "T"), AudioSignal(freq=self._sample_rate)),
+            "length": NeuralType(tuple("B"), LengthsType()),
+        }
+
+    @property
+    def output_types(self) -> dict[str, NeuralType]:
+        """``processed_signal`` (B, D, T') and ``processed_length`` (B,) in frames."""
+        return {
+            "processed_signal": NeuralType(("B", "D", "T"), MelSpectrogramType()),
+            "processed_length": NeuralType(tuple("B"), LengthsType()),
+        }
+
+    @property
+    def filter_banks(self) -> torch.Tensor:
+        """The mel filterbank (1, features, n_fft // 2 + 1)."""
+        return self.featurizer.filter_banks
+
+    def get_features(
+        self, input_signal: torch.Tensor, length: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-mel features (B, D, T') and frame counts (B,) of float32 waveforms (B, T)."""
+        return self.featurizer(input_signal, length)
+
+    def input_example(
+        self, max_batch: int = 8, max_dim: int = 32000, min_length: int = 200
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A random batch for tracing/export: waveforms (B, T) in [-1, 1) and lengths (B,), the first = T."""
+        batch_size = int(torch.randint(low=1, high=max_batch, size=[1]))
+        max_length = int(torch.randint(low=min_length, high=max_dim, size=[1]))
+        signals = torch.rand(size=[batch_size, max_length]) * 2 - 1
+        lengths = torch.randint(low=min_length, high=max_length + 1, size=[batch_size])
+        lengths[0] = max_length
+        return signals, lengths
+
+
+class AudioToMFCCPreprocessor(AudioPreprocessor):
+    """Waveforms -> MFCCs with ``torchaudio.transforms.MFCC`` (NeMo 1.23's arguments and state dict).
+
+    Frame counts are ``ceil(length / hop_length)`` as in NeMo.
+
+    Args:
+        sample_rate: audio sample rate in Hz.
+        window_size: window length in seconds (or give ``n_window_size``).
+        window_stride: hop in seconds (or give ``n_window_stride``).
+        n_window_size: window length in samples.
+        n_window_stride: hop in samples.
+        window: ``hann``, ``hamming``, ``blackman``, ``bartlett`` or ``ones``.
+        n_fft: FFT size (default: next power of two >= window length).
+        lowfreq: lowest mel frequency in Hz.
+        highfreq: highest mel frequency in Hz (default ``sample_rate / 2``).
+        n_mels: mel bands before the DCT.
+        n_mfcc: cepstral coefficients kept.
+        dct_type: DCT type (torchaudio supports 2).
+        norm: DCT norm (``"ortho"`` or ``None``).
+        log: log-mel (``True``) or dB-scaled mel (``False``) before the DCT.
+    """
+
+    def __init__(
+        self,
+        sample_rate: int = 16000,
+        window_size: float | None = 0.02,
+        window_stride: float | None = 0.01,
+        n_window_size: int | None = None,
+        n_window_stride: int | None = None,
+        window: str = "hann",
+        n_fft: int | None = None,
+        lowfreq: float = 0.0,
+        highfreq: float | None = None,
+        n_mels: int = 64,
+        n_mfcc: int = 64,
+        dct_type: int = 2,
+        norm: str | None = "ortho",
+        log: bool = True,
+    ) -> None:
+        owner = type(self).__name__
+        n_window_size = _window_in_samples(
+            owner, sample_rate, window_size, n_window_size, "window_size", "n_window_size"
+        )
+        n_window_stride = _window_in_samples(
+            owner, sample_rate, window_stride, n_window_stride, "window_stride", "n_window_stride"
+        )
+        super().__init__(n_window_size, n_window_stride)
+        self._sample_rate = sample_rate
+        window_fn = self.torch_windows.get(window)
+        if window_fn is None:
+            raise ValueError(
+                f"{owner} got window={window!r}; expected one of "
+                f"{sorted(k for k in self.torch_windows if k)}. Fix `window` in the preprocessor config."
+            )
+        mel_kwargs = {
+            "f_min": lowfreq,
+            "f_max": highfreq,
+            "n_mels": n_mels,
+            "n_fft": n_fft or 2 ** math.ceil(math.log2(n_window_size)),
+            "win_length": n_window_size,
+            "hop_length": n_window_stride,
+            "window_fn": window_fn,
+        }
+        self.featurizer = torchaudio.transforms.MFCC(
+            sample_rate=sample_rate,
+            n_mfcc=n_mfcc,
+            dct_type=dct_type,
+            norm=norm,
+            log_mels=log,
+            melkwargs=mel_kwargs,
+        )
+
+    @property
+    def input_types(self) -> dict[str, NeuralType]:
+        """``input_signal`` (B, T) at ``sample_rate`` and ``length`` (B,) in samples."""
+        return {
+            "input_signal": NeuralType(("B", "T"), AudioSignal(freq=self._sample_rate)),
+            "length": NeuralType(tuple("B"), LengthsType()),
+        }
+
+    @property
+    def output_types(self) -> dict[str, NeuralType]:
+        """``processed_signal`` (B, n_mfcc, T') and ``processed_length`` (B,) in frames."""
+        return {
+            "processed_signal": NeuralType(("B", "D", "T"), MFCCSpectrogramType()),
+            "processed_length": NeuralType(tuple("B"), LengthsType()),
+        }
+
+    def get_features(
+        self, input_signal: torch.Tensor, length: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """MFCCs (B, n_mfcc, T') and frame counts ``ceil(length / hop)`` (B,)."""
+        features = self.featurizer(input_signal)
+        seq_len = torch.ceil(length.to(torch.float32) / self.hop_length).to(dtype=torch.long)
+        return features, seq_len
+
+
+class SpectrogramAugmentation(NeuralModule):
+    """SpecCutout rectangles, then SpecAugment frequency/time masks; the identity in eval mode.
+
+    Args:
+        freq_masks: frequency masks per item.
+        time_masks: time masks per item.
+        freq_width: maximum frequency mask width in bins.
+        time_width: maximum time mask width in frames (int) or as a fraction of each item's length
+            (float in [0, 1]).
+        rect_masks: SpecCutout rectangles per item.
+        rect_time: maximum rectangle width in frames.
+        rect_freq: maximum rectangle height in bins.
+        rng: ``random.Random`` or int seed shared by both augmentations; ``None`` uses torch's
+            global RNG (``torch.manual_seed``).
+        mask_value: value of SpecAugment's masked cells (rectangles are zeroed).
+        use_numba_spec_augment: accepted for config compatibility; the vectorized torch masks
+            run on every device, so no numba kernel is used.
+    """
+
+    def __init__(
+        self,
+        freq_masks: int = 0,
+        time_masks: int = 0,
+        freq_width: int = 10,
+        time_width: int | float = 10,
+        rect_masks: int = 0,
+        rect_time: int = 5,
+        rect_freq: int = 20,
+        rng: random.Random | int | None = None,
+        mask_value: float = 0.0,
+        use_numba_spec_augment: bool = True,
+    ) -> None:
+        super().__init__()
+        rng = as_random(rng)
+        self.spec_cutout = (
+            SpecCutout(rect_masks=rect_masks, rect_time=rect_time, rect_freq=rect_freq, rng=rng)
+            if rect_masks > 0
+            else None
+        )
+        self.spec_augment = (
+            SpecAugment(
+                freq_masks=freq_masks,
+                time_masks=time_masks,
+                freq_width=freq_width,
+                time_width=time_width,
+                rng=rng,
+                mask_value=mask_value,
+            )
+            if freq_masks + time_masks > 0
+            else None
+        )
+
+    @property
+    def input_types(self) -> dict[str, NeuralType]:
+        """``input_spec`` (B, D, T) spectrogram and ``length`` (B,) valid frames."""
+        return {
+            "input_spec": NeuralType(("B", "D", "T"), SpectrogramType()),
+            "length": NeuralType(tuple("B"), LengthsType()),
+        }
+
+    @property
+    def output_types(self) -> dict[str, NeuralType]:
+        """``augmented_spec`` (B, D, T)."""
+        return {"augmented_spec": NeuralType(("B", "D", "T"), SpectrogramType())}
+
+    @typecheck()
+    def forward(self, input_spec: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
+        """Augment a batch in training mode; return it unchanged in eval mode.
+
+        Args:
+            input_spec: spectrogram (B, D, T).
+            length: valid frames per item (B,).
+
+        Returns:
+            ``augmented_spec`` (B, D, T).
+        """
+        if not self.training:
+            return input_spec
+        augmented_spec = input_spec
+        if self.spec_cutout is not None:
+            augmented_spec = self.spec_cutout(input_spec=augmented_spec)
+        if self.spec_augment is not None:
+            augmented_spec = self.spec_augment(input_spec=augmented_spec, length=length)
+        return augmented_spec

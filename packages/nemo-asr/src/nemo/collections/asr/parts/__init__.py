@@ -1,0 +1,1 @@
+"""Building blocks shared by ASR modules: ``nemo.collections.asr.parts.submodules`` and friends."""

@@ -1,0 +1,1 @@
+"""Behaviour shared by the ASR models: tokenizer set-up and transcription inputs."""

@@ -1,0 +1,18 @@
+"""Audio front ends: ``features.FilterbankFeatures`` (log-mel filterbanks), ``segment.AudioSegment``
+(audio loading) and the ``perturb`` augmentations, re-exported here under NeMo's names."""
+
+from nemo.utils.lazy_exports import lazy_exports
+
+_PERTURB = (
+    "AudioAugmentor GainPerturbation Perturbation ShiftPerturbation SpeedPerturbation TimeStretchPerturbation "
+    "WhiteNoisePerturbation perturbation_types process_augmentations register_perturbation"
+).split()
+
+_EXPORTS = {
+    **{name: f"nemo.collections.asr.parts.preprocessing.perturb:{name}" for name in _PERTURB},
+    "AudioSegment": "nemo.collections.asr.parts.preprocessing.segment:AudioSegment",
+    "FilterbankFeatures": "nemo.collections.asr.parts.preprocessing.features:FilterbankFeatures",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,476 @@
+"""Waveform augmentations applied to an ``AudioSegment`` before feature extraction (NeMo 1.23's ``perturb.py``).
+
+A perturbation changes ``segment._samples`` in place: that attribute is where ``AudioSegment`` keeps its
+(T,) or (T, C) float32 samples, and NeMo's own perturbations (and third-party ones written for NeMo)
+write it directly. ``AudioAugmentor`` applies a list of ``(prob, perturbation)`` pairs, and
+``process_augmentations`` builds one from the ``augmentor`` section of a dataset config:
+
+    augmentor:
+      speed: {prob: 0.5, sr: 16000, resample_type: kaiser_fast, min_speed_rate: 0.9, max_speed_rate: 1.1}
+      white_noise: {prob: 0.5, min_level: -90, max_level: -46}
+
+Randomness: each object draws from its own ``random.Random`` (``rng`` may be one, or an int seed), so
+seeding one augmentor never touches Python's, numpy's or torch's global generators.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import math
+import random
+from collections.abc import Iterable, Mapping
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import torch
+import torchaudio.functional
+from nemo.collections.asr.parts.preprocessing.segment import AudioSegment
+from nemo.utils import logging
+from omegaconf import DictConfig, OmegaConf
+
+__all__ = [
+    "AudioAugmentor",
+    "GainPerturbation",
+    "Perturbation",
+    "ShiftPerturbation",
+    "SpeedPerturbation",
+    "TimeStretchPerturbation",
+    "WhiteNoisePerturbation",
+    "perturbation_types",
+    "process_augmentations",
+    "register_perturbation",
+]
+
+RandomSource = random.Random | int | None
+"""A ``random.Random``, an int seed, or ``None`` for a generator seeded from the OS."""
+
+_KAISER_BEST = {
+    "resampling_method": "sinc_interp_kaiser",
+    "lowpass_filter_width": 64,
+    "rolloff": 0.9475937167399596,
+    "beta": 14.769656459379492,
+}
+_KAISER_FAST = {
+    "resampling_method": "sinc_interp_kaiser",
+    "lowpass_filter_width": 16,
+    "rolloff": 0.85,
+    "beta": 8.555504641634386,
+}
+_SINC_RESAMPLE_TYPES: dict[str, dict[str, Any]] = {"kaiser_best": _KAISER_BEST, "kaiser_fast": _KAISER_FAST}
+_FFT_RESAMPLE_TYPES = ("fft", "scipy")
+_RESAMPLE_TYPES = (*_SINC_RESAMPLE_TYPES, *_FFT_RESAMPLE_TYPES)
+
+_MAX_RATIO_DENOMINATOR = 200
+"""Sinc resampling approximates ``new_sr / sr`` by a fraction with at most this denominator (small kernels)."""
+
+
+def _as_random(rng: RandomSource, owner: str) -> random.Random:
+    """``rng`` as a ``random.Random``: an instance is shared, an int is a seed, ``None`` seeds from the OS."""
+    if isinstance(rng, random.Random):
+        return rng
+    if rng is None or (isinstance(rng, int) and not isinstance(rng, bool)):
+        return random.Random(rng)
+    raise TypeError(
+        f"{owner} got rng={rng!r} ({type(rng).__name__}); expected a random.Random, an int seed or None."
+    )
+
+
+def _check_rate_range(owner: str, min_speed_rate: float, max_speed_rate: float) -> None:
+    if not 0.0 < min_speed_rate <= max_speed_rate:
+        raise ValueError(
+            f"{owner} needs 0 < min_speed_rate <= max_speed_rate, got min_speed_rate={min_speed_rate}, "
+            f"max_speed_rate={max_speed_rate}. Fix the rates in the augmentor config."
+        )
+
+
+def _candidate_rates(min_speed_rate: float, max_speed_rate: float, num_rates: int) -> np.ndarray | None:
+    """The ``num_rates`` evenly spaced rates to choose from, or ``None`` to draw uniformly (``num_rates <= 0``)."""
+    if num_rates <= 0:
+        return None
+    return np.linspace(min_speed_rate, max_speed_rate, num_rates, endpoint=True)
+
+
+def _draw_rate(rng: random.Random, rates: np.ndarray | None, min_rate: float, max_rate: float) -> float:
+    return rng.uniform(min_rate, max_rate) if rates is None else float(rng.choice(rates))
+
+
+def _fft_resample(waveform: torch.Tensor, num_samples: int) -> torch.Tensor:
+    """Resample (C, T) to (C, ``num_samples``) by truncating or zero-padding the spectrum (scipy's method)."""
+    spectrum = torch.fft.rfft(waveform, dim=-1)
+    bins = num_samples // 2 + 1
+    if bins <= spectrum.shape[-1]:
+        spectrum = spectrum[..., :bins]
+    else:
+        spectrum = torch.nn.functional.pad(spectrum, (0, bins - spectrum.shape[-1]))
+    return torch.fft.irfft(spectrum, n=num_samples, dim=-1) * (num_samples / waveform.shape[-1])
+
+
+def _as_channels_first(samples: np.ndarray) -> torch.Tensor:
+    """(T,) -> (1, T) and (T, C) -> (C, T) float32 tensor."""
+    return torch.from_numpy(np.ascontiguousarray(np.atleast_2d(samples.T)))
+
+
+def _as_segment_layout(waveform: torch.Tensor, like: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`_as_channels_first`: back to (T,) or (T, C) like ``like``."""
+    samples = waveform.numpy().astype(np.float32, copy=False)
+    return np.ascontiguousarray(samples[0] if like.ndim == 1 else samples.T)
+
+
+class Perturbation:
+    """Base class: a random change applied in place to an :class:`AudioSegment`."""
+
+    def max_augmentation_length(self, length: float) -> float:
+        """Longest duration (same unit as ``length``) this perturbation can turn ``length`` into."""
+        return length
+
+    def perturb(self, data: AudioSegment) -> None:
+        """Change ``data``'s samples in place.
+
+        Args:
+            data: the segment; its (T,) or (T, C) samples are replaced.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement perturb(data). "
+            "Subclasses of Perturbation must override it."
+        )
+
+
+class SpeedPerturbation(Perturbation):
+    """Change speed and pitch together by resampling, as playing a tape faster or slower.
+
+    Like NeMo, the samples are resampled from ``sr`` to ``int(sr * rate)`` and kept at ``sr``, so the
+    duration is multiplied by the drawn rate (a rate of 1.1 gives 10 % more samples, played lower and
+    slower). A rate of exactly 1.0 leaves the segment untouched.
+
+    Args:
+        sr: sample rate of the audio the augmentor sees, in Hz.
+        resample_type: ``"kaiser_best"``, ``"kaiser_fast"`` (windowed-sinc, with librosa's filter
+            settings of those names) or ``"fft"`` / ``"scipy"`` (spectrum truncation or zero-padding).
+        min_speed_rate: lowest rate.
+        max_speed_rate: highest rate.
+        num_rates: draw from this many evenly spaced rates in ``[min_speed_rate, max_speed_rate]``;
+            ``<= 0`` draws uniformly from the interval.
+        rng: ``random.Random`` or int seed.
+    """
+
+    def __init__(
+        self,
+        sr: int,
+        resample_type: str,
+        min_speed_rate: float = 0.9,
+        max_speed_rate: float = 1.1,
+        num_rates: int = 5,
+        rng: RandomSource = None,
+    ) -> None:
+        _check_rate_range(type(self).__name__, min_speed_rate, max_speed_rate)
+        if resample_type not in _RESAMPLE_TYPES:
+            raise ValueError(
+                f"SpeedPerturbation got resample_type={resample_type!r}; expected one of {_RESAMPLE_TYPES}. "
+                "Fix `resample_type` in the speed augmentor config."
+            )
+        self._sr = sr
+        self._min_rate = min_speed_rate
+        self._max_rate = max_speed_rate
+        self._num_rates = num_rates
+        self._rates = _candidate_rates(min_speed_rate, max_speed_rate, num_rates)
+        self._res_type = resample_type
+        self._rng = _as_random(rng, type(self).__name__)
+
+    def max_augmentation_length(self, length: float) -> float:
+        return length * self._max_rate
+
+    def perturb(self, data: AudioSegment) -> None:
+        speed_rate = _draw_rate(self._rng, self._rates, self._min_rate, self._max_rate)
+        if speed_rate == 1.0:
+            return
+        new_sr = int(self._sr * speed_rate)
+        waveform = _as_channels_first(data._samples)
+        if self._res_type in _FFT_RESAMPLE_TYPES:
+            num_samples = math.ceil(waveform.shape[-1] * new_sr / self._sr)
+            resampled = _fft_resample(waveform, num_samples)
+        else:
+            ratio = Fraction(new_sr, self._sr).limit_denominator(_MAX_RATIO_DENOMINATOR)
+            resampled = torchaudio.functional.resample(
+                waveform, ratio.denominator, ratio.numerator, **_SINC_RESAMPLE_TYPES[self._res_type]
+            )
+        data._samples = _as_segment_layout(resampled, data._samples)
+
+
+class TimeStretchPerturbation(Perturbation):
+    """Change speed but keep pitch, with a phase vocoder (``torchaudio.functional.phase_vocoder``).
+
+    A rate above 1 speeds the audio up: the duration is divided by the drawn rate. A rate of exactly
+    1.0 leaves the segment untouched.
+
+    Args:
+        min_speed_rate: lowest rate.
+        max_speed_rate: highest rate.
+        num_rates: draw from this many evenly spaced rates; ``<= 0`` draws uniformly.
+        n_fft: STFT size of the vocoder (hop: ``n_fft // 4``, Hann window).
+        rng: ``random.Random`` or int seed.
+    """
+
+    def __init__(
+        self,
+        min_speed_rate: float = 0.9,
+        max_speed_rate: float = 1.1,
+        num_rates: int = 5,
+        n_fft: int = 512,
+        rng: RandomSource = None,
+    ) -> None:
+        _check_rate_range(type(self).__name__, min_speed_rate, max_speed_rate)
+        self._min_rate = min_speed_rate
+        self._max_rate = max_speed_rate
+        self._num_rates = num_rates
+        self._rates = _candidate_rates(min_speed_rate, max_speed_rate, num_rates)
+        self._n_fft = n_fft
+        self._hop_length = n_fft // 4
+        self._rng = _as_random(rng, type(self).__name__)
+
+    def max_augmentation_length(self, length: float) -> float:
+        return length / self._min_rate
+
+    def perturb(self, data: AudioSegment) -> None:
+        speed_rate = _draw_rate(self._rng, self._rates, self._min_rate, self._max_rate)
+        if speed_rate == 1.0:
+            return
+        waveform = _as_channels_first(data._samples)
+        window = torch.hann_window(self._n_fft)
+        spec = torch.stft(
+            waveform,
+            self._n_fft,
+            hop_length=self._hop_length,
+            window=window,
+            pad_mode="constant",
+            return_complex=True,
+        )
+        phase_advance = torch.linspace(0, math.pi * self._hop_length, spec.shape[-2])[:, None]
+        stretched = torchaudio.functional.phase_vocoder(spec, speed_rate, phase_advance)
+        length = int(round(waveform.shape[-1] / speed_rate))
+        audio = torch.istft(stretched, self._n_fft, hop_length=self._hop_length, window=window, length=length)
+        data._samples = _as_segment_layout(audio, data._samples)
+
+
+class GainPerturbation(Perturbation):
+    """Scale the audio by a gain drawn uniformly in ``[min_gain_dbfs, max_gain_dbfs]`` dB.
+
+    Args:
+        min_gain_dbfs: lowest gain in dB.
+        max_gain_dbfs: highest gain in dB.
+        rng: ``random.Random`` or int seed.
+    """
+
+    def __init__(
+        self, min_gain_dbfs: float = -10, max_gain_dbfs: float = 10, rng: RandomSource = None
+    ) -> None:
+        self._min_gain_dbfs = min_gain_dbfs
+        self._max_gain_dbfs = max_gain_dbfs
+        self._rng = _as_random(rng, type(self).__name__)
+
+    def perturb(self, data: AudioSegment) -> None:
+        gain = self._rng.uniform(self._min_gain_dbfs, self._max_gain_dbfs)
+        data._samples = data._samples * np.float32(10.0 ** (gain / 20.0))
+
+
+class WhiteNoisePerturbation(Perturbation):
+    """Add Gaussian white noise whose RMS level is an integer dBFS in ``[min_level, max_level)``.
+
+    Args:
+        min_level: lowest noise level in dBFS (``-90``: inaudible).
+        max_level: the level is drawn below this (``-46``: faint hiss); equal to ``min_level`` fixes it.
+        rng: ``random.Random`` or int seed (it also seeds the noise samples).
+    """
+
+    def __init__(self, min_level: int = -90, max_level: int = -46, rng: RandomSource = None) -> None:
+        self.min_level = int(min_level)
+        self.max_level = int(max_level)
+        if self.min_level > self.max_level:
+            raise ValueError(
+                f"WhiteNoisePerturbation needs min_level <= max_level, got min_level={min_level}, "
+                f"max_level={max_level}. Fix the white_noise augmentor config."
+            )
+        self._rng = _as_random(rng, type(self).__name__)
+
+    def perturb(self, data: AudioSegment) -> None:
+        noise_level_db = self._rng.randrange(self.min_level, max(self.max_level, self.min_level + 1))
+        noise = np.random.default_rng(self._rng.getrandbits(64)).standard_normal(data._samples.shape)
+        data._samples = data._samples + (noise * 10.0 ** (noise_level_db / 20.0)).astype(np.float32)
+
+
+class ShiftPerturbation(Perturbation):
+    """Shift the audio in time by up to a few ms, filling the gap with zeros; the length is unchanged.
+
+    A positive shift moves the content earlier (zeros at the end), a negative one later (zeros at the
+    start). A shift longer than the segment leaves it untouched.
+
+    Args:
+        min_shift_ms: lowest shift in ms.
+        max_shift_ms: highest shift in ms.
+        rng: ``random.Random`` or int seed.
+    """
+
+    def __init__(
+        self, min_shift_ms: float = -5.0, max_shift_ms: float = 5.0, rng: RandomSource = None
+    ) -> None:
+        self._min_shift_ms = min_shift_ms
+        self._max_shift_ms = max_shift_ms
+        self._rng = _as_random(rng, type(self).__name__)
+
+    def perturb(self, data: AudioSegment) -> None:
+        shift_ms = self._rng.uniform(self._min_shift_ms, self._max_shift_ms)
+        if abs(shift_ms) / 1000 > data.duration:
+            return
+        shift_samples = int(shift_ms * data.sample_rate // 1000)
+        if shift_samples == 0:
+            return
+        shifted = np.zeros_like(data._samples)
+        if shift_samples > 0:
+            shifted[:-shift_samples] = data._samples[shift_samples:]
+        else:
+            shifted[-shift_samples:] = data._samples[:shift_samples]
+        data._samples = shifted
+
+
+perturbation_types: dict[str, type[Perturbation]] = {
+    "speed": SpeedPerturbation,
+    "time_stretch": TimeStretchPerturbation,
+    "gain": GainPerturbation,
+    "white_noise": WhiteNoisePerturbation,
+    "shift": ShiftPerturbation,
+}
+"""Names usable as keys of an ``augmentor`` config, mapped to their classes."""
+
+
+def register_perturbation(name: str, perturbation: type[Perturbation]) -> None:
+    """Make ``perturbation`` usable under ``name`` in ``augmentor`` configs.
+
+    Raises:
+        KeyError: ``name`` is already registered.
+    """
+    if name in perturbation_types:
+        raise KeyError(
+            f"Perturbation name {name!r} is already registered (to {perturbation_types[name].__name__}). "
+            "Register yours under another name."
+        )
+    perturbation_types[name] = perturbation
+
+
+class AudioAugmentor:
+    """Apply each perturbation of a pipeline with its own probability.
+
+    Args:
+        perturbations: ``(prob, perturbation)`` pairs, applied in order; each runs when a uniform draw
+            is below its ``prob``.
+        rng: ``random.Random`` or int seed for those draws.
+    """
+
+    def __init__(
+        self, perturbations: Iterable[tuple[float, Perturbation]] | None = None, rng: RandomSource = None
+    ) -> None:
+        self._rng = _as_random(rng, type(self).__name__)
+        self._pipeline = [(prob, perturbation) for prob, perturbation in (perturbations or [])]
+
+    def perturb(self, segment: AudioSegment) -> None:
+        """Apply the pipeline to ``segment`` in place."""
+        for prob, perturbation in self._pipeline:
+            if self._rng.random() < prob:
+                perturbation.perturb(segment)
+
+    def max_augmentation_length(self, length: float) -> float:
+        """Longest duration the whole pipeline can turn ``length`` into."""
+        for _, perturbation in self._pipeline:
+            length = perturbation.max_augmentation_length(length)
+        return length
+
+    @classmethod
+    def from_config(cls, config: Iterable[Mapping[str, Any]]) -> AudioAugmentor:
+        """Build from NeMo's list form: ``[{"aug_type": "gain", "prob": 0.5, "cfg": {...}}, ...]``.
+
+        Unknown ``aug_type`` entries are skipped with a warning, as in NeMo.
+        """
+        perturbations = []
+        for entry in config:
+            aug_type = entry["aug_type"]
+            if aug_type not in perturbation_types:
+                logging.warning(
+                    f"Perturbation aug_type={aug_type!r} is not registered; skipping it. "
+                    f"Known: {sorted(perturbation_types)}."
+                )
+                continue
+            perturbations.append((entry["prob"], perturbation_types[aug_type](**entry.get("cfg", {}))))
+        return cls(perturbations=perturbations)
+
+
+def _build_perturbation(name: str, kwargs: dict[str, Any], global_rank: int, world_size: int) -> Perturbation:
+    """Instantiate ``perturbation_types[name]`` from the kwargs of ``augmentor.<name>``."""
+    perturbation_class = perturbation_types[name]
+    parameters = inspect.signature(perturbation_class).parameters
+    if "global_rank" in parameters:
+        kwargs["global_rank"] = global_rank
+    if "world_size" in parameters:
+        kwargs["world_size"] = world_size
+    try:
+        return perturbation_class(**kwargs)
+    except TypeError as err:
+        raise TypeError(
+            f"augmentor.{name}: cannot build {perturbation_class.__name__} from {kwargs}: {err}. "
+            f"Its parameters are {list(parameters)} (plus `prob`)."
+        ) from err
+
+
+def process_augmentations(
+    augmenter: AudioAugmentor | Mapping[str, Mapping[str, Any]] | DictConfig | None,
+    global_rank: int = 0,
+    world_size: int = 1,
+) -> AudioAugmentor | None:
+    """Build the ``AudioAugmentor`` described by a dataset config's ``augmentor`` section.
+
+    Args:
+        augmenter: ``None``, a ready ``AudioAugmentor`` (returned as is), or a mapping from a name in
+            :data:`perturbation_types` to that perturbation's keyword arguments plus ``prob``, the
+            probability in [0, 1] of applying it, e.g.
+            ``{"gain": {"prob": 0.5, "min_gain_dbfs": -10, "max_gain_dbfs": 10}}``.
+        global_rank: passed to perturbations that take a ``global_rank`` argument.
+        world_size: passed to perturbations that take a ``world_size`` argument.
+
+    Returns:
+        The augmentor, or ``None`` when ``augmenter`` is ``None``.
+
+    Raises:
+        KeyError: an unknown perturbation name, or an entry without ``prob``.
+        ValueError: ``augmenter`` is not a mapping, or a ``prob`` outside [0, 1].
+    """
+    if augmenter is None:
+        return None
+    if isinstance(augmenter, AudioAugmentor):
+        return augmenter
+    if isinstance(augmenter, DictConfig):
+        augmenter = OmegaConf.to_container(augmenter, resolve=True)
+    if not isinstance(augmenter, Mapping):
+        raise ValueError(
+            f"augmentor must be a mapping of perturbation name -> arguments or an AudioAugmentor, "
+            f"got {type(augmenter).__name__}: {augmenter!r}."
+        )
+    augmentations = []
+    for name, raw_kwargs in copy.deepcopy(dict(augmenter)).items():
+        if name not in perturbation_types:
+            raise KeyError(
+                f"augmentor.{name}: unknown perturbation {name!r}. Valid names: {sorted(perturbation_types)}; "
+                "register others with register_perturbation(name, cls)."
+            )
+        if not isinstance(raw_kwargs, Mapping):
+            raise ValueError(
+                f"augmentor.{name} must be a mapping of arguments with a `prob` key, got {raw_kwargs!r}."
+            )
+        kwargs = dict(raw_kwargs)
+        if "prob" not in kwargs:
+            raise KeyError(
+                f"augmentor.{name} has no `prob`; add the probability in [0, 1] of applying this perturbation."
+            )
+        prob = kwargs.pop("prob")
+        if isinstance(prob, bool) or not isinstance(prob, (int, float)) or not 0.0 <= prob <= 1.0:
+            raise ValueError(f"augmentor.{name}.prob must be a number in [0, 1], got {prob!r}.")
+        augmentations.append((prob, _build_perturbation(name, kwargs, global_rank, world_size)))
+    return AudioAugmentor(perturbations=augmentations)

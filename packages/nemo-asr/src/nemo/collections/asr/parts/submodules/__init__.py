@@ -1,0 +1,1 @@
+"""Layers that ASR modules are built from: attention, subsampling, Conformer blocks, causal convolutions."""

@@ -1,0 +1,1 @@
+"""Helpers shared by ASR decoding and models: ``rnnt_utils.Hypothesis``."""

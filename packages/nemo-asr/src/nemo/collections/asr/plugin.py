@@ -1,0 +1,65 @@
+"""nemo-asr's plugin: the ASR model classes and config directory, named without importing them.
+
+Loaded through the entry point ``asr = "nemo.collections.asr.plugin"`` in the group ``nemo.plugins``.
+"""
+
+from __future__ import annotations
+
+from nemo.core.plugins import CommandSpec, ConfigPathSpec, ModelSpec, hookimpl
+
+NEMO_PLUGIN_API = "1.0"
+
+_MODELS = "nemo.collections.asr.models"
+
+
+@hookimpl
+def nemo_register_config_paths() -> list[ConfigPathSpec]:
+    return [ConfigPathSpec("pkg://nemo.collections.asr.conf")]
+
+
+@hookimpl
+def nemo_register_models() -> list[ModelSpec]:
+    return [
+        ModelSpec(
+            name="asr.EncDecCTCModel",
+            target=f"{_MODELS}:EncDecCTCModel",
+            domain="asr",
+            description="CTC speech recognition over characters",
+            config="conformer_ctc_char",
+        ),
+        ModelSpec(
+            name="asr.EncDecCTCModelBPE",
+            target=f"{_MODELS}:EncDecCTCModelBPE",
+            domain="asr",
+            description="CTC speech recognition over BPE subwords",
+            config="conformer_ctc_bpe",
+        ),
+        ModelSpec(
+            name="asr.EncDecRNNTModel",
+            target=f"{_MODELS}:EncDecRNNTModel",
+            domain="asr",
+            description="RNN-T (transducer) speech recognition over characters",
+            config="conformer_transducer_char",
+        ),
+        ModelSpec(
+            name="asr.EncDecRNNTBPEModel",
+            target=f"{_MODELS}:EncDecRNNTBPEModel",
+            domain="asr",
+            description="RNN-T (transducer) speech recognition over BPE subwords",
+            config="conformer_transducer_bpe",
+        ),
+    ]
+
+
+@hookimpl
+def nemo_register_commands() -> list[CommandSpec]:
+    return [
+        CommandSpec(
+            "transcribe",
+            "nemo.collections.asr.cli:transcribe_main",
+            "transcribe audio files with a .nemo model",
+        ),
+        CommandSpec(
+            "asr", "nemo.collections.asr.cli:asr_main", "ASR tools: `nemo asr eval MODEL.nemo MANIFEST` (WER)"
+        ),
+    ]

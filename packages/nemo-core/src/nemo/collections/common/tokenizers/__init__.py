@@ -1,0 +1,16 @@
+"""Tokenizers: ``from nemo.collections.common.tokenizers import SentencePieceTokenizer``.
+
+Names resolve on first use, so importing this package needs neither sentencepiece nor torch.
+"""
+
+from nemo.utils.lazy_exports import lazy_exports
+
+_EXPORTS = {
+    "TokenizerSpec": "nemo.collections.common.tokenizers.tokenizer_spec",
+    "SentencePieceTokenizer": "nemo.collections.common.tokenizers.sentencepiece_tokenizer",
+    "create_spt_model": "nemo.collections.common.tokenizers.sentencepiece_tokenizer",
+    "CharTokenizer": "nemo.collections.common.tokenizers.char_tokenizer",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,37 @@
+"""Validation of config overrides against a parameter dataclass (shared by optimizer and scheduler params)."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from omegaconf import OmegaConf
+from omegaconf.errors import ConfigKeyError, ValidationError
+
+
+def check_overrides(params_cls: type, overrides: dict[str, Any], what: str) -> None:
+    """Validate ``overrides`` against the fields and field types of the dataclass ``params_cls``.
+
+    Args:
+        params_cls: the parameter dataclass.
+        overrides: field name -> value, as read from a config.
+        what: how to name the parameters in an error, e.g. ``"optimizer parameters 'adam_params'"``.
+
+    Raises:
+        ValueError: a key is not a field of ``params_cls`` (the error lists the valid ones), or a value
+            cannot be converted to its field's type.
+    """
+    valid = [f.name for f in fields(params_cls)]
+    unknown = [key for key in overrides if key not in valid]
+    if unknown:
+        raise ValueError(
+            f"Unknown key(s) {unknown} for {what} ({params_cls.__qualname__}). Valid keys are: {valid}. "
+            "Fix or remove them in the config."
+        )
+    try:
+        OmegaConf.merge(OmegaConf.structured(params_cls), OmegaConf.create(overrides))
+    except (ConfigKeyError, ValidationError) as error:
+        raise ValueError(
+            f"Invalid value for key {error.full_key!r} of {what} ({params_cls.__qualname__}): {error.msg}. "
+            "Fix it in the config."
+        ) from error

@@ -1,0 +1,117 @@
+"""``NeMoModelCheckpoint``: Lightning's ``ModelCheckpoint`` that also writes the model as a ``.nemo`` archive."""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any
+
+import pytorch_lightning as pl
+from nemo.utils import logging
+from pytorch_lightning.callbacks import ModelCheckpoint
+
+
+class NeMoModelCheckpoint(ModelCheckpoint):
+    """Checkpoint callback that keeps Lightning's ``.ckpt`` files and adds ``{dirpath}/{prefix}{postfix}``.
+
+    The ``.nemo`` file is written with ``pl_module.save_to(path)`` (``ModelPT`` has it; a module without
+    ``save_to`` gets a warning instead): at the end of training with ``save_nemo_on_train_end``, and at every
+    checkpoint with ``always_save_nemo``. With ``save_best_model`` the archive holds the weights of the best
+    checkpoint (by ``monitor``), and at the end of training the module itself is left with those weights.
+    At the end of training the ``-last`` checkpoint is also written if the final step has not been saved yet,
+    so that a restarted job resumes from where this one stopped.
+
+    Args:
+        always_save_nemo: write the ``.nemo`` file whenever a checkpoint is saved.
+        save_nemo_on_train_end: write the ``.nemo`` file when training ends.
+        save_best_model: write the best checkpoint's weights (rather than the current ones) to the ``.nemo``.
+        postfix: extension of the archive.
+        prefix: file name of the archive without extension (``exp_manager`` passes the experiment name).
+        **kwargs: arguments of ``pytorch_lightning.callbacks.ModelCheckpoint``.
+    """
+
+    def __init__(
+        self,
+        always_save_nemo: bool = False,
+        save_nemo_on_train_end: bool = True,
+        save_best_model: bool = False,
+        postfix: str = ".nemo",
+        prefix: str = "",
+        **kwargs: Any,
+    ) -> None:
+        self.always_save_nemo = always_save_nemo
+        self.save_nemo_on_train_end = save_nemo_on_train_end
+        self.save_best_model = save_best_model
+        if self.save_best_model and not self.save_nemo_on_train_end:
+            logging.warning(
+                "Found save_best_model is True and save_nemo_on_train_end is False. "
+                "Set save_nemo_on_train_end to True to automatically save the best model."
+            )
+        self.postfix = postfix
+        self.prefix = prefix
+        self.previous_best_path = ""
+        super().__init__(**kwargs)
+
+    @property
+    def nemo_path(self) -> str:
+        """Path of the ``.nemo`` archive: ``{dirpath}/{prefix}{postfix}``."""
+        return os.path.join(self.dirpath or "", self.prefix + self.postfix)
+
+    def on_save_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        super().on_save_checkpoint(trainer, pl_module, checkpoint)
+        if not self.always_save_nemo:
+            return
+        if not self.save_best_model:
+            self._save_nemo(pl_module)
+            return
+        if not self.best_model_path or self.best_model_path == self.previous_best_path:
+            return
+        self.previous_best_path = self.best_model_path
+        if not os.path.exists(self.best_model_path):
+            # The new best checkpoint is the one being written right now: the module holds its weights.
+            self._save_nemo(pl_module)
+            return
+        current_weights = copy.deepcopy(pl_module.state_dict())
+        self._load_weights(trainer, pl_module, self.best_model_path)
+        self._save_nemo(pl_module)
+        pl_module.load_state_dict(current_weights, strict=True)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.fast_dev_run:
+            return
+        if self.save_last and self._last_global_step_saved != trainer.global_step:
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        super().on_train_end(trainer, pl_module)
+
+        if self.save_best_model:
+            trainer.strategy.barrier("NeMoModelCheckpoint.save_best_model")
+            if not self.best_model_path:
+                logging.warning(
+                    f"{type(self).__name__} was told to save the best checkpoint at the end of training, but no "
+                    f"checkpoint monitoring {self.monitor!r} was saved. Saving the latest weights instead."
+                )
+            else:
+                self._load_weights(trainer, pl_module, self.best_model_path)
+        if self.save_nemo_on_train_end:
+            self._save_nemo(pl_module)
+
+    def _save_nemo(self, pl_module: pl.LightningModule) -> None:
+        save_to = getattr(pl_module, "save_to", None)
+        if save_to is None:
+            logging.warning(
+                f"{type(self).__name__} cannot write {self.nemo_path}: {type(pl_module).__name__} has no save_to() "
+                "method (ModelPT has one). Set checkpoint_callback_params.save_nemo_on_train_end=False and "
+                "always_save_nemo=False to silence this."
+            )
+            return
+        # With always_save_nemo the first archive can come before Lightning has created the folder.
+        os.makedirs(os.path.dirname(self.nemo_path) or ".", exist_ok=True)
+        save_to(self.nemo_path)
+        logging.info(f".nemo model saved to: {self.nemo_path}")
+
+    @staticmethod
+    def _load_weights(trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint_path: str) -> None:
+        checkpoint = trainer.strategy.load_checkpoint(checkpoint_path)
+        pl_module.load_state_dict(checkpoint["state_dict"], strict=True)

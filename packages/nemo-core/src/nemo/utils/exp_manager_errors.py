@@ -1,0 +1,22 @@
+"""Errors raised by :func:`nemo.utils.exp_manager.exp_manager` when the trainer and its config disagree."""
+
+from __future__ import annotations
+
+
+class NotFoundError(Exception):
+    """A checkpoint or folder that ``exp_manager`` was told to resume from does not exist."""
+
+
+class LoggerMisconfigurationError(Exception):
+    """The trainer already has a logger while ``exp_manager`` was asked to create one (or to name the run)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(
+            message
+            + " You can disable lightning's trainer from creating a logger by passing logger=False to its "
+            "constructor."
+        )
+
+
+class CheckpointMisconfigurationError(Exception):
+    """The trainer already has a ``ModelCheckpoint`` while ``exp_manager`` was asked to create one."""

@@ -1,0 +1,97 @@
+"""Resuming a run: find the checkpoint ``exp_manager`` should continue from and hand it to the trainer."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytorch_lightning as pl
+from nemo.utils import logging
+from nemo.utils.exp_log_dir import is_global_rank_zero
+from nemo.utils.exp_manager_errors import NotFoundError
+
+
+def check_resume(
+    trainer: pl.Trainer,
+    log_dir: str | Path,
+    resume_if_exists: bool = False,
+    resume_past_end: bool = False,
+    resume_ignore_no_checkpoint: bool = False,
+    dirpath: str | None = None,
+    resume_from_checkpoint: str | None = None,
+) -> None:
+    """Set ``trainer.ckpt_path`` to the checkpoint to resume from, with NeMo's rules.
+
+    * ``resume_from_checkpoint`` is used when given.
+    * With ``resume_if_exists``, ``{log_dir}/checkpoints`` (or ``dirpath``) is searched: a ``*end.ckpt``
+      means the previous run finished (an error, unless ``resume_past_end``); otherwise the single
+      ``*last.ckpt`` is resumed. No checkpoint is an error unless ``resume_ignore_no_checkpoint``.
+    * Files already in ``log_dir`` (logs of a previous run) are moved to a new ``log_dir/run_N`` folder.
+
+    Args:
+        trainer: the trainer whose ``ckpt_path`` is set.
+        log_dir: the run's log folder.
+        resume_if_exists: look for a checkpoint of a previous run.
+        resume_past_end: resume even if the previous run finished (``*end.ckpt``).
+        resume_ignore_no_checkpoint: start from scratch (with a warning) when nothing is found.
+        dirpath: checkpoint folder, if not ``{log_dir}/checkpoints``.
+        resume_from_checkpoint: explicit checkpoint path.
+
+    Raises:
+        NotFoundError: ``resume_if_exists`` and no checkpoint found (and not ``resume_ignore_no_checkpoint``).
+        ValueError: the previous run finished, or several checkpoints match ``*last.ckpt``/``*end.ckpt``.
+    """
+    if not log_dir:
+        raise ValueError(f"Resuming requires the log_dir {log_dir} to be passed to exp_manager")
+
+    checkpoint = resume_from_checkpoint or None
+    if resume_if_exists:
+        checkpoint_dir = Path(dirpath) if dirpath else Path(log_dir) / "checkpoints"
+        end_checkpoints = sorted(checkpoint_dir.rglob("*end.ckpt"))
+        last_checkpoints = sorted(checkpoint_dir.rglob("*last.ckpt"))
+        if not end_checkpoints and not last_checkpoints:
+            message = (
+                "There were no checkpoints found in checkpoint_dir or no checkpoint folder at checkpoint_dir: "
+                f"{checkpoint_dir}."
+            )
+            if not resume_ignore_no_checkpoint:
+                raise NotFoundError(
+                    f"{message} Cannot resume. Set exp_manager.resume_ignore_no_checkpoint=True to start from scratch."
+                )
+            logging.warning(
+                f"{message} " + (f"Training from {checkpoint}." if checkpoint else "Training from scratch.")
+            )
+        elif end_checkpoints:
+            if not resume_past_end:
+                raise ValueError(
+                    f"Found {end_checkpoints[0]} indicating that the last training run has already completed. "
+                    "Set exp_manager.resume_past_end=True to continue it anyway."
+                )
+            if len(end_checkpoints) > 1:
+                raise ValueError(f"Multiple checkpoints {end_checkpoints} match *end.ckpt; keep only one.")
+            checkpoint = end_checkpoints[0]
+        elif len(last_checkpoints) > 1:
+            raise ValueError(f"Multiple checkpoints {last_checkpoints} match *last.ckpt; keep only one.")
+        else:
+            checkpoint = last_checkpoints[0]
+
+    if checkpoint is not None:
+        trainer.ckpt_path = str(checkpoint)
+        logging.info(f"Resuming training from checkpoint: {trainer.ckpt_path}")
+
+    if is_global_rank_zero():
+        _move_previous_run_files(Path(log_dir))
+
+
+def _move_previous_run_files(log_dir: Path) -> None:
+    """Move the files directly under ``log_dir`` into a new ``log_dir/run_N`` folder."""
+    if not log_dir.exists():
+        return
+    files_to_move = [child for child in log_dir.iterdir() if child.is_file()]
+    if not files_to_move:
+        return
+    run_count = sum(1 for folder in log_dir.glob("run_*") if folder.is_dir())
+    new_run_dir = log_dir / f"run_{run_count}"
+    new_run_dir.mkdir()
+    for file in files_to_move:
+        shutil.move(str(file), str(new_run_dir))

@@ -1,0 +1,65 @@
+"""Weights and Lightning checkpoints load with weights_only=True; pickled code never runs."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+from nemo.core.connectors.weights import UnsafeCheckpointError, load_checkpoint, load_state_dict
+from omegaconf import OmegaConf
+
+
+class Payload:
+    """Pickles as a call to os.system that creates ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_payload_runs_when_loaded_without_weights_only(tmp_path):
+    # Control for the refusal tests below: this file really does run code when fully unpickled.
+    marker = tmp_path / "pwned"
+    torch.save({"evil": Payload(marker)}, tmp_path / "evil.pt")
+    torch.load(tmp_path / "evil.pt", weights_only=False)
+    assert marker.exists()
+
+
+def test_state_dict_loads(tmp_path):
+    state = {"layer.weight": torch.randn(3, 2), "layer.bias": torch.zeros(3)}
+    torch.save(state, tmp_path / "w.ckpt")
+    loaded = load_state_dict(tmp_path / "w.ckpt", map_location="cpu")
+    assert all(torch.equal(loaded[key], state[key]) for key in state)
+
+
+@pytest.mark.parametrize("load", [load_state_dict, load_checkpoint])
+def test_payload_is_refused_and_not_run(tmp_path, load):
+    marker = tmp_path / "pwned"
+    torch.save({"state_dict": {"w": torch.ones(1)}, "evil": Payload(marker)}, tmp_path / "evil.pt")
+    with pytest.raises(UnsafeCheckpointError) as info:
+        load(tmp_path / "evil.pt")
+    message = str(info.value)
+    assert "evil.pt" in message and "posix.system" in message and "weights_only=False" in message
+    assert not marker.exists()
+
+
+def test_checkpoint_with_omegaconf_hyper_parameters_loads(tmp_path):
+    cfg = OmegaConf.create({"hidden": 4, "optim": {"betas": [0.9, 0.98]}, "name": None})
+    torch.save({"state_dict": {"w": torch.ones(2)}, "hyper_parameters": {"cfg": cfg}}, tmp_path / "a.ckpt")
+    checkpoint = load_checkpoint(tmp_path / "a.ckpt")
+    assert checkpoint["hyper_parameters"]["cfg"] == cfg
+    assert torch.equal(checkpoint["state_dict"]["w"], torch.ones(2))
+    # A bare weights file stays strict: configs are only accepted inside Lightning checkpoints.
+    with pytest.raises(UnsafeCheckpointError):
+        load_state_dict(tmp_path / "a.ckpt")
+
+
+def test_truncated_checkpoint_gets_a_clear_error(tmp_path):
+    torch.save({"w": torch.randn(64, 64)}, tmp_path / "w.ckpt")
+    data = (tmp_path / "w.ckpt").read_bytes()
+    (tmp_path / "w.ckpt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="truncated or not a PyTorch checkpoint"):
+        load_state_dict(tmp_path / "w.ckpt")
