@@ -25,7 +25,8 @@ ROOT = Path(__file__).parent
 CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
 PACKAGES = {name: ROOT / "packages" / f"nemo-{name}" for name in ("core", "asr", "nlp", "tts")}
 EXAMPLE_PLUGIN = ROOT / "examples" / "nemo-hello"
-TEST_TOOLS = ("pytest", "build", "hatchling", "onnx", "onnxruntime")
+# sentencepiece: nemo-core's optional tokenizer backend (extra `sentencepiece`), tested in every session.
+TEST_TOOLS = ("pytest", "build", "hatchling", "onnx", "onnxruntime", "sentencepiece")
 
 
 def _with_nemo_dependencies(package: str) -> list[str]:

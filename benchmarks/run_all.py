@@ -83,7 +83,9 @@ def main() -> None:
     lines = [
         "# Benchmarks",
         "",
-        f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} on {machine()}.",
+        f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} on {machine()}; "
+        f"load average at the end {os.getloadavg()[0]:.1f} (figures from a loaded machine are noisier, "
+        "but ours and NeMo's ran back to back in the same run).",
         "Written by `nox -s bench` (`benchmarks/run_all.py`); NeMo 1.23 figures come from the same scripts run in "
         "a NeMo 1.23 venv in the same run"
         + ("" if reference else " (not measured this time: NEMO_REF_PYTHON unset)")

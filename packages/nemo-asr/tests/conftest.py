@@ -16,10 +16,9 @@ from omegaconf import DictConfig, OmegaConf
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 ASTERISK = REPO_ROOT / "data" / "asterisk"
-NEMO_FIXTURES = REPO_ROOT / "tests" / "data" / "nemo-1.23"
 SAMPLE_RATE = 16000
 LABELS = [" "] + list(string.ascii_lowercase) + ["'"]
-# Short prompts of different lengths (1.0 s .. 2.1 s) so batches need padding.
+# Short prompts of different lengths (0.9 s .. 2.4 s) so batches need padding.
 SPEECH_PROMPTS = (
     "activated",
     "agent-loggedoff",
@@ -30,12 +29,28 @@ SPEECH_PROMPTS = (
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def single_torch_thread():
+    """Run torch on one intra-op thread during the tests.
+
+    The tests use tiny models on a few shared cores; there OpenMP threads spin-wait for each other on every
+    small op, which made the transducer tests over ten times slower than on one thread.
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @dataclass
 class Speech:
     """Real utterances written as wav files, and a manifest listing them (paths relative to it).
 
     Attributes:
-        folder: where the wav files and ``manifest.json`` are.
+        folder: where the wav files and ``speech_manifest.json`` are (NeMo refuses a bare
+            ``manifest.json`` as a validation set name).
         manifest: the NeMo JSON-lines manifest.
         entries: the manifest lines (``audio_filepath`` relative to ``folder``, ``duration``, ``text``).
     """
@@ -77,7 +92,7 @@ def speech(tmp_path_factory) -> Speech:
         entries.append(
             {"audio_filepath": relative, "duration": len(samples) / SAMPLE_RATE, "text": source["text"]}
         )
-    manifest = folder / "manifest.json"
+    manifest = folder / "speech_manifest.json"
     manifest.write_text("".join(json.dumps(entry) + "\n" for entry in entries), encoding="utf-8")
     return Speech(folder, manifest, entries)
 
@@ -216,7 +231,7 @@ def _build_config(
     return OmegaConf.create(cfg)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_asr_config():
     """Factory for tiny model configs (NeMo keys): ``tiny_asr_config(kind="ctc"|"rnnt", ...)``.
 
@@ -248,7 +263,7 @@ def tiny_asr_config():
     return build
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def cpu_trainer():
     """Factory for a quiet real Lightning ``Trainer`` on CPU: ``cpu_trainer(max_steps=2, **overrides)``."""
     import pytorch_lightning as pl
@@ -269,3 +284,46 @@ def cpu_trainer():
         return pl.Trainer(**options)
 
     return build
+
+
+@pytest.fixture
+def loss_recorder():
+    """A fresh Lightning callback; its ``losses`` list gets the training loss of every step."""
+    import pytorch_lightning as pl
+
+    class LossRecorder(pl.Callback):
+        def __init__(self) -> None:
+            self.losses: list[float] = []
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+            self.losses.append(float(outputs["loss"]))
+
+    return LossRecorder()
+
+
+def _step_by_step_greedy(model, encoded, length: int, max_symbols: int) -> list[int]:
+    import torch
+
+    blank = model.decoder.blank_idx
+    tokens: list[int] = []
+    prediction, state = model.decoder.predict(torch.tensor([[blank]]), None, add_sos=False)
+    for frame in range(length):
+        features = encoded[:, frame].view(1, 1, -1)
+        for _ in range(max_symbols):
+            token = int(model.joint.joint(features, prediction)[0, 0, 0].argmax())
+            if token == blank:
+                break
+            tokens.append(token)
+            prediction, state = model.decoder.predict(torch.tensor([[token]]), state, add_sos=False)
+    return tokens
+
+
+@pytest.fixture(scope="session")
+def step_by_step_greedy():
+    """Reference greedy transducer search, one utterance and one prediction step at a time.
+
+    ``step_by_step_greedy(model, encoded, length, max_symbols) -> token ids``, where ``encoded`` is one
+    utterance's (D, T) encoder output and ``length`` its valid frames. It starts from the blank (padding)
+    embedding and at each frame emits ``joint.joint``'s argmax until blank or ``max_symbols`` tokens.
+    """
+    return _step_by_step_greedy

@@ -11,13 +11,15 @@ import json
 import sys
 from pathlib import Path
 
+from nemo.core.cli.errors import CommandError
+
 
 def _restore(model_path: str):
     """Restore any ASR model from a ``.nemo``; its class comes from the archive's config (allow-listed)."""
+    if not Path(model_path).is_file():
+        raise CommandError(f"model file {model_path!r} does not exist. Pass the path of a .nemo archive.")
     from nemo.core.classes.modelPT import ModelPT
 
-    if not Path(model_path).is_file():
-        raise SystemExit(f"nemo: model file {model_path!r} does not exist. Pass the path of a .nemo archive.")
     return ModelPT.restore_from(model_path, map_location="cpu")
 
 
@@ -58,10 +60,23 @@ def _evaluate(argv: list[str]) -> int:
     parser.add_argument("--use-cer", action="store_true", help="character error rate instead of WER")
     parser.add_argument("--output", help="write the manifest with pred_text added to this file")
     args = parser.parse_args(argv)
-    from nemo.collections.asr.data.manifest import read_manifest_entries
+    if not Path(args.manifest).is_file():
+        raise CommandError(f"manifest {args.manifest!r} does not exist. Pass a NeMo JSON-lines manifest.")
+    if not Path(args.model).is_file():
+        raise CommandError(f"model file {args.model!r} does not exist. Pass the path of a .nemo archive.")
+    from nemo.collections.asr.data.manifest import ManifestError, read_manifest_entries
     from nemo.collections.asr.metrics.wer import word_error_rate
 
-    entries = list(read_manifest_entries(args.manifest))
+    try:
+        entries = list(read_manifest_entries(args.manifest))
+    except ManifestError as err:
+        raise CommandError(str(err)) from err
+    missing = [entry.audio_filepath for entry in entries if not Path(entry.audio_filepath).is_file()]
+    if missing:
+        raise CommandError(
+            f"{len(missing)} audio file(s) listed in {args.manifest} do not exist, e.g. {missing[0]!r}. "
+            "Relative audio_filepath values are read relative to the manifest's folder; fix the paths."
+        )
     model = _restore(args.model)
     predictions = _texts(
         model.transcribe(

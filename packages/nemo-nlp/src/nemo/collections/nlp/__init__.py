@@ -1,6 +1,7 @@
-"""The NLP collection: import nemo.collections.nlp as nemo_nlp."""
+"""The NLP collection: ``import nemo.collections.nlp as nemo_nlp``.
 
-from nemo.utils.lazy_exports import lazy_exports
+A skeleton so far: the package installs on its own, and its plugin registers with nemo-core
+(``nemo plugins`` lists it); models arrive with their own issues.
+"""
 
-__all__ = ["models"]
-__getattr__, __dir__ = lazy_exports(__name__, {name: f"{__name__}.{name}" for name in __all__})
+__all__: list[str] = []

@@ -34,6 +34,11 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 __all__ = ["EncDecCTCModel"]
 
 
+def _as_dict_config(config: DictConfig | dict | None) -> DictConfig | None:
+    """A dataset config as a DictConfig; a DictConfig is kept as is, so its interpolations still resolve."""
+    return OmegaConf.create(config) if isinstance(config, dict) else config
+
+
 class EncDecCTCModel(ModelPT):
     """Encoder-decoder CTC model over characters (``cfg.labels``)."""
 
@@ -65,7 +70,7 @@ class EncDecCTCModel(ModelPT):
     # ----------------------------------------------------------------------------------------- decoding
     def _setup_decoding(self, decoding_cfg: DictConfig | None) -> None:
         if decoding_cfg is None:
-            decoding_cfg = OmegaConf.create({"strategy": "greedy_batch"})
+            decoding_cfg = OmegaConf.create({"strategy": "greedy"})
         with open_dict(self._cfg):
             self._cfg.decoding = decoding_cfg
         self.decoding = CTCDecoding(decoding_cfg, vocabulary=list(self.decoder.vocabulary))
@@ -121,15 +126,15 @@ class EncDecCTCModel(ModelPT):
 
     def setup_training_data(self, train_data_config: DictConfig | dict | None) -> None:
         self._update_dataset_config("train", train_data_config)
-        self._train_dl = self._setup_dataloader_from_config(self._cfg.get("train_ds"))
+        self._train_dl = self._setup_dataloader_from_config(_as_dict_config(train_data_config))
 
     def setup_validation_data(self, val_data_config: DictConfig | dict | None) -> None:
         self._update_dataset_config("validation", val_data_config)
-        self._validation_dl = self._setup_dataloader_from_config(self._cfg.get("validation_ds"))
+        self._validation_dl = self._setup_dataloader_from_config(_as_dict_config(val_data_config))
 
     def setup_test_data(self, test_data_config: DictConfig | dict | None) -> None:
         self._update_dataset_config("test", test_data_config)
-        self._test_dl = self._setup_dataloader_from_config(self._cfg.get("test_ds"))
+        self._test_dl = self._setup_dataloader_from_config(_as_dict_config(test_data_config))
 
     # -------------------------------------------------------------------------------------------- model
     @property

@@ -30,6 +30,11 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 __all__ = ["EncDecRNNTModel"]
 
 
+def _as_dict_config(config: DictConfig | dict | None) -> DictConfig | None:
+    """A dataset config as a DictConfig; a DictConfig is kept as is, so its interpolations still resolve."""
+    return OmegaConf.create(config) if isinstance(config, dict) else config
+
+
 class EncDecRNNTModel(ModelPT):
     """Encoder + RNN-T decoder/joint model over characters (``cfg.labels``)."""
 
@@ -87,6 +92,9 @@ class EncDecRNNTModel(ModelPT):
             log_prediction=self._cfg.get("log_prediction", False),
             dist_sync_on_step=True,
         )
+        if self.joint.fuse_loss_wer:
+            self.joint.set_loss(self.loss)
+            self.joint.set_wer(self.wer)
 
     def change_decoding_strategy(self, decoding_cfg: DictConfig) -> None:
         """Switch decoding settings (e.g. ``greedy.max_symbols``) without retraining."""
@@ -103,15 +111,15 @@ class EncDecRNNTModel(ModelPT):
 
     def setup_training_data(self, train_data_config: DictConfig | dict | None) -> None:
         self._update_dataset_config("train", train_data_config)
-        self._train_dl = self._setup_dataloader_from_config(self._cfg.get("train_ds"))
+        self._train_dl = self._setup_dataloader_from_config(_as_dict_config(train_data_config))
 
     def setup_validation_data(self, val_data_config: DictConfig | dict | None) -> None:
         self._update_dataset_config("validation", val_data_config)
-        self._validation_dl = self._setup_dataloader_from_config(self._cfg.get("validation_ds"))
+        self._validation_dl = self._setup_dataloader_from_config(_as_dict_config(val_data_config))
 
     def setup_test_data(self, test_data_config: DictConfig | dict | None) -> None:
         self._update_dataset_config("test", test_data_config)
-        self._test_dl = self._setup_dataloader_from_config(self._cfg.get("test_ds"))
+        self._test_dl = self._setup_dataloader_from_config(_as_dict_config(test_data_config))
 
     # -------------------------------------------------------------------------------------------- model
     @property
@@ -162,44 +170,35 @@ class EncDecRNNTModel(ModelPT):
             )
         return self.encoder(audio_signal=processed_signal, length=processed_signal_length)
 
-    def _transducer_loss(
-        self, batch
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _loss_and_wer(
+        self, batch, compute_wer: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+        """Transducer loss of a batch and, when ``compute_wer``, its WER.
+
+        With ``joint.fuse_loss_wer`` the joint computes both over sub-batches of ``joint.fused_batch_size``
+        (NeMo's memory-saving path); otherwise over the whole batch.
+
+        Returns:
+            (loss, wer, wer_num, wer_denom); the last three are None when ``compute_wer`` is False.
+        """
         signal, signal_len, transcript, transcript_len = batch[:4]
         encoded, encoded_len = self.forward(input_signal=signal, input_signal_length=signal_len)
         decoder_outputs, target_length, _ = self.decoder(targets=transcript, target_length=transcript_len)
+        if self.joint.fuse_loss_wer:
+            return self.joint(
+                encoder_outputs=encoded,
+                decoder_outputs=decoder_outputs,
+                encoder_lengths=encoded_len,
+                transcripts=transcript,
+                transcript_lengths=transcript_len,
+                compute_wer=compute_wer,
+            )
         joint = self.joint(encoder_outputs=encoded, decoder_outputs=decoder_outputs)
         loss = self.loss(
             log_probs=joint, targets=transcript, input_lengths=encoded_len, target_lengths=target_length
         )
-        return loss, encoded, encoded_len, transcript, transcript_len
-
-    # ----------------------------------------------------------------------------------------- training
-    def training_step(self, batch, batch_nb):
-        loss, encoded, encoded_len, transcript, transcript_len = self._transducer_loss(batch)
-        self.log_dict(
-            {
-                "train_loss": loss,
-                "learning_rate": self._optimizer.param_groups[0]["lr"] if self._optimizer else 0.0,
-                "global_step": float(self.trainer.global_step),
-            },
-            on_step=True,
-        )
-        log_every_n_steps = max(self._trainer.log_every_n_steps if self._trainer else 1, 1)
-        if (batch_nb + 1) % log_every_n_steps == 0:
-            self.wer.update(
-                predictions=encoded,
-                predictions_lengths=encoded_len,
-                targets=transcript,
-                targets_lengths=transcript_len,
-            )
-            wer, _, _ = self.wer.compute()
-            self.wer.reset()
-            self.log("training_batch_wer", wer, prog_bar=True, on_step=True)
-        return {"loss": loss}
-
-    def _eval_step(self, batch, prefix: str) -> dict[str, torch.Tensor]:
-        loss, encoded, encoded_len, transcript, transcript_len = self._transducer_loss(batch)
+        if not compute_wer:
+            return loss, None, None, None
         self.wer.update(
             predictions=encoded,
             predictions_lengths=encoded_len,
@@ -208,6 +207,26 @@ class EncDecRNNTModel(ModelPT):
         )
         wer, wer_num, wer_denom = self.wer.compute()
         self.wer.reset()
+        return loss, wer, wer_num, wer_denom
+
+    # ----------------------------------------------------------------------------------------- training
+    def training_step(self, batch, batch_nb):
+        log_every_n_steps = max(self._trainer.log_every_n_steps if self._trainer else 1, 1)
+        loss, wer, _, _ = self._loss_and_wer(batch, compute_wer=(batch_nb + 1) % log_every_n_steps == 0)
+        self.log_dict(
+            {
+                "train_loss": loss,
+                "learning_rate": self._optimizer.param_groups[0]["lr"] if self._optimizer else 0.0,
+                "global_step": float(self.trainer.global_step),
+            },
+            on_step=True,
+        )
+        if wer is not None:
+            self.log("training_batch_wer", wer, prog_bar=True, on_step=True)
+        return {"loss": loss}
+
+    def _eval_step(self, batch, prefix: str) -> dict[str, torch.Tensor]:
+        loss, wer, wer_num, wer_denom = self._loss_and_wer(batch, compute_wer=True)
         return {
             f"{prefix}_loss": loss,
             f"{prefix}_wer_num": wer_num,

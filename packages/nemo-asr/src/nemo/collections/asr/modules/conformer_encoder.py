@@ -104,11 +104,12 @@ def _context_sizes(
             f"att_context_style={att_context_style!r} is not supported: expected one of "
             f"{_ATT_CONTEXT_STYLES}. Fix encoder.att_context_style in the config."
         )
-    if att_context_size:
-        contexts = [list(c) for c in att_context_size] if not isinstance(att_context_size[0], int) else None
-        contexts = contexts if contexts is not None else [list(att_context_size)]
-    else:
+    if not att_context_size:
         contexts = [[-1, -1]]
+    elif isinstance(att_context_size[0], int):
+        contexts = [list(att_context_size)]
+    else:
+        contexts = [list(context) for context in att_context_size]
     for i, (left, right) in enumerate(contexts):
         if att_context_style == "chunked_limited":
             if left > 0 and left % (right + 1) > 0:

@@ -49,8 +49,8 @@ class CausalConv1D(nn.Conv1d):
         else:
             if stride != 1 and padding != kernel_size - 1:
                 raise ValueError(
-                    f"CausalConv1D got stride={stride} with padding={padding!r}: strided convolutions must be "
-                    f"causal. Pass padding=None (or {kernel_size - 1}), or stride=1."
+                    f"CausalConv1D got stride={stride} with padding={padding!r}: strided convolutions "
+                    f"must be causal. Pass padding=None (or {kernel_size - 1}), or stride=1."
                 )
             if isinstance(padding, int):
                 left, right = padding, padding
@@ -58,8 +58,9 @@ class CausalConv1D(nn.Conv1d):
                 left, right = int(padding[0]), int(padding[1])
             else:
                 raise ValueError(
-                    f"CausalConv1D got padding={padding!r}: expected None, an int, or [left, right] with "
-                    f"left + right == kernel_size - 1 == {kernel_size - 1}. Fix conv_context_size in the config."
+                    f"CausalConv1D got padding={padding!r}: expected None, an int, or [left, right] "
+                    f"with left + right == kernel_size - 1 == {kernel_size - 1}. Fix conv_context_size "
+                    "in the config."
                 )
         self._left_padding = left
         self._right_padding = right

@@ -58,7 +58,8 @@ def _conv_norm(norm_type: str, channels: int) -> nn.Module:
         return nn.GroupNorm(num_groups=int(norm_type[len("group_norm") :]), num_channels=channels)
     raise ValueError(
         f"conv_norm_type={norm_type!r} is not supported: expected 'batch_norm', 'instance_norm', "
-        "'layer_norm' or 'group_normN' (N groups, e.g. 'group_norm8'). Fix encoder.conv_norm_type in the config."
+        "'layer_norm' or 'group_normN' (N groups, e.g. 'group_norm8'). Fix encoder.conv_norm_type in the "
+        "config."
     )
 
 

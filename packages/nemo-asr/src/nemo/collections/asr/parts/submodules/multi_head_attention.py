@@ -228,9 +228,10 @@ class RelPositionMultiHeadAttention(MultiHeadAttention):
                 layout ``RelPositionalEncoding`` returns), contiguous in its last two axes.
 
         Returns:
-            (B, H, T1, P - 1) (or ``x`` itself when T1 == 1) with ``out[..., i, j] = x[..., i, T1 - 1 - i + j]``,
-            i.e. the score of query i against key j at relative position ``i - j``; only the first
-            ``P - T1 + 1`` columns are meaningful. A strided view, no copy.
+            (B, H, T1, P - 1) (or ``x`` itself when T1 == 1) with
+            ``out[..., i, j] = x[..., i, T1 - 1 - i + j]``, i.e. the score of query i against key j at
+            relative position ``i - j``; only the first ``P - T1 + 1`` columns are meaningful. A strided
+            view, no copy.
         """
         b, h, qlen, pos_len = x.shape
         if qlen == 1:

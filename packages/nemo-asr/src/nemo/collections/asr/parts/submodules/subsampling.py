@@ -61,7 +61,7 @@ def _single_channel_conv2d(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
         x: (B, 1, T, F).
 
     Returns:
-        (B, C, T', F'), a channels-last (NHWC-strided) view of the GEMM output.
+        (B, T', F', C), channels last.
     """
     if isinstance(conv, CausalConv2D):
         pads = (conv._left_padding, conv._right_padding) * 2
@@ -71,8 +71,7 @@ def _single_channel_conv2d(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
     (k_t, k_f), (s_t, s_f) = conv.kernel_size, conv.stride
     patches = F.pad(x[:, 0], pads).unfold(1, k_t, s_t).unfold(2, k_f, s_f)  # (B, T', F', k_t, k_f)
     weight = conv.weight.view(conv.out_channels, k_t * k_f)
-    out = F.linear(patches.reshape(*patches.shape[:3], k_t * k_f), weight, conv.bias)  # (B, T', F', C)
-    return out.permute(0, 3, 1, 2)
+    return F.linear(patches.reshape(*patches.shape[:3], k_t * k_f), weight, conv.bias)
 
 
 def _check_chunking_factor(factor: int) -> None:
@@ -250,12 +249,13 @@ class ConvSubsampling(nn.Module):
         """``self.conv(x)`` computed channels-last: (B, 1, T, F) -> (B, C, T', F') with NHWC strides.
 
         The first convolution has a single input channel, for which oneDNN's direct kernels are slow;
-        it runs as one GEMM over unfolded patches that writes channels-last output, and the layers after
-        it then take oneDNN's (faster) channels-last path. Same weights and results as ``self.conv(x)``.
+        it runs as one GEMM over unfolded patches that writes (B, T', F', C), its activation (always
+        ``conv[1]``, elementwise) is applied in that layout, and the layers after it take oneDNN's
+        faster channels-last path. Same weights and results as ``self.conv(x)``.
         """
         layers = list(self.conv)
-        x = _single_channel_conv2d(layers[0], x)
-        for layer in layers[1:]:
+        x = layers[1](_single_channel_conv2d(layers[0], x)).permute(0, 3, 1, 2)
+        for layer in layers[2:]:
             x = layer(x)
         return x
 

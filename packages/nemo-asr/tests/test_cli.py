@@ -1,0 +1,120 @@
+"""``nemo transcribe`` and ``nemo asr eval`` run as the installed console script, on real archives."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from nemo.collections.asr.models import EncDecCTCModel, EncDecRNNTModel
+from nemo.core.cli.main import main
+from torchmetrics.text import CharErrorRate, WordErrorRate
+
+FIXTURE = (
+    Path(__file__).resolve().parents[3] / "tests" / "data" / "nemo-1.23" / "conformer_ctc_char_tiny.nemo"
+)
+NEMO = Path(sys.executable).parent / "nemo"
+
+
+def run_nemo(*args: str) -> subprocess.CompletedProcess:
+    """Run this environment's ``nemo`` console script; one torch thread keeps it quick on shared cores."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [str(NEMO), *map(str, args)], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def fixture_model() -> EncDecCTCModel:
+    return EncDecCTCModel.restore_from(str(FIXTURE), map_location="cpu")
+
+
+def test_transcribe_prints_one_line_per_file_in_argument_order(fixture_model, speech):
+    paths = [speech.paths[4], speech.paths[0], speech.paths[2]]
+    expected = fixture_model.transcribe(paths, verbose=False)
+
+    result = run_nemo("transcribe", FIXTURE, *paths, "--batch-size", "2")
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines == [f"{path}\t{text}" for path, text in zip(paths, expected)]
+
+
+def test_asr_eval_prints_the_word_error_rate_and_writes_predictions(fixture_model, speech, tmp_path):
+    predictions = fixture_model.transcribe(speech.paths, batch_size=3, verbose=False)
+    expected_wer = float(WordErrorRate()(predictions, speech.texts))
+    output = tmp_path / "predictions.json"
+
+    result = run_nemo("asr", "eval", FIXTURE, speech.manifest, "--batch-size", "3", "--output", output)
+
+    assert result.returncode == 0, result.stderr
+    wer_line = result.stdout.strip().splitlines()[-1]
+    assert wer_line.startswith("WER: ")
+    assert f"on {len(speech.entries)} utterances" in wer_line
+    assert float(wer_line.split()[1]) == pytest.approx(expected_wer, abs=1e-4)
+    written = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert [line["pred_text"] for line in written] == predictions
+    assert [line["text"] for line in written] == speech.texts
+
+
+def test_transcribe_refuses_missing_audio_files(tmp_path):
+    missing = tmp_path / "missing.wav"
+
+    result = run_nemo("transcribe", FIXTURE, missing)
+
+    assert result.returncode != 0
+    assert str(missing) in result.stderr and "not found" in result.stderr
+    assert result.stdout == ""
+
+
+def test_transcribe_refuses_a_missing_model(speech, tmp_path):
+    missing = tmp_path / "missing.nemo"
+
+    result = run_nemo("transcribe", missing, speech.paths[0])
+
+    assert result.returncode != 0
+    assert str(missing) in result.stderr and "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_asr_eval_refuses_a_missing_manifest(tmp_path):
+    missing = tmp_path / "missing_manifest.json"
+
+    result = run_nemo("asr", "eval", FIXTURE, missing)
+
+    assert result.returncode != 0
+    assert str(missing) in result.stderr and "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_asr_eval_refuses_a_manifest_with_missing_audio(tmp_path, capsys):
+    manifest = tmp_path / "broken_manifest.json"
+    manifest.write_text(json.dumps({"audio_filepath": "gone.wav", "duration": 1.0, "text": "x"}) + "\n")
+
+    status = main(["asr", "eval", str(FIXTURE), str(manifest)])
+
+    assert status != 0
+    error = capsys.readouterr().err
+    assert "gone.wav" in error and str(manifest) in error
+
+
+def test_transcribe_and_eval_with_a_transducer_archive(tiny_asr_config, speech, tmp_path, capsys):
+    torch.manual_seed(1)
+    model = EncDecRNNTModel(tiny_asr_config("rnnt")).eval()
+    archive = tmp_path / "rnnt.nemo"
+    model.save_to(str(archive))
+    best, _ = model.transcribe(speech.paths[:2], verbose=False)
+
+    assert main(["transcribe", str(archive), *speech.paths[:2]]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path}\t{text}" for path, text in zip(speech.paths[:2], best)
+    ]
+
+    all_best, _ = model.transcribe(speech.paths, batch_size=3, verbose=False)
+    expected_cer = float(CharErrorRate()(all_best, speech.texts))
+    assert main(["asr", "eval", str(archive), str(speech.manifest), "--use-cer", "--batch-size", "3"]) == 0
+    cer_line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert cer_line.startswith("CER: ")
+    assert float(cer_line.split()[1]) == pytest.approx(expected_cer, abs=1e-4)
