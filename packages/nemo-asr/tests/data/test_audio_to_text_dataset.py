@@ -65,13 +65,17 @@ def test_missing_manifest_gives_none(nemo_log):
 
 def test_augmentor_config_key_perturbs_the_training_audio(make_corpus):
     corpus = make_corpus(["a"])
-    (clean, *_), = get_audio_to_text_dataloader(train_ds(corpus.manifest))
-    noisy_config = train_ds(corpus.manifest, augmentor={"white_noise": {"prob": 1.0, "min_level": -30, "max_level": -30}})
-    (noisy, *_), = get_audio_to_text_dataloader(noisy_config)
+    ((clean, *_),) = get_audio_to_text_dataloader(train_ds(corpus.manifest))
+    noisy_config = train_ds(
+        corpus.manifest, augmentor={"white_noise": {"prob": 1.0, "min_level": -30, "max_level": -30}}
+    )
+    ((noisy, *_),) = get_audio_to_text_dataloader(noisy_config)
     noise_dbfs = 20 * torch.log10((noisy - clean).pow(2).mean().sqrt())
     assert abs(float(noise_dbfs) + 30) < 1.5
     with pytest.raises(KeyError, match="white_noise"):
-        get_audio_to_text_dataloader(train_ds(corpus.manifest, augmentor={"no_such_perturbation": {"prob": 1.0}}))
+        get_audio_to_text_dataloader(
+            train_ds(corpus.manifest, augmentor={"no_such_perturbation": {"prob": 1.0}})
+        )
 
 
 def test_skip_missing_audio_key_reaches_the_dataset(make_corpus, write_manifest):

@@ -272,7 +272,9 @@ def get_audio_to_text_bpe_dataset_from_config(
         return None
     if config.get("is_tarred", False):
         shuffle_n = config.get("shuffle_n", 4 * config["batch_size"]) if config.get("shuffle") else 0
-        return get_tarred_dataset(config, shuffle_n, global_rank, world_size, tokenizer=tokenizer, augmentor=augmentor)
+        return get_tarred_dataset(
+            config, shuffle_n, global_rank, world_size, tokenizer=tokenizer, augmentor=augmentor
+        )
     return get_bpe_dataset(config, tokenizer, augmentor)
 
 
