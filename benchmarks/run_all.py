@@ -100,6 +100,9 @@ def main() -> None:
             lines.append(f"| {stem} | failed | {ours} | | |")
             continue
         for name, value in ours.items():
+            if not isinstance(value, (int, float)):
+                lines.append(f"| {stem} | {name} | {value} | {theirs.get(name, '') if isinstance(theirs, dict) else ''} | |")
+                continue
             ref_value = theirs.get(name) if isinstance(theirs, dict) else None
             ref_text = theirs if isinstance(theirs, str) else ("" if ref_value is None else f"{ref_value:g}")
             ratio = speedup(name, value, ref_value) if isinstance(ref_value, (int, float)) else ""

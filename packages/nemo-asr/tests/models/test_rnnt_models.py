@@ -181,3 +181,23 @@ def test_fused_loss_wer_joint_gives_the_plain_loss_and_wer_and_trains(
     trainer.fit(fused)
     assert len(loss_recorder.losses) == 2 and all(np.isfinite(loss_recorder.losses))
     assert "training_batch_wer" in trainer.callback_metrics
+
+
+def test_change_vocabulary_rebuilds_the_transducer_and_still_trains(tiny_asr_config, cpu_trainer, speech):
+    model = EncDecRNNTModel(tiny_asr_config("rnnt", manifest=speech.manifest))
+    encoder_before = {key: value.clone() for key, value in model.encoder.state_dict().items()}
+    new_labels = [" "] + list(string.ascii_lowercase)
+
+    model.change_vocabulary(new_labels)
+
+    assert model.joint.num_classes_with_blank == len(new_labels) + 1
+    assert model.decoder.prediction["embed"].num_embeddings == len(new_labels) + 1
+    assert list(model.cfg.labels) == new_labels and list(model.cfg.train_ds.labels) == new_labels
+    assert all(torch.equal(value, encoder_before[key]) for key, value in model.encoder.state_dict().items())
+    best, _ = model.transcribe(speech.paths[:2], verbose=False)
+    assert all(set(text) <= set(new_labels) for text in best)
+    trainer = cpu_trainer(max_steps=1)
+    model.set_trainer(trainer)
+    model.setup_training_data(model.cfg.train_ds)
+    trainer.fit(model)
+    assert trainer.global_step == 1

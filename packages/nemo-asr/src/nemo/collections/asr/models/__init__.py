@@ -3,6 +3,7 @@
 from nemo.utils.lazy_exports import lazy_exports
 
 _EXPORTS = {
+    "ASRModel": "nemo.collections.asr.models.asr_model",
     "EncDecCTCModel": "nemo.collections.asr.models.ctc_models",
     "EncDecCTCModelBPE": "nemo.collections.asr.models.ctc_bpe_models",
     "EncDecRNNTModel": "nemo.collections.asr.models.rnnt_models",

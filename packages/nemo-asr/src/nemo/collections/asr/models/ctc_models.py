@@ -12,13 +12,11 @@ import copy
 from collections.abc import Sequence
 
 import torch
-from nemo.collections.asr.data.audio_to_text_dataset import get_audio_to_text_dataloader
 from nemo.collections.asr.losses.ctc import CTCLoss
 from nemo.collections.asr.metrics.wer import WER
+from nemo.collections.asr.models.asr_model import ASRModel
 from nemo.collections.asr.parts.mixins.transcription import AudioInput, run_transcription
 from nemo.collections.asr.parts.submodules.ctc_decoding import CTCDecoding
-from nemo.core.classes.model import PretrainedModelInfo
-from nemo.core.classes.modelPT import ModelPT
 from nemo.core.classes.typecheck import typecheck
 from nemo.core.neural_types import (
     AudioSignal,
@@ -34,12 +32,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 __all__ = ["EncDecCTCModel"]
 
 
-def _as_dict_config(config: DictConfig | dict | None) -> DictConfig | None:
-    """A dataset config as a DictConfig; a DictConfig is kept as is, so its interpolations still resolve."""
-    return OmegaConf.create(config) if isinstance(config, dict) else config
-
-
-class EncDecCTCModel(ModelPT):
+class EncDecCTCModel(ASRModel):
     """Encoder-decoder CTC model over characters (``cfg.labels``)."""
 
     def __init__(self, cfg: DictConfig, trainer=None) -> None:
@@ -114,27 +107,6 @@ class EncDecCTCModel(ModelPT):
                     self._cfg[split].labels = ListConfig(list(new_vocabulary))
         self._setup_decoding(decoding_cfg if decoding_cfg is not None else self._cfg.decoding)
         logging.info(f"Changed decoder to output {self.decoder.vocabulary} vocabulary.")
-
-    # --------------------------------------------------------------------------------------------- data
-    def _setup_dataloader_from_config(self, config: DictConfig | None):
-        if config is None or config.get("manifest_filepath") is None and not config.get("is_tarred"):
-            return None
-        with open_dict(config):
-            config.setdefault("labels", self._cfg.get("labels") or self.decoder.vocabulary)
-            config.setdefault("sample_rate", self._cfg.get("sample_rate", 16000))
-        return get_audio_to_text_dataloader(config, labels=list(config.labels))
-
-    def setup_training_data(self, train_data_config: DictConfig | dict | None) -> None:
-        self._update_dataset_config("train", train_data_config)
-        self._train_dl = self._setup_dataloader_from_config(_as_dict_config(train_data_config))
-
-    def setup_validation_data(self, val_data_config: DictConfig | dict | None) -> None:
-        self._update_dataset_config("validation", val_data_config)
-        self._validation_dl = self._setup_dataloader_from_config(_as_dict_config(val_data_config))
-
-    def setup_test_data(self, test_data_config: DictConfig | dict | None) -> None:
-        self._update_dataset_config("test", test_data_config)
-        self._test_dl = self._setup_dataloader_from_config(_as_dict_config(test_data_config))
 
     # -------------------------------------------------------------------------------------------- model
     @property
@@ -248,34 +220,6 @@ class EncDecCTCModel(ModelPT):
             f"{prefix}_wer": wer,
         }
 
-    def validation_step(self, batch, batch_idx, dataloader_idx: int = 0):
-        metrics = self._eval_step(batch, "val")
-        self._record_step_outputs(self.validation_step_outputs, metrics, dataloader_idx)
-        return metrics
-
-    def test_step(self, batch, batch_idx, dataloader_idx: int = 0):
-        metrics = self._eval_step(batch, "test")
-        self._record_step_outputs(self.test_step_outputs, metrics, dataloader_idx)
-        return metrics
-
-    def _record_step_outputs(self, store: list, metrics: dict, dataloader_idx: int) -> None:
-        if store and isinstance(store[0], list):
-            store[dataloader_idx].append(metrics)
-        else:
-            store.append(metrics)
-
-    def _epoch_metrics(self, outputs: list[dict], prefix: str) -> dict:
-        loss = torch.stack([output[f"{prefix}_loss"] for output in outputs]).mean()
-        errors = torch.stack([output[f"{prefix}_wer_num"] for output in outputs]).sum()
-        words = torch.stack([output[f"{prefix}_wer_denom"] for output in outputs]).sum()
-        return {"log": {f"{prefix}_loss": loss, f"{prefix}_wer": errors.float() / words.clamp(min=1)}}
-
-    def multi_validation_epoch_end(self, outputs: list[dict], dataloader_idx: int = 0) -> dict:
-        return self._epoch_metrics(outputs, "val")
-
-    def multi_test_epoch_end(self, outputs: list[dict], dataloader_idx: int = 0) -> dict:
-        return self._epoch_metrics(outputs, "test")
-
     # ------------------------------------------------------------------------------------------ inference
     def transcribe(
         self,
@@ -327,10 +271,3 @@ class EncDecCTCModel(ModelPT):
             channel_selector=channel_selector,
             verbose=verbose,
         )
-
-    @classmethod
-    def list_available_models(cls) -> list[PretrainedModelInfo]:
-        """Pretrained CTC models known locally (plugin-registered); nothing is downloaded."""
-        from nemo.core.registry import list_pretrained
-
-        return [info for info in list_pretrained("asr") if info.class_ in (None, cls)]

@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from nemo.collections.asr.data.audio_to_text_dataset import get_audio_to_text_dataloader
 from nemo.collections.asr.losses.rnnt import RNNTLoss
 from nemo.collections.asr.metrics.wer import WER
+from nemo.collections.asr.models.asr_model import ASRModel
 from nemo.collections.asr.parts.mixins.transcription import AudioInput, run_transcription
 from nemo.collections.asr.parts.submodules.rnnt_decoding import RNNTDecoding
-from nemo.core.classes.model import PretrainedModelInfo
-from nemo.core.classes.modelPT import ModelPT
 from nemo.core.classes.typecheck import typecheck
 from nemo.core.neural_types import (
     AcousticEncodedRepresentation,
@@ -25,28 +23,33 @@ from nemo.core.neural_types import (
     NeuralType,
     SpectrogramType,
 )
+from nemo.utils import logging
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 __all__ = ["EncDecRNNTModel"]
 
 
-def _as_dict_config(config: DictConfig | dict | None) -> DictConfig | None:
-    """A dataset config as a DictConfig; a DictConfig is kept as is, so its interpolations still resolve."""
-    return OmegaConf.create(config) if isinstance(config, dict) else config
-
-
-class EncDecRNNTModel(ModelPT):
+class EncDecRNNTModel(ASRModel):
     """Encoder + RNN-T decoder/joint model over characters (``cfg.labels``)."""
 
     def __init__(self, cfg: DictConfig, trainer=None) -> None:
         super().__init__(cfg=cfg, trainer=trainer)
         self.preprocessor = self.from_config_dict(self._cfg.preprocessor)
         self.encoder = self.from_config_dict(self._cfg.encoder)
-        vocabulary = self._output_vocabulary()
+        self._build_transducer(self._output_vocabulary())
+        spec_augment = self._cfg.get("spec_augment")
+        self.spec_augmentation = self.from_config_dict(spec_augment) if spec_augment else None
+        self._setup_decoding(self._cfg.get("decoding"))
+
+    def _output_vocabulary(self) -> list[str]:
+        return list(self._cfg.labels)
+
+    def _build_transducer(self, vocabulary: list[str]) -> None:
+        """Prediction network, joint and loss for ``vocabulary`` (blank excluded); fresh weights."""
         with open_dict(self._cfg):
             self._cfg.decoder.vocab_size = len(vocabulary)
             self._cfg.joint.num_classes = len(vocabulary)
-            self._cfg.joint.vocabulary = ListConfig(vocabulary)
+            self._cfg.joint.vocabulary = ListConfig(list(vocabulary))
             defaults = self._cfg.get("model_defaults") or {}
             jointnet = self._cfg.joint.jointnet
             jointnet.encoder_hidden = defaults.get("enc_hidden", getattr(self.encoder, "_feat_out", None))
@@ -54,12 +57,31 @@ class EncDecRNNTModel(ModelPT):
         self.decoder = self.from_config_dict(self._cfg.decoder)
         self.joint = self.from_config_dict(self._cfg.joint)
         self.loss = self._build_loss()
-        spec_augment = self._cfg.get("spec_augment")
-        self.spec_augmentation = self.from_config_dict(spec_augment) if spec_augment else None
-        self._setup_decoding(self._cfg.get("decoding"))
 
-    def _output_vocabulary(self) -> list[str]:
-        return list(self._cfg.labels)
+    def change_vocabulary(self, new_vocabulary: list[str], decoding_cfg: DictConfig | None = None) -> None:
+        """Replace the output vocabulary: new prediction network and joint (fresh weights) for fine-tuning.
+
+        Args:
+            new_vocabulary: characters of the new vocabulary, blank excluded.
+            decoding_cfg: decoding config to use from now on (default: keep the current one).
+        """
+        if list(self._cfg.joint.vocabulary) == list(new_vocabulary):
+            logging.warning(
+                f"Old {list(self._cfg.joint.vocabulary)} and new vocabularies match; nothing changed."
+            )
+            return
+        with open_dict(self._cfg):
+            if "labels" in self._cfg:
+                self._cfg.labels = ListConfig(list(new_vocabulary))
+            for split in ("train_ds", "validation_ds", "test_ds"):
+                if self._cfg.get(split) is not None and "labels" in self._cfg[split]:
+                    self._cfg[split].labels = ListConfig(list(new_vocabulary))
+        device = next(self.parameters()).device
+        self._build_transducer(list(new_vocabulary))
+        self.decoder.to(device)
+        self.joint.to(device)
+        self._setup_decoding(decoding_cfg if decoding_cfg is not None else self._cfg.decoding)
+        logging.info(f"Changed the transducer to output {len(new_vocabulary)} units.")
 
     def _build_loss(self) -> RNNTLoss:
         loss_cfg = self._cfg.get("loss") or {}
@@ -99,27 +121,6 @@ class EncDecRNNTModel(ModelPT):
     def change_decoding_strategy(self, decoding_cfg: DictConfig) -> None:
         """Switch decoding settings (e.g. ``greedy.max_symbols``) without retraining."""
         self._setup_decoding(decoding_cfg)
-
-    # --------------------------------------------------------------------------------------------- data
-    def _setup_dataloader_from_config(self, config: DictConfig | None):
-        if config is None or config.get("manifest_filepath") is None and not config.get("is_tarred"):
-            return None
-        with open_dict(config):
-            config.setdefault("labels", self._cfg.get("labels"))
-            config.setdefault("sample_rate", self._cfg.get("sample_rate", 16000))
-        return get_audio_to_text_dataloader(config, labels=list(config.labels))
-
-    def setup_training_data(self, train_data_config: DictConfig | dict | None) -> None:
-        self._update_dataset_config("train", train_data_config)
-        self._train_dl = self._setup_dataloader_from_config(_as_dict_config(train_data_config))
-
-    def setup_validation_data(self, val_data_config: DictConfig | dict | None) -> None:
-        self._update_dataset_config("validation", val_data_config)
-        self._validation_dl = self._setup_dataloader_from_config(_as_dict_config(val_data_config))
-
-    def setup_test_data(self, test_data_config: DictConfig | dict | None) -> None:
-        self._update_dataset_config("test", test_data_config)
-        self._test_dl = self._setup_dataloader_from_config(_as_dict_config(test_data_config))
 
     # -------------------------------------------------------------------------------------------- model
     @property
@@ -234,30 +235,6 @@ class EncDecRNNTModel(ModelPT):
             f"{prefix}_wer": wer,
         }
 
-    def validation_step(self, batch, batch_idx, dataloader_idx: int = 0):
-        metrics = self._eval_step(batch, "val")
-        store = self.validation_step_outputs
-        (store[dataloader_idx] if store and isinstance(store[0], list) else store).append(metrics)
-        return metrics
-
-    def test_step(self, batch, batch_idx, dataloader_idx: int = 0):
-        metrics = self._eval_step(batch, "test")
-        store = self.test_step_outputs
-        (store[dataloader_idx] if store and isinstance(store[0], list) else store).append(metrics)
-        return metrics
-
-    def _epoch_metrics(self, outputs: list[dict], prefix: str) -> dict:
-        loss = torch.stack([output[f"{prefix}_loss"] for output in outputs]).mean()
-        errors = torch.stack([output[f"{prefix}_wer_num"] for output in outputs]).sum()
-        words = torch.stack([output[f"{prefix}_wer_denom"] for output in outputs]).sum()
-        return {"log": {f"{prefix}_loss": loss, f"{prefix}_wer": errors.float() / words.clamp(min=1)}}
-
-    def multi_validation_epoch_end(self, outputs: list[dict], dataloader_idx: int = 0) -> dict:
-        return self._epoch_metrics(outputs, "val")
-
-    def multi_test_epoch_end(self, outputs: list[dict], dataloader_idx: int = 0) -> dict:
-        return self._epoch_metrics(outputs, "test")
-
     # ------------------------------------------------------------------------------------------ inference
     def transcribe(
         self,
@@ -299,10 +276,3 @@ class EncDecRNNTModel(ModelPT):
             verbose=verbose,
         )
         return best, list(best)
-
-    @classmethod
-    def list_available_models(cls) -> list[PretrainedModelInfo]:
-        """Pretrained transducer models known locally (plugin-registered); nothing is downloaded."""
-        from nemo.core.registry import list_pretrained
-
-        return [info for info in list_pretrained("asr") if info.class_ in (None, cls)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from nemo.collections.common.tokenizers.sentencepiece_tokenizer import SentencePieceTokenizer
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 # Files of a sentencepiece tokenizer directory (as NeMo's tokenizer scripts write them) and their config keys.
 _SENTENCEPIECE_FILES = {
@@ -45,6 +45,28 @@ class ASRBPEMixin:
                 f"tokenizer.{key}", source, verify_src_exists=required
             )
         self.tokenizer = SentencePieceTokenizer(model_path=self.tokenizer_cfg["model_path"])
+
+    def _setup_tokenizer_from_model_config(self, cfg: DictConfig | dict) -> DictConfig:
+        """Build the tokenizer a model config's ``tokenizer`` section names; return the config with it filled in.
+
+        Called before ``ModelPT.__init__`` (NeMo's order), so the datasets that init builds can tokenize.
+        """
+        cfg = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
+        if "tokenizer" not in cfg:
+            raise ValueError(
+                f"{type(self).__name__} needs a `tokenizer` section in its config: tokenizer: {{dir: <folder with "
+                "tokenizer.model>, type: bpe}."
+            )
+        self._setup_tokenizer(cfg.tokenizer)
+        with open_dict(cfg):
+            cfg.tokenizer = OmegaConf.create(self.tokenizer_cfg)
+        return cfg
+
+    def _change_tokenizer(self, new_tokenizer_dir: str, new_tokenizer_type: str) -> None:
+        """Swap in another tokenizer (``change_vocabulary`` of the BPE models) and record it in the config."""
+        self._setup_tokenizer(OmegaConf.create({"dir": new_tokenizer_dir, "type": new_tokenizer_type}))
+        with open_dict(self._cfg):
+            self._cfg.tokenizer = OmegaConf.create(self.tokenizer_cfg)
 
     @property
     def tokenizer_vocabulary(self) -> list[str]:
