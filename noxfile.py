@@ -12,6 +12,7 @@ wheel cache between venvs, so a fresh venv with torch costs about a minute.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -19,6 +20,9 @@ import nox
 import tomllib
 
 nox.options.default_venv_backend = "uv|virtualenv"
+# Compile .pyc at install time: with PYTHONDONTWRITEBYTECODE set (as on CI machines) nothing is cached
+# later, and every fresh interpreter would recompile torch's sources (+1 s per import, per subprocess).
+os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 nox.options.sessions = ["tests"]
 
 ROOT = Path(__file__).parent
