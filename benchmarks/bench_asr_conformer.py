@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 
 import torch
 from nemo.collections.asr.modules import ConformerEncoder
+from timing import median_seconds
 
 # Conformer-CTC small (NeMo's conformer_ctc_char.yaml with d_model 176, 4 heads, 16 layers).
 CONFORMER_SMALL = dict(
@@ -41,25 +40,6 @@ CONFORMER_SMALL = dict(
     dropout_emb=0.0,
     dropout_att=0.1,
 )
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def median_ms(step, repeats: int, warmup: int, device: torch.device) -> float:
-    """Median wall time of ``step()`` in milliseconds, after ``warmup`` untimed calls."""
-    for _ in range(warmup):
-        step()
-    _sync(device)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000.0
 
 
 def main() -> None:
@@ -89,9 +69,9 @@ def main() -> None:
         outputs.square().mean().backward()
 
     encoder.eval()
-    infer_ms = median_ms(infer, args.repeats, args.warmup, device)
+    infer_ms = 1000.0 * median_seconds(infer, args.repeats, args.warmup, device)
     encoder.train()
-    train_ms = median_ms(train_step, args.repeats, args.warmup, device)
+    train_ms = 1000.0 * median_seconds(train_step, args.repeats, args.warmup, device)
     print(
         json.dumps(
             {

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +27,7 @@ import numpy as np
 import soundfile as sf
 import torch
 from omegaconf import OmegaConf
+from timing import median_seconds
 
 SAMPLE_RATE = 16000
 LABELS = [" ", *"abcdefghijklmnopqrstuvwxyz", "'"]
@@ -84,25 +83,6 @@ MODEL_CONFIG = {
     },
     "decoding": {"strategy": "greedy"},
 }
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def median_s(step: Callable[[], object], repeats: int, warmup: int, device: torch.device) -> float:
-    """Median wall time of ``step()`` in seconds, after ``warmup`` untimed calls."""
-    for _ in range(warmup):
-        step()
-    _sync(device)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def profile(step: Callable[[], object], rows: int) -> None:
@@ -169,16 +149,16 @@ def main() -> None:
             model.forward(input_signal=infer_signal, input_signal_length=infer_length)
 
     model.train()
-    train_s = median_s(train_step, args.repeats, args.warmup, device)
+    train_s = median_seconds(train_step, args.repeats, args.warmup, device)
     if args.profile == "train":
         profile(train_step, args.profile_rows)
     model.eval()
-    inference_s = median_s(inference, args.repeats, args.warmup, device)
+    inference_s = median_seconds(inference, args.repeats, args.warmup, device)
     if args.profile == "inference":
         profile(inference, args.profile_rows)
     with tempfile.TemporaryDirectory(prefix="bench_asr_model_") as folder:
         files = write_wavs(Path(folder), count=16, seconds=5.0, generator=generator)
-        transcribe_s = median_s(
+        transcribe_s = median_seconds(
             lambda: model.transcribe(paths2audio_files=files, batch_size=4, verbose=False),
             args.repeats,
             args.warmup,

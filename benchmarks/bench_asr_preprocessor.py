@@ -13,34 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 
 import torch
 from nemo.collections.asr.modules import AudioToMelSpectrogramPreprocessor
+from timing import median_seconds
 
 SAMPLE_RATE = 16000
 BATCH = 16
 SECONDS = 10.0
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def median_seconds(step, repeats: int, warmup: int, device: torch.device) -> float:
-    """Median wall time of ``step()`` in seconds, after ``warmup`` untimed calls."""
-    for _ in range(warmup):
-        step()
-    _sync(device)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
