@@ -47,3 +47,26 @@ def test_nemo_train_hello_echo_writes_a_nemo_archive(tmp_path):
     model = registry.get_model_class("hello.echo").restore_from(str(archives[0]))
     assert type(model).__name__ == "EchoModel" and model.cfg.dim == 8
     assert model(input_signal=torch.zeros(3, model.cfg.dim)).shape == (3, model.cfg.dim)
+
+
+@pytest.mark.slow
+def test_from_pretrained_resolves_a_plugin_entry_in_the_cache_dir_offline(tmp_path):
+    _nemo(
+        "train", "hello.echo", "trainer.max_epochs=1", f"exp_manager.exp_dir={tmp_path / 'runs'}", timeout=600
+    )
+    (trained,) = (tmp_path / "runs").rglob("*.nemo")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    trained.rename(cache / "hello_echo_tiny.nemo")
+    code = (
+        "from nemo.core import ModelPT\n"
+        "model = ModelPT.from_pretrained('hello_echo_tiny')\n"
+        "print(type(model).__name__, model.cfg.dim)"
+    )
+    result = run_python(["-c", code], timeout=300, NEMO_CACHE_DIR=str(cache))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["EchoModel", "8"]
+
+    missing = run_python(["-c", code], timeout=300, NEMO_CACHE_DIR=str(tmp_path / "empty"))
+    assert missing.returncode != 0
+    assert "hello_echo_tiny" in missing.stderr and str(tmp_path / "empty") in missing.stderr
