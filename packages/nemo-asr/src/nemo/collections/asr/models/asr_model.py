@@ -49,6 +49,32 @@ class ASRModel(ModelPT):
         self._update_dataset_config("test", test_data_config)
         self._test_dl = self._setup_dataloader_from_config(_as_dict_config(test_data_config))
 
+    # ------------------------------------------------------------------------------------------ model
+    def _encode(
+        self,
+        input_signal: torch.Tensor | None,
+        input_signal_length: torch.Tensor | None,
+        processed_signal: torch.Tensor | None,
+        processed_signal_length: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Audio (B, T) or features (B, D, T') -> SpecAugment in training -> encoder: (B, D', T''), (B,)."""
+        has_audio = input_signal is not None and input_signal_length is not None
+        has_features = processed_signal is not None and processed_signal_length is not None
+        if has_audio == has_features:
+            raise ValueError(
+                f"{type(self).__name__}.forward takes either input_signal and input_signal_length, or "
+                f"processed_signal and processed_signal_length; got {'both' if has_audio else 'neither'}."
+            )
+        if has_audio:
+            processed_signal, processed_signal_length = self.preprocessor(
+                input_signal=input_signal, length=input_signal_length
+            )
+        if self.spec_augmentation is not None and self.training:
+            processed_signal = self.spec_augmentation(
+                input_spec=processed_signal, length=processed_signal_length
+            )
+        return self.encoder(audio_signal=processed_signal, length=processed_signal_length)
+
     # ------------------------------------------------------------------------------------- evaluation
     def _eval_step(self, batch, prefix: str) -> dict[str, torch.Tensor]:
         """``{prefix}_loss``, ``{prefix}_wer_num``, ``{prefix}_wer_denom``, ``{prefix}_wer`` of one batch."""

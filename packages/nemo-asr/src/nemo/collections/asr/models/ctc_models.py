@@ -149,23 +149,9 @@ class EncDecCTCModel(ASRModel):
             encoded_len: (B,) valid encoder frames.
             greedy_predictions: (B, T'') argmax token per frame.
         """
-        has_audio = input_signal is not None and input_signal_length is not None
-        has_features = processed_signal is not None and processed_signal_length is not None
-        if has_audio == has_features:
-            raise ValueError(
-                f"{type(self).__name__}.forward takes either input_signal and input_signal_length, or "
-                "processed_signal and processed_signal_length; got "
-                f"{'both' if has_audio else 'neither'}."
-            )
-        if has_audio:
-            processed_signal, processed_signal_length = self.preprocessor(
-                input_signal=input_signal, length=input_signal_length
-            )
-        if self.spec_augmentation is not None and self.training:
-            processed_signal = self.spec_augmentation(
-                input_spec=processed_signal, length=processed_signal_length
-            )
-        encoded, encoded_len = self.encoder(audio_signal=processed_signal, length=processed_signal_length)
+        encoded, encoded_len = self._encode(
+            input_signal, input_signal_length, processed_signal, processed_signal_length
+        )
         log_probs = self.decoder(encoder_output=encoded)
         greedy_predictions = log_probs.argmax(dim=-1, keepdim=False)
         return log_probs, encoded_len, greedy_predictions

@@ -154,22 +154,7 @@ class EncDecRNNTModel(ASRModel):
             encoded: (B, D, T') encoder features.
             encoded_len: (B,) valid frames.
         """
-        has_audio = input_signal is not None and input_signal_length is not None
-        has_features = processed_signal is not None and processed_signal_length is not None
-        if has_audio == has_features:
-            raise ValueError(
-                f"{type(self).__name__}.forward takes either input_signal and input_signal_length, or "
-                f"processed_signal and processed_signal_length; got {'both' if has_audio else 'neither'}."
-            )
-        if has_audio:
-            processed_signal, processed_signal_length = self.preprocessor(
-                input_signal=input_signal, length=input_signal_length
-            )
-        if self.spec_augmentation is not None and self.training:
-            processed_signal = self.spec_augmentation(
-                input_spec=processed_signal, length=processed_signal_length
-            )
-        return self.encoder(audio_signal=processed_signal, length=processed_signal_length)
+        return self._encode(input_signal, input_signal_length, processed_signal, processed_signal_length)
 
     def _loss_and_wer(
         self, batch, compute_wer: bool
