@@ -40,7 +40,7 @@ def parse_args() -> argparse.Namespace:
         help="also train on data/synthetic when present (default: no; docs/asr.md shows why)",
     )
     parser.add_argument("overrides", nargs="*", help="config overrides, e.g. model.optim.lr=0.002")
-    return parser.parse_args()
+    return parser.parse_intermixed_args()
 
 
 def build_config(args: argparse.Namespace):

@@ -118,3 +118,72 @@ def test_transcribe_and_eval_with_a_transducer_archive(tiny_asr_config, speech, 
     cer_line = capsys.readouterr().out.strip().splitlines()[-1]
     assert cer_line.startswith("CER: ")
     assert float(cer_line.split()[1]) == pytest.approx(expected_cer, abs=1e-4)
+
+
+def test_build_lm_writes_an_arpa_file_and_reports_its_counts(speech, tmp_path):
+    from nemo.collections.asr.parts.submodules.ngram_lm import NGramLanguageModel, estimate_ngram_lm
+
+    out = tmp_path / "speech.arpa"
+
+    result = run_nemo("asr", "build-lm", speech.manifest, speech.manifest, "--order", "2", "--out", out)
+
+    assert result.returncode == 0, result.stderr
+    loaded = NGramLanguageModel.from_arpa(out)
+    expected = estimate_ngram_lm(speech.texts * 2, order=2)
+    assert loaded.ngram_counts == expected.ngram_counts
+    assert f"{2 * len(speech.texts)} sentences" in result.stdout
+    assert f"2-grams: {expected.ngram_counts[2]}" in result.stdout
+    for text in speech.texts:
+        words = text.split()
+        assert loaded.score(("<s>",), words[0]) == pytest.approx(expected.score(("<s>",), words[0]), abs=1e-6)
+
+
+def test_build_lm_refuses_a_missing_manifest(tmp_path, capsys):
+    missing = tmp_path / "missing_manifest.json"
+    assert main(["asr", "build-lm", str(missing), "--out", str(tmp_path / "lm.arpa")]) != 0
+    assert str(missing) in capsys.readouterr().err
+
+
+def test_asr_eval_and_transcribe_with_a_language_model(speech, tmp_path, capsys):
+    from nemo.collections.asr.parts.submodules.ngram_lm import estimate_ngram_lm
+
+    arpa = tmp_path / "speech.arpa"
+    estimate_ngram_lm(speech.texts, order=3).write_arpa(arpa)
+    model = EncDecCTCModel.restore_from(str(FIXTURE), map_location="cpu")
+    greedy = model.transcribe(speech.paths, batch_size=3, verbose=False)
+    model.change_decoding_strategy(
+        {
+            "strategy": "beam",
+            "beam": {"beam_size": 8, "kenlm_path": str(arpa), "beam_alpha": 0.5, "beam_beta": 1.0},
+        }
+    )
+    predictions = model.transcribe(speech.paths, batch_size=3, verbose=False)
+    assert predictions != greedy  # the LM changes this model's output, so the comparisons below can fail
+    expected_wer = float(WordErrorRate()(predictions, speech.texts))
+    lm_options = ["--lm", arpa, "--beam-size", "8", "--alpha", "0.5", "--beta", "1.0"]
+    output = tmp_path / "predictions.json"
+
+    result = run_nemo(
+        "asr", "eval", FIXTURE, speech.manifest, "--batch-size", "3", "--output", output, *lm_options
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout.strip().splitlines()[-1].split()[1]) == pytest.approx(expected_wer, abs=1e-4)
+    written = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert [line["pred_text"] for line in written] == predictions
+    assert main(["transcribe", str(FIXTURE), *speech.paths[:2], *map(str, lm_options)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path}\t{text}" for path, text in zip(speech.paths[:2], predictions[:2])
+    ]
+
+
+def test_lm_options_are_checked(tiny_asr_config, speech, tmp_path, capsys):
+    assert main(["transcribe", str(FIXTURE), speech.paths[0], "--alpha", "0.5"]) != 0
+    assert "pass --lm" in capsys.readouterr().err
+    missing = tmp_path / "missing.arpa"
+    assert main(["transcribe", str(FIXTURE), speech.paths[0], "--lm", str(missing)]) != 0
+    assert str(missing) in capsys.readouterr().err
+    archive = tmp_path / "rnnt.nemo"
+    EncDecRNNTModel(tiny_asr_config("rnnt")).save_to(str(archive))
+    assert main(["transcribe", str(archive), speech.paths[0], "--beam-size", "4"]) != 0
+    assert "need a CTC model" in capsys.readouterr().err

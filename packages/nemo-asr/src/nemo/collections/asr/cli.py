@@ -1,7 +1,8 @@
 """ASR subcommands of the ``nemo`` command, registered by the asr plugin and imported only when run.
 
-nemo transcribe MODEL.nemo AUDIO [AUDIO ...] [--batch-size N]
-nemo asr eval MODEL.nemo MANIFEST [--batch-size N] [--use-cer]
+nemo transcribe MODEL.nemo AUDIO [AUDIO ...] [--batch-size N] [--lm LM.arpa --beam-size N --alpha A --beta B]
+nemo asr eval MODEL.nemo MANIFEST [--batch-size N] [--use-cer] [--lm LM.arpa --beam-size N --alpha A --beta B]
+nemo asr build-lm MANIFEST [MANIFEST ...] [--order 3] --out LM.arpa
 """
 
 from __future__ import annotations
@@ -23,6 +24,51 @@ def _restore(model_path: str):
     return ModelPT.restore_from(model_path, map_location="cpu")
 
 
+def _add_beam_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--lm``, ``--beam-size``, ``--alpha``, ``--beta``: CTC beam search, optionally fused with a word LM."""
+    group = parser.add_argument_group("beam search (CTC models; decoding.beam.* keys)")
+    group.add_argument(
+        "--lm", help="ARPA word n-gram file (decoding.beam.kenlm_path), e.g. from `nemo asr build-lm`"
+    )
+    group.add_argument(
+        "--beam-size", type=int, help="prefixes kept per frame (decoding.beam.beam_size; default 32)"
+    )
+    group.add_argument("--alpha", type=float, help="LM weight (decoding.beam.beam_alpha; default 1.0)")
+    group.add_argument("--beta", type=float, help="score per word (decoding.beam.beam_beta; default 0.0)")
+
+
+def _apply_beam_arguments(model, args: argparse.Namespace) -> None:
+    """Switch a CTC model to beam decoding when ``--lm`` or ``--beam-size`` is given."""
+    if args.lm is None and args.beam_size is None:
+        if args.alpha is not None or args.beta is not None:
+            raise CommandError("--alpha and --beta weight a language model: pass --lm LM.arpa with them.")
+        return
+    from nemo.collections.asr.parts.submodules.ctc_decoding import AbstractCTCDecoding
+    from omegaconf import OmegaConf, open_dict
+
+    if not isinstance(getattr(model, "decoding", None), AbstractCTCDecoding):
+        raise CommandError(
+            f"--lm/--beam-size need a CTC model; {type(model).__name__} decodes otherwise. Drop those options."
+        )
+    if args.lm is not None and not Path(args.lm).is_file():
+        raise CommandError(
+            f"language model {args.lm!r} does not exist. Pass an ARPA file (`nemo asr build-lm`)."
+        )
+    decoding_cfg = OmegaConf.create(OmegaConf.to_container(model.cfg.decoding))
+    with open_dict(decoding_cfg):
+        decoding_cfg.strategy = "beam"
+        beam = {"beam_size": 32 if args.beam_size is None else args.beam_size, "kenlm_path": args.lm}
+        if args.alpha is not None:
+            beam["beam_alpha"] = args.alpha
+        if args.beta is not None:
+            beam["beam_beta"] = args.beta
+        decoding_cfg.beam = OmegaConf.merge(decoding_cfg.get("beam") or {}, beam)
+    try:
+        model.change_decoding_strategy(decoding_cfg)
+    except (ValueError, OSError) as error:
+        raise CommandError(str(error)) from error
+
+
 def _texts(results) -> list[str]:
     """Plain strings from what ``transcribe`` returned (CTC: a list; RNN-T: (best, all))."""
     if isinstance(results, tuple):
@@ -38,12 +84,14 @@ def transcribe_main(argv: list[str]) -> int:
     parser.add_argument("audio", nargs="+", help="audio files (wav, flac, ogg, ...)")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--json", action="store_true", help="print one JSON object per file")
+    _add_beam_arguments(parser)
     args = parser.parse_args(argv)
     missing = [path for path in args.audio if not Path(path).is_file()]
     if missing:
         print(f"nemo transcribe: audio file(s) not found: {', '.join(missing)}", file=sys.stderr)
         return 2
     model = _restore(args.model)
+    _apply_beam_arguments(model, args)
     texts = _texts(model.transcribe(args.audio, batch_size=args.batch_size, verbose=False))
     for path, text in zip(args.audio, texts):
         print(json.dumps({"audio_filepath": path, "pred_text": text}) if args.json else f"{path}\t{text}")
@@ -59,6 +107,7 @@ def _evaluate(argv: list[str]) -> int:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--use-cer", action="store_true", help="character error rate instead of WER")
     parser.add_argument("--output", help="write the manifest with pred_text added to this file")
+    _add_beam_arguments(parser)
     args = parser.parse_args(argv)
     if not Path(args.manifest).is_file():
         raise CommandError(f"manifest {args.manifest!r} does not exist. Pass a NeMo JSON-lines manifest.")
@@ -78,6 +127,7 @@ def _evaluate(argv: list[str]) -> int:
             "Relative audio_filepath values are read relative to the manifest's folder; fix the paths."
         )
     model = _restore(args.model)
+    _apply_beam_arguments(model, args)
     predictions = _texts(
         model.transcribe(
             [entry.audio_filepath for entry in entries], batch_size=args.batch_size, verbose=True
@@ -103,15 +153,48 @@ def _evaluate(argv: list[str]) -> int:
     return 0
 
 
-ASR_COMMANDS = {"eval": _evaluate}
+def _build_lm(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="nemo asr build-lm",
+        description="Estimate a word n-gram LM (modified Kneser-Ney) from the `text` of manifests; write ARPA.",
+    )
+    parser.add_argument("manifests", nargs="+", help="NeMo JSON-lines manifests (their `text` is read)")
+    parser.add_argument("--order", type=int, default=3, help="n-gram order (default 3)")
+    parser.add_argument("--out", required=True, help="ARPA file to write (.arpa, or .arpa.gz to compress)")
+    args = parser.parse_args(argv)
+    from nemo.collections.asr.data.manifest import ManifestError, read_manifest_entries
+    from nemo.collections.asr.parts.submodules.ngram_lm import estimate_ngram_lm
+
+    sentences = []
+    for manifest in args.manifests:
+        try:
+            sentences.extend(
+                entry.text for entry in read_manifest_entries(manifest, resolve_audio_paths=False)
+            )
+        except (FileNotFoundError, ManifestError) as error:
+            raise CommandError(str(error)) from error
+    try:
+        language_model = estimate_ngram_lm(sentences, order=args.order)
+    except ValueError as error:
+        raise CommandError(f"{error} (manifests: {', '.join(args.manifests)})") from error
+    language_model.write_arpa(args.out)
+    counts = ", ".join(f"{n}-grams: {count}" for n, count in language_model.ngram_counts.items())
+    print(f"wrote {args.out}: order {language_model.order}, {len(sentences)} sentences, {counts}")
+    return 0
+
+
+ASR_COMMANDS = {"eval": _evaluate, "build-lm": _build_lm}
+_ASR_COMMAND_HELP = {
+    "eval": "word error rate of a .nemo model on a manifest",
+    "build-lm": "word n-gram LM (ARPA) from manifests' text, for --lm / decoding.beam.kenlm_path",
+}
 
 
 def asr_main(argv: list[str]) -> int:
     if not argv or argv[0] in {"-h", "--help"} or argv[0] not in ASR_COMMANDS:
         if argv and argv[0] not in {"-h", "--help"}:
             print(f"nemo asr: unknown command {argv[0]!r}.", file=sys.stderr)
-        print(
-            f"usage: nemo asr {{{','.join(ASR_COMMANDS)}}} ...\n  eval   word error rate of a .nemo model on a manifest"
-        )
+        lines = "".join(f"\n  {name:<9} {text}" for name, text in _ASR_COMMAND_HELP.items())
+        print(f"usage: nemo asr {{{','.join(ASR_COMMANDS)}}} ...{lines}")
         return 0 if not argv or argv[0] in {"-h", "--help"} else 2
     return ASR_COMMANDS[argv[0]](argv[1:])

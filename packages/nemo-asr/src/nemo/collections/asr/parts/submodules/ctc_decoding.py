@@ -5,14 +5,16 @@ tokenizer)`` sentencepiece models. The blank is the last class (``len(vocabulary
 
 Config (``decoding`` in a model's YAML, defaults from :class:`CTCDecodingConfig`)::
 
-    strategy: greedy          # greedy | greedy_batch (the same vectorized search here) | beam
+    strategy: greedy          # greedy | greedy_batch (the same vectorized search here) | beam | pyctcdecode
     batch_dim_index: 0
     preserve_alignments: null # keep (log_probs, labels) per utterance in Hypothesis.alignments (greedy)
     greedy: {preserve_alignments: false}
-    beam: {beam_size: 4, return_best_hypothesis: true}
+    beam: {beam_size: 4, return_best_hypothesis: true, kenlm_path: null, beam_alpha: 1.0, beam_beta: 0.0}
 
-The beam search is a prefix beam search over the acoustic log-probabilities alone: no language model,
-so ``beam.kenlm_path``, ``beam_alpha`` and ``beam_beta`` are not used.
+``beam`` and ``pyctcdecode`` run the prefix beam search of
+:mod:`nemo.collections.asr.parts.submodules.ctc_beam_decoding` (``pyctcdecode`` sets its ``search_type``);
+``beam.kenlm_path`` names an ARPA word n-gram file fused into it (see that module). The beam-search names
+(``BeamCTCInfer``, ``BeamCTCInferConfig``, ``ctc_prefix_beam_search``) are importable from here too.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any
 
 import torch
+from nemo.collections.asr.parts.submodules.ctc_beam_decoding import (
+    BeamCTCInfer,
+    BeamCTCInferConfig,
+    ctc_prefix_beam_search,
+)
 from nemo.collections.asr.parts.utils.rnnt_utils import Hypothesis, NBestHypotheses
 from nemo.collections.common.tokenizers.tokenizer_spec import TokenizerSpec
 from omegaconf import DictConfig, OmegaConf
@@ -40,7 +47,8 @@ __all__ = [
     "move_dimension_to_the_front",
 ]
 
-STRATEGIES = ("greedy", "greedy_batch", "beam")
+STRATEGIES = ("greedy", "greedy_batch", "beam", "pyctcdecode")
+BEAM_STRATEGIES = ("beam", "pyctcdecode")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"(\s+)([\.\,\?])")
 
 
@@ -51,20 +59,6 @@ class GreedyCTCInferConfig:
     preserve_alignments: bool = False
     compute_timestamps: bool = False
     preserve_frame_confidence: bool = False
-
-
-@dataclass
-class BeamCTCInferConfig:
-    """``decoding.beam``: options of the prefix beam search."""
-
-    beam_size: int = 4
-    search_type: str = "default"
-    preserve_alignments: bool = False
-    compute_timestamps: bool = False
-    return_best_hypothesis: bool = True
-    beam_alpha: float = 1.0
-    beam_beta: float = 0.0
-    kenlm_path: str | None = None
 
 
 @dataclass
@@ -148,117 +142,6 @@ class GreedyCTCInfer:
         return (hypotheses,)
 
 
-def ctc_prefix_beam_search(
-    log_probs: torch.Tensor, blank_id: int, beam_size: int
-) -> list[tuple[list[int], float]]:
-    """CTC prefix beam search over one utterance, without a language model.
-
-    Every step scores all ``beam x V`` one-token extensions at once; a prefix is the collapsed label
-    sequence, kept with two log-probabilities (paths ending in blank and in its last token), so the
-    score of a prefix sums over all its alignments. With a beam as large as the number of prefixes
-    the scores are exact.
-
-    Args:
-        log_probs: (T, V) log-probabilities of one utterance.
-        blank_id: index of the blank class.
-        beam_size: number of prefixes kept per step.
-
-    Returns:
-        Up to ``beam_size`` ``(token ids, log-probability)`` pairs, best first.
-    """
-    log_probs = log_probs.detach().float().cpu()
-    vocab = log_probs.shape[-1]
-    neg_inf = torch.tensor(float("-inf"))
-    prefixes: list[tuple[int, ...]] = [()]
-    ends_blank = torch.zeros(1)
-    ends_token = torch.full((1,), float("-inf"))
-    last = torch.full((1,), -1, dtype=torch.long)
-    token_ids = torch.arange(vocab)
-    for frame in log_probs:
-        total = torch.logaddexp(ends_blank, ends_token)
-        stay_blank = total + frame[blank_id]
-        stay_token = torch.where(last >= 0, ends_token + frame[last.clamp(min=0)], neg_inf)
-        extend = torch.where(token_ids == last[:, None], ends_blank[:, None], total[:, None]) + frame
-        extend[:, blank_id] = float("-inf")
-        position = {prefix: k for k, prefix in enumerate(prefixes)}
-        merges = [(j, position[p[:-1]], p[-1]) for j, p in enumerate(prefixes) if p and p[:-1] in position]
-        if merges:
-            into, parent, token = (torch.tensor(column) for column in zip(*merges))
-            stay_token[into] = torch.logaddexp(stay_token[into], extend[parent, token])
-            extend[parent, token] = float("-inf")
-        candidate_blank = torch.cat([stay_blank, torch.full((extend.numel(),), float("-inf"))])
-        candidate_token = torch.cat([stay_token, extend.flatten()])
-        scores = torch.logaddexp(candidate_blank, candidate_token)
-        top = scores.topk(min(beam_size, scores.numel())).indices
-        top = top[scores[top] > float("-inf")]
-        kept = len(prefixes)
-        new_prefixes = []
-        new_last = []
-        for index in top.tolist():
-            if index < kept:
-                new_prefixes.append(prefixes[index])
-                new_last.append(int(last[index]))
-            else:
-                parent, token = divmod(index - kept, vocab)
-                new_prefixes.append((*prefixes[parent], token))
-                new_last.append(token)
-        prefixes = new_prefixes
-        ends_blank, ends_token = candidate_blank[top], candidate_token[top]
-        last = torch.tensor(new_last, dtype=torch.long)
-    final = torch.logaddexp(ends_blank, ends_token)
-    order = final.argsort(descending=True).tolist()
-    return [(list(prefixes[k]), float(final[k])) for k in order]
-
-
-class BeamCTCInfer:
-    """Prefix beam search (see :func:`ctc_prefix_beam_search`) over each utterance of a batch.
-
-    Args:
-        blank_id: index of the blank class.
-        beam_size: prefixes kept per step.
-        return_best_hypothesis: one Hypothesis per utterance; ``False`` gives an NBestHypotheses each.
-    """
-
-    override_fold_consecutive_value = False  # hypotheses already hold collapsed token ids
-
-    def __init__(self, blank_id: int, beam_size: int, return_best_hypothesis: bool = True) -> None:
-        if beam_size < 1:
-            raise ValueError(f"decoding.beam.beam_size must be >= 1, got {beam_size}.")
-        self.blank_id = blank_id
-        self.beam_size = beam_size
-        self.return_best_hypothesis = return_best_hypothesis
-
-    def __call__(
-        self, decoder_output: torch.Tensor, decoder_lengths: torch.Tensor | None = None
-    ) -> tuple[list[Hypothesis] | list[NBestHypotheses]]:
-        """Search every utterance.
-
-        Args:
-            decoder_output: (B, T, V) log-probabilities.
-            decoder_lengths: (B,) valid frames; ``None`` means all T.
-
-        Returns:
-            A one-tuple: a list of Hypothesis (best only) or of NBestHypotheses, ``y_sequence`` holding
-            the token ids and ``score`` their log-probability.
-        """
-        if not decoder_output.is_floating_point():
-            raise ValueError(
-                f"Beam search needs (B, T, V) log-probabilities, got a {decoder_output.dtype} tensor of shape "
-                f"{tuple(decoder_output.shape)}. Pass the model's log_probs, or use decoding.strategy=greedy."
-            )
-        frames = decoder_output.shape[1]
-        lengths = [frames] * decoder_output.shape[0] if decoder_lengths is None else decoder_lengths.tolist()
-        results = []
-        for utterance, length in zip(decoder_output, lengths):
-            beams = ctc_prefix_beam_search(utterance[: int(length)], self.blank_id, self.beam_size)
-            n_best = [
-                Hypothesis(score=score, y_sequence=torch.tensor(tokens, dtype=torch.long))
-                for tokens, score in beams
-            ]
-            results.append(n_best[0] if self.return_best_hypothesis else NBestHypotheses(n_best))
-        return (results,)
-
-
 class AbstractCTCDecoding:
     """Shared CTC decoding: runs the configured search, folds repeats, drops blanks, detokenizes.
 
@@ -279,9 +162,9 @@ class AbstractCTCDecoding:
         if cfg.strategy not in STRATEGIES:
             raise ValueError(
                 f"decoding.strategy is {cfg.strategy!r}; expected one of {STRATEGIES}. "
-                "(pyctcdecode, flashlight and wfst need external decoders that this package does not ship.)"
+                "(flashlight and wfst need external decoders that this package does not ship.)"
             )
-        search_cfg = cfg.beam if cfg.strategy == "beam" else cfg.greedy
+        search_cfg = cfg.beam if cfg.strategy in BEAM_STRATEGIES else cfg.greedy
         self.preserve_alignments = bool(
             cfg.preserve_alignments
             if cfg.preserve_alignments is not None
@@ -297,13 +180,18 @@ class AbstractCTCDecoding:
                 "decoding.compute_timestamps and decoding.greedy.preserve_frame_confidence are not supported by "
                 "this CTC decoding. Set them to false (or leave them out)."
             )
-        if cfg.strategy == "beam":
-            if cfg.beam.get("kenlm_path"):
-                raise ValueError(
-                    f"decoding.beam.kenlm_path={cfg.beam.kenlm_path!r}: language-model fusion is not supported; "
-                    "the beam search here uses the acoustic scores only. Remove decoding.beam.kenlm_path."
-                )
-            self.decoding = BeamCTCInfer(blank_id, cfg.beam.beam_size, cfg.beam.return_best_hypothesis)
+        if cfg.strategy in BEAM_STRATEGIES:
+            self.decoding = BeamCTCInfer(
+                blank_id,
+                cfg.beam.beam_size,
+                search_type="pyctcdecode" if cfg.strategy == "pyctcdecode" else cfg.beam.search_type,
+                return_best_hypothesis=cfg.beam.return_best_hypothesis,
+                preserve_alignments=self.preserve_alignments,
+                beam_alpha=cfg.beam.beam_alpha,
+                beam_beta=cfg.beam.beam_beta,
+                kenlm_path=cfg.beam.kenlm_path,
+                pyctcdecode_cfg=cfg.beam.get("pyctcdecode_cfg"),
+            )
         else:
             self.decoding = GreedyCTCInfer(blank_id, preserve_alignments=self.preserve_alignments)
 
@@ -398,6 +286,9 @@ class CTCDecoding(AbstractCTCDecoding):
     def __init__(self, decoding_cfg: Any, vocabulary: list[str]) -> None:
         self.vocabulary = list(vocabulary)
         super().__init__(decoding_cfg, blank_id=len(self.vocabulary))
+        if isinstance(self.decoding, BeamCTCInfer):
+            self.decoding.set_vocabulary(self.vocabulary)
+            self.decoding.set_decoding_type("char")
 
     def decode_tokens_to_str(self, tokens: list[int]) -> str:
         return "".join(self.decode_ids_to_tokens(tokens))
@@ -417,6 +308,9 @@ class CTCBPEDecoding(AbstractCTCDecoding):
     def __init__(self, decoding_cfg: Any, tokenizer: TokenizerSpec) -> None:
         self.tokenizer = tokenizer
         super().__init__(decoding_cfg, blank_id=tokenizer.vocab_size)
+        if isinstance(self.decoding, BeamCTCInfer):
+            self.decoding.set_vocabulary(tokenizer.ids_to_tokens(list(range(tokenizer.vocab_size))))
+            self.decoding.set_decoding_type("subword")
 
     def decode_tokens_to_str(self, tokens: list[int]) -> str:
         return self.tokenizer.ids_to_text([int(t) for t in tokens if t != self.blank_id])

@@ -1,0 +1,265 @@
+"""CTC prefix beam search, alone and fused with a word n-gram LM (real ARPA files, real tokenizers, real models)."""
+
+import itertools
+import math
+import string
+from pathlib import Path
+
+import pytest
+import torch
+from nemo.collections.asr.parts.submodules import ctc_beam_decoding, ctc_decoding
+from nemo.collections.asr.parts.submodules.ctc_beam_decoding import (
+    BeamCTCInfer,
+    WordLMFusion,
+    ctc_prefix_beam_search,
+    ctc_prefix_beam_search_with_lm,
+    token_word_parts,
+)
+from nemo.collections.asr.parts.submodules.ctc_decoding import CTCBPEDecoding, CTCDecoding
+from nemo.collections.asr.parts.submodules.ngram_lm import BOS, EOS, ArpaFormatError, estimate_ngram_lm
+
+ASTERISK_TRAIN = Path(__file__).resolve().parents[5] / "data" / "asterisk" / "train_manifest.json"
+CHARS = [" ", *string.ascii_lowercase, "'"]
+LM_SENTENCES = [
+    "please enter your number followed by the pound key",
+    "press the pound key",
+    "enter the pound key now",
+]
+
+
+@pytest.fixture
+def pound_key_arpa(tmp_path) -> str:
+    path = tmp_path / "pound_key.arpa"
+    estimate_ngram_lm(LM_SENTENCES, order=3).write_arpa(path)
+    return str(path)
+
+
+def spell(
+    tokens: list[int], vocab_size: int, confusions: dict[int, tuple[int, float]] | None = None
+) -> torch.Tensor:
+    """(T, V) log-probabilities: one confident frame per token, each followed by a blank frame (blank = last).
+
+    ``confusions[i] = (other, p)`` gives token ``other`` probability ``p`` in token i's frame, the token 0.55.
+    """
+    blank = vocab_size - 1
+    rows = []
+    for index, token in enumerate(tokens):
+        probs = torch.full((vocab_size,), 1e-3)
+        if confusions and index in confusions:
+            other, p = confusions[index]
+            probs[token], probs[other] = 0.55, p
+        else:
+            probs[token] = 0.9
+        rows.append(probs / probs.sum())
+        pause = torch.full((vocab_size,), 1e-3)
+        pause[blank] = 0.95
+        rows.append(pause / pause.sum())
+    return torch.stack(rows).log()
+
+
+def char_ids(text: str) -> list[int]:
+    return [CHARS.index(c) for c in text]
+
+
+def beam_cfg(**beam) -> dict:
+    return {"strategy": "beam", "beam": {"beam_size": 16, **beam}}
+
+
+def test_lm_repairs_a_near_miss_that_the_acoustics_prefer(pound_key_arpa):
+    text = "followed by the pound kee"
+    log_probs = spell(char_ids(text), len(CHARS) + 1, {len(text) - 1: (CHARS.index("y"), 0.35)})[None]
+
+    greedy, _ = CTCDecoding({"strategy": "greedy"}, vocabulary=CHARS).ctc_decoder_predictions_tensor(
+        log_probs
+    )
+    acoustic, _ = CTCDecoding(
+        beam_cfg(kenlm_path=pound_key_arpa, beam_alpha=0.0), CHARS
+    ).ctc_decoder_predictions_tensor(log_probs)
+    fused, _ = CTCDecoding(
+        beam_cfg(kenlm_path=pound_key_arpa, beam_alpha=1.0), CHARS
+    ).ctc_decoder_predictions_tensor(log_probs)
+
+    assert greedy == acoustic == ["followed by the pound kee"]
+    assert fused == ["followed by the pound key"]
+
+
+def test_lm_repairs_a_near_miss_over_sentencepiece_pieces(pound_key_arpa, tokenizer_dir):
+    from nemo.collections.common.tokenizers import SentencePieceTokenizer
+
+    tokenizer = SentencePieceTokenizer(str(tokenizer_dir / "tokenizer.model"))
+    ids = tokenizer.text_to_ids("followed by the pound kee")
+    y = tokenizer.tokens_to_ids(["y"])[0]
+    assert tokenizer.ids_to_text([*ids[:-1], y]) == "followed by the pound key"
+    log_probs = spell(ids, tokenizer.vocab_size + 1, {len(ids) - 1: (y, 0.35)})[None]
+
+    acoustic = CTCBPEDecoding(beam_cfg(kenlm_path=pound_key_arpa, beam_alpha=0.0), tokenizer)
+    fused = CTCBPEDecoding(beam_cfg(kenlm_path=pound_key_arpa), tokenizer)
+
+    assert acoustic.ctc_decoder_predictions_tensor(log_probs)[0] == ["followed by the pound kee"]
+    assert fused.ctc_decoder_predictions_tensor(log_probs)[0] == ["followed by the pound key"]
+
+
+def test_words_outside_the_lm_stay_possible(pound_key_arpa):
+    log_probs = spell(char_ids("press the zebra key"), len(CHARS) + 1)[None]
+    decoding = CTCDecoding(beam_cfg(kenlm_path=pound_key_arpa), CHARS)
+    assert decoding.ctc_decoder_predictions_tensor(log_probs)[0] == ["press the zebra key"]
+
+
+def brute_force_prefix_probabilities(probs: torch.Tensor, blank: int) -> dict[tuple[int, ...], float]:
+    """Sum the probability of every alignment path by collapsed label sequence (V**T paths)."""
+    totals: dict[tuple[int, ...], float] = {}
+    frames, vocab = probs.shape
+    for path in itertools.product(range(vocab), repeat=frames):
+        collapsed = tuple(label for label, _ in itertools.groupby(path) if label != blank)
+        p = math.prod(float(probs[t, label]) for t, label in enumerate(path))
+        totals[collapsed] = totals.get(collapsed, 0.0) + p
+    return totals
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_prefix_beam_search_with_a_wide_beam_is_exact(seed):
+    log_probs = torch.randn(5, 3, generator=torch.Generator().manual_seed(seed)).log_softmax(-1)
+    exact = brute_force_prefix_probabilities(log_probs.exp(), blank=2)
+    beams = ctc_prefix_beam_search(log_probs, blank_id=2, beam_size=len(exact))
+    assert len(beams) == len(exact)
+    for tokens, score in beams:
+        assert math.exp(score) == pytest.approx(exact[tuple(tokens)], rel=1e-4)
+    best = max(exact, key=exact.get)
+    assert tuple(beams[0][0]) == best
+
+
+SMALL = [" ", "a", "b"]  # blank = 3
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_fused_scores_are_acoustic_plus_weighted_word_scores(seed):
+    log_probs = torch.randn(6, 4, generator=torch.Generator().manual_seed(seed)).log_softmax(-1)
+    exact = brute_force_prefix_probabilities(log_probs.exp(), blank=3)
+    lm = estimate_ngram_lm(["a b", "b a", "a a b"], order=2)
+    alpha, beta = 0.7, 0.4
+    fusion = WordLMFusion(lm, token_word_parts(SMALL, "char"), alpha=alpha, beta=beta)
+
+    beams = ctc_prefix_beam_search_with_lm(
+        log_probs, 3, 10_000, fusion, token_min_logp=float("-inf"), beam_prune_logp=float("-inf")
+    )
+
+    assert {tuple(tokens) for tokens, _ in beams} == set(exact)
+    for tokens, score in beams:
+        words = "".join(SMALL[t] for t in tokens).split()
+        context, lm_log10 = [BOS], 0.0
+        for word in [*words, EOS]:
+            lm_log10 += lm.score(tuple(context), word)
+            context.append(word)
+        expected = math.log(exact[tuple(tokens)]) + alpha * math.log(10) * lm_log10 + beta * len(words)
+        assert score == pytest.approx(expected, abs=1e-4), words
+    assert [score for _, score in beams] == sorted((score for _, score in beams), reverse=True)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fused_search_without_lm_weight_or_pruning_matches_the_acoustic_search(seed):
+    log_probs = torch.randn(10, 4, generator=torch.Generator().manual_seed(seed)).log_softmax(-1)
+    lm = estimate_ngram_lm(["a b", "b a"], order=2)
+    fusion = WordLMFusion(lm, token_word_parts(SMALL, "char"), alpha=0.0, beta=0.0)
+
+    fused = ctc_prefix_beam_search_with_lm(
+        log_probs, 3, 4, fusion, token_min_logp=float("-inf"), beam_prune_logp=float("-inf")
+    )
+    acoustic = ctc_prefix_beam_search(log_probs, 3, 4)
+
+    assert [tokens for tokens, _ in fused] == [tokens for tokens, _ in acoustic]
+    assert [score for _, score in fused] == pytest.approx([score for _, score in acoustic], abs=1e-4)
+
+
+def test_subword_pieces_spell_the_words_of_the_text(tokenizer_dir):
+    from nemo.collections.common.tokenizers import SentencePieceTokenizer
+
+    tokenizer = SentencePieceTokenizer(str(tokenizer_dir / "tokenizer.model"))
+    parts = token_word_parts(tokenizer.ids_to_tokens(list(range(tokenizer.vocab_size))), "subword")
+    text = "please enter the channel number followed by the pound key"
+    words: list[str] = []
+    for begins, piece in (parts[i] for i in tokenizer.text_to_ids(text)):
+        if begins:
+            words.append(piece)
+        else:
+            words[-1] += piece
+    assert words == text.split()
+
+
+def test_pruning_options_reach_the_search(pound_key_arpa):
+    cfg = beam_cfg(
+        kenlm_path=pound_key_arpa,
+        pyctcdecode_cfg={"beam_prune_logp": -3.0, "token_min_logp": -2.0, "prune_history": False},
+    )
+    search = CTCDecoding(cfg, CHARS).decoding
+    assert (search.pyctcdecode_cfg.beam_prune_logp, search.pyctcdecode_cfg.token_min_logp) == (-3.0, -2.0)
+    assert search.pyctcdecode_cfg.unk_score_offset == -10.0
+    with pytest.raises(
+        ValueError, match=r"pyctcdecode_cfg has unsupported options \{'hotwords': \['key'\]\}"
+    ):
+        CTCDecoding(beam_cfg(pyctcdecode_cfg={"hotwords": ["key"]}), CHARS)
+
+
+def test_pyctcdecode_strategy_and_search_type_run_the_same_search(pound_key_arpa):
+    log_probs = spell(char_ids("pound kee"), len(CHARS) + 1, {8: (CHARS.index("y"), 0.35)})[None]
+    by_strategy = CTCDecoding({"strategy": "pyctcdecode", "beam": {"kenlm_path": pound_key_arpa}}, CHARS)
+    by_search_type = CTCDecoding(beam_cfg(kenlm_path=pound_key_arpa, search_type="pyctcdecode"), CHARS)
+    assert by_strategy.decoding.search_type == by_search_type.decoding.search_type == "pyctcdecode"
+    assert by_strategy.ctc_decoder_predictions_tensor(log_probs)[0] == ["pound key"]
+    assert by_search_type.ctc_decoder_predictions_tensor(log_probs)[0] == ["pound key"]
+
+
+def test_lm_file_errors(tmp_path):
+    with pytest.raises(
+        FileNotFoundError, match=r"decoding\.beam\.kenlm_path='.*missing\.arpa' does not exist"
+    ):
+        CTCDecoding(beam_cfg(kenlm_path=str(tmp_path / "missing.arpa")), CHARS)
+    binary = tmp_path / "lm.bin"
+    binary.write_bytes(b"mmap lm http://kheafield.com/code format version 5\n\x00")
+    with pytest.raises(ArpaFormatError, match="KenLM binary"):
+        CTCDecoding(beam_cfg(kenlm_path=str(binary)), CHARS)
+
+
+def test_lm_search_needs_the_token_strings(pound_key_arpa):
+    search = BeamCTCInfer(blank_id=len(CHARS), beam_size=4, kenlm_path=pound_key_arpa)
+    with pytest.raises(RuntimeError, match="set_vocabulary"):
+        search(spell(char_ids("key"), len(CHARS) + 1)[None])
+
+
+def test_beam_names_are_importable_from_ctc_decoding_too():
+    for name in ("BeamCTCInfer", "BeamCTCInferConfig", "ctc_prefix_beam_search"):
+        assert getattr(ctc_decoding, name) is getattr(ctc_beam_decoding, name)
+
+
+@pytest.fixture(scope="module")
+def asterisk_arpa(tmp_path_factory) -> str:
+    from nemo.collections.asr.data.manifest import read_manifest_entries
+
+    path = tmp_path_factory.mktemp("lm") / "asterisk.arpa"
+    entries = read_manifest_entries(str(ASTERISK_TRAIN), resolve_audio_paths=False)
+    estimate_ngram_lm((entry.text for entry in entries), order=3).write_arpa(path)
+    return str(path)
+
+
+@pytest.mark.parametrize("tokenizer", ["char", "bpe"])
+def test_models_transcribe_with_the_lm_loaded_once(
+    tiny_asr_config, tokenizer_dir, speech, asterisk_arpa, tokenizer
+):
+    from nemo.collections.asr.models import EncDecCTCModel, EncDecCTCModelBPE
+
+    torch.manual_seed(0)
+    if tokenizer == "char":
+        model = EncDecCTCModel(tiny_asr_config("ctc")).eval()
+    else:
+        model = EncDecCTCModelBPE(tiny_asr_config("ctc", tokenizer=tokenizer_dir)).eval()
+    model.change_decoding_strategy(beam_cfg(kenlm_path=asterisk_arpa, beam_alpha=0.5, beam_beta=1.0))
+    language_model = model.decoding.decoding.language_model
+    assert language_model is not None and model.cfg.decoding.beam.kenlm_path == asterisk_arpa
+
+    texts = model.transcribe(speech.paths[:2], batch_size=2, verbose=False)
+    hypotheses = model.transcribe(speech.paths[:2], batch_size=2, return_hypotheses=True, verbose=False)
+
+    assert model.decoding.decoding.language_model is language_model
+    assert [h.text for h in hypotheses] == texts and all(isinstance(t, str) for t in texts)
+    for hypothesis in hypotheses:
+        assert math.isfinite(hypothesis.score)
+        assert hypothesis.text == model.decoding.decode_tokens_to_str(hypothesis.y_sequence.tolist())

@@ -1,0 +1,235 @@
+"""ARPA reading and backoff scoring, the Kneser-Ney estimator and ARPA writing, on real files."""
+
+import gzip
+import json
+import math
+from pathlib import Path
+
+import pytest
+from nemo.collections.asr.parts.submodules.ngram_lm import (
+    BOS,
+    EOS,
+    UNK,
+    ArpaFormatError,
+    NGramLanguageModel,
+    estimate_ngram_lm,
+)
+
+ASTERISK_TRAIN = Path(__file__).resolve().parents[5] / "data" / "asterisk" / "train_manifest.json"
+
+# Backoff arithmetic below is worked out by hand from these numbers.
+HANDWRITTEN_ARPA = """\
+some preamble text that readers skip
+
+\\data\\
+ngram 1=5
+ngram 2=4
+ngram 3=1
+
+\\1-grams:
+-1.0\t<unk>
+-99\t<s>\t-0.5
+-0.7\t</s>
+-0.6\tpound\t-0.3
+-0.8\tkey\t-0.2
+
+\\2-grams:
+-0.2\t<s> pound\t-0.25
+-0.1\tpound key
+-0.4\tkey </s>
+-0.9\t<unk> key
+
+\\3-grams:
+-0.05\t<s> pound key
+
+\\end\\
+"""
+
+
+@pytest.fixture
+def handwritten(tmp_path) -> Path:
+    path = tmp_path / "hand.arpa"
+    path.write_text(HANDWRITTEN_ARPA, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("context", "word", "expected"),
+    [
+        (("<s>", "pound"), "key", -0.05),  # trigram listed
+        (("x", "<s>", "pound"), "key", -0.05),  # only the last order-1 words count
+        (("pound",), "key", -0.1),  # bigram listed
+        (("key",), "pound", -0.2 + -0.6),  # bo(key) + p(pound)
+        (("<s>",), "key", -0.5 + -0.8),  # bo(<s>) + p(key)
+        (("<s>", "pound"), "</s>", -0.25 + -0.3 + -0.7),  # bo(<s> pound) + bo(pound) + p(</s>)
+        (("pound",), "zebra", -0.3 + -1.0),  # unknown word -> <unk>
+        (("zebra",), "key", -0.9),  # unknown context word -> <unk>, and (<unk> key) is listed
+        (("zebra",), "pound", -0.6),  # <unk> has no backoff: 0
+        ((), "key", -0.8),
+    ],
+)
+def test_handwritten_arpa_backoff_arithmetic(handwritten, context, word, expected):
+    lm = NGramLanguageModel.from_arpa(handwritten)
+    assert lm.score(context, word) == pytest.approx(expected, abs=1e-9)
+
+
+def test_handwritten_arpa_order_vocabulary_counts_and_prefixes(handwritten):
+    lm = NGramLanguageModel.from_arpa(handwritten)
+    assert lm.order == 3
+    assert lm.vocabulary == {BOS, EOS, UNK, "pound", "key"}
+    assert lm.ngram_counts == {1: 5, 2: 4, 3: 1}
+    assert [lm.is_prefix(p) for p in ("po", "pound", "k", "ke", "key")] == [True] * 5
+    assert [lm.is_prefix(p) for p in ("kee", "poundk", "x", "<s", "</")] == [False] * 5
+
+
+def test_gzip_arpa_is_read_from_its_magic_bytes(handwritten, tmp_path):
+    compressed = tmp_path / "hand_lm.bin-but-gzip"
+    compressed.write_bytes(gzip.compress(handwritten.read_bytes()))
+    plain, packed = NGramLanguageModel.from_arpa(handwritten), NGramLanguageModel.from_arpa(compressed)
+    for context, word in [(("<s>", "pound"), "key"), (("key",), "pound"), (("pound",), "zebra")]:
+        assert packed.score(context, word) == plain.score(context, word)
+
+
+def test_missing_unk_gets_kenlm_substitute(tmp_path):
+    path = tmp_path / "no_unk.arpa"
+    path.write_text("\\data\\\nngram 1=2\n\n\\1-grams:\n-0.3\ta\n-0.2\t</s>\n\n\\end\\\n", encoding="utf-8")
+    lm = NGramLanguageModel.from_arpa(path)
+    assert lm.score((), "b") == -100.0
+    assert UNK in lm.vocabulary
+
+
+def _replace_line(text: str, old: str, new: str) -> tuple[str, int]:
+    lines = text.splitlines()
+    number = lines.index(old) + 1
+    lines[number - 1] = new
+    return "\n".join(lines) + "\n", number
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("-0.1\tpound key", "-0.1\tpound key -0.3 extra", "expected a 2-gram line"),
+        ("-0.1\tpound key", "minus\tpound key", "expected numbers"),
+        ("ngram 2=4", "ngram 2=5", "announces ngram 2=5 but the \\2-grams: section holds 4"),
+        ("ngram 3=1", "ngram three", "expected 'ngram N=COUNT'"),
+        ("\\3-grams:", "\\4-grams:", "section \\4-grams: is not announced"),
+    ],
+)
+def test_malformed_arpa_errors_name_the_file_and_line(tmp_path, old, new, message):
+    text, number = _replace_line(HANDWRITTEN_ARPA, old, new)
+    path = tmp_path / "bad.arpa"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ArpaFormatError) as error:
+        NGramLanguageModel.from_arpa(path)
+    assert f"{path}:{number}:" in str(error.value)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (HANDWRITTEN_ARPA.replace("\\end\\", ""), "without an \\end\\ line"),
+        ("just some text\n", "no \\data\\ line"),
+    ],
+)
+def test_truncated_or_foreign_text_is_refused(tmp_path, text, message):
+    path = tmp_path / "broken.arpa"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ArpaFormatError, match=message.replace("\\", "\\\\")) as error:
+        NGramLanguageModel.from_arpa(path)
+    assert str(path) in str(error.value)
+
+
+def test_kenlm_binary_is_refused_with_advice(tmp_path):
+    path = tmp_path / "lm.bin"
+    path.write_bytes(b"mmap lm http://kheafield.com/code format version 5\n\x00\x01\x02\x03")
+    with pytest.raises(ArpaFormatError, match="KenLM binary") as error:
+        NGramLanguageModel.from_arpa(path)
+    assert str(path) in str(error.value) and ".arpa" in str(error.value)
+
+
+def test_non_text_file_and_missing_file(tmp_path):
+    binary = tmp_path / "noise.arpa"
+    binary.write_bytes(bytes(range(128, 256)))
+    with pytest.raises(ArpaFormatError, match="not UTF-8 text"):
+        NGramLanguageModel.from_arpa(binary)
+    with pytest.raises(FileNotFoundError, match="missing.arpa"):
+        NGramLanguageModel.from_arpa(tmp_path / "missing.arpa")
+
+
+def asterisk_sentences() -> list[str]:
+    lines = ASTERISK_TRAIN.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["text"] for line in lines if line.strip()]
+
+
+TINY_CORPUS = ["a b", "b a c", "c c a b"]  # count-of-counts have zeros: discounts fall back
+
+
+def seen_contexts(sentences: list[str], order: int) -> set[tuple[str, ...]]:
+    """Every history (up to order - 1 words) that precedes a word in the padded sentences."""
+    contexts = set()
+    for sentence in sentences:
+        padded = [BOS, *sentence.split(), EOS]
+        for end in range(1, len(padded)):
+            for length in range(order):
+                if end - length >= 0:
+                    contexts.add(tuple(padded[end - length : end]))
+    return contexts
+
+
+@pytest.mark.parametrize(
+    ("corpus", "order"),
+    [("tiny", 1), ("tiny", 2), ("tiny", 3), ("asterisk", 3), ("asterisk", 4)],
+)
+def test_estimated_distributions_sum_to_one_for_every_seen_context(corpus, order):
+    sentences = TINY_CORPUS if corpus == "tiny" else asterisk_sentences()
+    lm = estimate_ngram_lm(sentences, order=order)
+    predictable = sorted(lm.vocabulary - {BOS})
+    assert UNK in predictable and EOS in predictable
+    contexts = sorted(seen_contexts(sentences, order))
+    if len(contexts) > 300:
+        contexts = contexts[:: len(contexts) // 300]
+    for context in contexts:
+        total = sum(10 ** lm.score(context, word) for word in predictable)
+        assert total == pytest.approx(1.0, abs=1e-6), context
+
+
+def test_kneser_ney_unigrams_count_distinct_left_contexts():
+    sentences = ["san francisco"] * 5 + ["a glasses", "b glasses", "c glasses"]
+    lm = estimate_ngram_lm(sentences, order=2)
+    # raw counts favour "francisco" (5 vs 3); continuation counts favour "glasses" (3 left words vs 1)
+    assert lm.score((), "glasses") > lm.score((), "francisco")
+    assert lm.score(("san",), "francisco") > lm.score(("san",), "glasses")
+
+
+def test_unknown_words_get_a_small_finite_probability():
+    lm = estimate_ngram_lm(asterisk_sentences(), order=3)
+    unknown = lm.score(("the", "pound"), "zebra")
+    assert math.isfinite(unknown)
+    assert unknown == lm.score(("the", "pound"), UNK)
+    assert unknown < min(lm.score((), word) for word in lm.vocabulary - {BOS, UNK})
+    assert lm.score(("the", "pound"), "key") > lm.score(("the", "pound"), "kee")
+
+
+@pytest.mark.parametrize("name", ["lm.arpa", "lm.arpa.gz"])
+def test_write_arpa_round_trip_gives_the_same_scores(tmp_path, name):
+    sentences = asterisk_sentences()
+    lm = estimate_ngram_lm(sentences, order=3)
+    lm.write_arpa(tmp_path / name)
+    loaded = NGramLanguageModel.from_arpa(tmp_path / name)
+    assert loaded.order == lm.order and loaded.vocabulary == lm.vocabulary
+    assert loaded.ngram_counts == lm.ngram_counts
+    queries = [
+        (context, word)
+        for context in sorted(seen_contexts(sentences[:20], 3))
+        for word in ("key", "zebra", EOS)
+    ]
+    for context, word in queries:
+        assert loaded.score(context, word) == pytest.approx(lm.score(context, word), abs=1e-6)
+
+
+def test_estimator_argument_errors():
+    with pytest.raises(ValueError, match="order must be >= 1, got 0"):
+        estimate_ngram_lm(["a b"], order=0)
+    with pytest.raises(ValueError, match="no words"):
+        estimate_ngram_lm(["", "  "], order=2)
