@@ -280,3 +280,45 @@ def test_forward_on_features_equals_forward_on_audio(trained_ctc, speech):
 
     assert torch.equal(audio_len, features_len)
     torch.testing.assert_close(from_audio, from_features)
+
+
+def test_beam_lm_and_lexicon_travel_inside_the_nemo_archive(fresh_ctc, speech, tmp_path):
+    import tarfile
+
+    from nemo.collections.asr.parts.submodules.ngram_lm import estimate_ngram_lm
+
+    lm_path = tmp_path / "words.arpa"
+    estimate_ngram_lm(speech.texts, order=2).write_arpa(lm_path)
+    lexicon_path = tmp_path / "words.lex"
+    words = sorted({word for text in speech.texts for word in text.split()})
+    lexicon_path.write_text("".join(f"{word}\t{' '.join(word)}\n" for word in words), encoding="utf-8")
+    decoding = {
+        "strategy": "beam",
+        "beam": {
+            "beam_size": 4,
+            "search_type": "flashlight",
+            "kenlm_path": str(lm_path),
+            "flashlight_cfg": {"lexicon_path": str(lexicon_path), "unk_weight": -5.0},
+        },
+    }
+    fresh_ctc.change_decoding_strategy(decoding)
+    before = fresh_ctc.transcribe(speech.paths[:2], batch_size=2)
+    archive = tmp_path / "with_lm.nemo"
+    fresh_ctc.save_to(str(archive))
+    lm_path.unlink()
+    lexicon_path.unlink()
+
+    with tarfile.open(archive) as tar:
+        members = {Path(name).name for name in tar.getnames()}
+    assert any(name.endswith("words.arpa") for name in members), members
+    assert any(name.endswith("words.lex") for name in members), members
+    restored = EncDecCTCModel.restore_from(str(archive), map_location="cpu")
+    assert restored.cfg.decoding.beam.search_type == "flashlight"
+    assert restored.transcribe(speech.paths[:2], batch_size=2) == before
+    assert all(word in words for text in before for word in text.split())
+
+    restored.change_decoding_strategy({"strategy": "greedy"})
+    resaved = tmp_path / "greedy.nemo"
+    restored.save_to(str(resaved))
+    with tarfile.open(resaved) as tar:
+        assert not any(name.endswith((".arpa", ".lex")) for name in tar.getnames())

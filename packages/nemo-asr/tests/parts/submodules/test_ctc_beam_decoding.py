@@ -1,4 +1,5 @@
-"""CTC prefix beam search, alone and fused with a word n-gram LM (real ARPA files, real tokenizers, real models)."""
+"""CTC prefix beam search, alone, fused with a word n-gram LM, and constrained by a lexicon (real ARPA and lexicon
+files, real tokenizers, real models)."""
 
 import itertools
 import math
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from nemo.collections.asr.metrics.wer import WER
 from nemo.collections.asr.parts.submodules import ctc_beam_decoding, ctc_decoding
 from nemo.collections.asr.parts.submodules.ctc_beam_decoding import (
     BeamCTCInfer,
@@ -16,6 +18,7 @@ from nemo.collections.asr.parts.submodules.ctc_beam_decoding import (
     token_word_parts,
 )
 from nemo.collections.asr.parts.submodules.ctc_decoding import CTCBPEDecoding, CTCDecoding
+from nemo.collections.asr.parts.submodules.lexicon import LexiconFormatError
 from nemo.collections.asr.parts.submodules.ngram_lm import BOS, EOS, ArpaFormatError, estimate_ngram_lm
 
 ASTERISK_TRAIN = Path(__file__).resolve().parents[5] / "data" / "asterisk" / "train_manifest.json"
@@ -263,3 +266,220 @@ def test_models_transcribe_with_the_lm_loaded_once(
     for hypothesis in hypotheses:
         assert math.isfinite(hypothesis.score)
         assert hypothesis.text == model.decoding.decode_tokens_to_str(hypothesis.y_sequence.tolist())
+
+
+# ----------------------------------------------------------------------- lexicon search (search_type flashlight)
+PHONES = [" ", "ð", "ə", "k", "æ", "ʌ", "t", "w", "n", "u", "ɡ", "o", "m", "i", "θ", "r", "b", "z"]
+PHONE_LEXICON = {
+    "the": ["ðə"],
+    "cat": ["kæt"],
+    "one": ["wʌn"],
+    "won": ["wʌn"],
+    "to": ["tu", "tə"],
+    "two": ["tu"],
+    "too": ["tu"],
+    "go": ["ɡo"],
+    "me": ["mi"],
+    "three": ["θri"],
+    "zebra": ["zibrə"],
+}
+PHONE_LM_SENTENCES = ["one two three", "go to the cat", "me too", "the cat won", "go to me", "the cat"]
+
+
+def phone_ids(phones: str) -> list[int]:
+    return [PHONES.index(p) for p in phones]
+
+
+def write_lexicon(path: Path, lexicon: dict[str, list[str]], separator: str = "") -> str:
+    lines = ["# word<TAB>tokens"]
+    lines += [
+        f"{word}\t{' '.join(spelling)}{separator}"
+        for word, spellings in lexicon.items()
+        for spelling in spellings
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def phone_files(tmp_path) -> tuple[str, str]:
+    """(lexicon path, ARPA path) of the phone tests; "zebra" is in the lexicon but not in the LM."""
+    arpa = tmp_path / "phones.arpa"
+    estimate_ngram_lm(PHONE_LM_SENTENCES, order=3).write_arpa(arpa)
+    return write_lexicon(tmp_path / "phones.lex", PHONE_LEXICON), str(arpa)
+
+
+def flashlight_cfg(lexicon: str, arpa: str, beam_size: int = 16, **options) -> dict:
+    beam = {k: options.pop(k) for k in ("beam_alpha", "beam_beta", "return_best_hypothesis") if k in options}
+    return {
+        "strategy": "beam",
+        "beam": {
+            "beam_size": beam_size,
+            "search_type": "flashlight",
+            "kenlm_path": arpa,
+            "flashlight_cfg": {"lexicon_path": lexicon, **options},
+            **beam,
+        },
+    }
+
+
+def test_lexicon_search_turns_a_non_word_best_path_into_words(phone_files):
+    phones = "ðə kʌt"
+    log_probs = spell(phone_ids(phones), len(PHONES) + 1, {4: (PHONES.index("æ"), 0.35)})[None]
+    greedy, _ = CTCDecoding({"strategy": "greedy"}, PHONES).ctc_decoder_predictions_tensor(log_probs)
+    decoding = CTCDecoding(flashlight_cfg(*phone_files), PHONES)
+
+    (hypothesis,), _ = decoding.ctc_decoder_predictions_tensor(log_probs, return_hypotheses=True)
+
+    assert greedy == [phones]
+    assert hypothesis.text == "the cat"
+    assert decoding.decode_tokens_to_str(hypothesis.y_sequence.tolist()) == "ðə kæt"
+    assert decoding.ctc_decoder_predictions_tensor(log_probs)[0] == ["the cat"]
+
+
+@pytest.mark.parametrize(
+    ("phones", "alpha", "expected"),
+    [
+        ("wʌn tu θri", 1.0, "one two three"),
+        ("ɡo tu ðə kæt", 1.0, "go to the cat"),
+        ("mi tu", 1.0, "me too"),
+        ("ðə kæt wʌn", 1.0, "the cat won"),
+        ("mi tu", 0.0, "me to"),  # no LM: homophones tie and the alphabetically first word wins
+        ("ðə kæt wʌn", 0.0, "the cat one"),
+    ],
+)
+def test_homophones_are_resolved_by_the_lm_context(phone_files, phones, alpha, expected):
+    log_probs = spell(phone_ids(phones), len(PHONES) + 1)[None]
+    decoding = CTCDecoding(flashlight_cfg(*phone_files, beam_alpha=alpha), PHONES)
+    assert decoding.ctc_decoder_predictions_tensor(log_probs)[0] == [expected]
+
+
+def spellings_by_word(lexicon: dict[str, list[str]]) -> dict[str, set[str]]:
+    return {word: set(spellings) for word, spellings in lexicon.items()}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_every_hypothesis_is_lexicon_words_spelled_by_its_tokens(phone_files, seed):
+    generator = torch.Generator().manual_seed(seed)
+    words = list(PHONE_LEXICON)
+    sentence = [words[i] for i in torch.randint(len(words), (4,), generator=generator).tolist()]
+    phones = " ".join(PHONE_LEXICON[word][0] for word in sentence)
+    clean = spell(phone_ids(phones), len(PHONES) + 1)
+    log_probs = (clean + 2.0 * torch.randn(clean.shape, generator=generator)).log_softmax(-1)[None]
+    cfg = flashlight_cfg(*phone_files, beam_size=8, unk_weight=-3.0, return_best_hypothesis=False)
+    decoding = CTCDecoding(cfg, PHONES)
+
+    (best,), (n_best,) = decoding.ctc_decoder_predictions_tensor(log_probs, return_hypotheses=True)
+
+    spellings = spellings_by_word(PHONE_LEXICON)
+    assert best is n_best[0] and any(h.words for h in n_best)
+    for hypothesis in n_best:
+        segments = decoding.decode_tokens_to_str(hypothesis.y_sequence.tolist()).split()
+        assert len(segments) == len(hypothesis.words), hypothesis.text
+        for word, segment in zip(hypothesis.words, segments):
+            assert segment in spellings[word]
+    scores = [h.score for h in n_best]
+    assert scores == sorted(scores, reverse=True) and all(math.isfinite(s) for s in scores)
+
+
+def test_unk_weight_decides_whether_a_word_outside_the_lm_can_appear(phone_files):
+    log_probs = spell(phone_ids("ðə zibrə"), len(PHONES) + 1)[None]
+    never = CTCDecoding(flashlight_cfg(*phone_files), PHONES).ctc_decoder_predictions_tensor(log_probs)[0]
+    allowed = CTCDecoding(
+        flashlight_cfg(*phone_files, unk_weight=0.0), PHONES
+    ).ctc_decoder_predictions_tensor(log_probs)[0]
+    assert "zebra" not in never[0].split() and set(never[0].split()) <= set(PHONE_LEXICON)
+    assert allowed == ["the zebra"]
+
+
+def test_sil_weight_is_added_per_word_separator(phone_files):
+    log_probs = spell(phone_ids("ðə kæt"), len(PHONES) + 1)[None]
+    scores = {}
+    for sil_weight in (0.0, -1.5):
+        decoding = CTCDecoding(flashlight_cfg(*phone_files, sil_weight=sil_weight), PHONES)
+        (hypothesis,), _ = decoding.ctc_decoder_predictions_tensor(log_probs, return_hypotheses=True)
+        assert hypothesis.text == "the cat"
+        scores[sil_weight] = hypothesis.score
+    assert scores[-1.5] == pytest.approx(scores[0.0] - 1.5)
+
+
+def test_a_prefix_that_leaves_the_lexicon_everywhere_gives_an_empty_hypothesis(phone_files):
+    log_probs = spell(phone_ids("bbb"), len(PHONES) + 1)[None]
+    (hypothesis,), _ = CTCDecoding(flashlight_cfg(*phone_files), PHONES).ctc_decoder_predictions_tensor(
+        log_probs, return_hypotheses=True
+    )
+    # Only the empty prefix (every frame blank) spells lexicon words: it is all that survives.
+    assert hypothesis.text == "" and len(hypothesis.y_sequence) == 0
+
+
+def test_character_lexicon_with_trailing_separators(tmp_path, pound_key_arpa):
+    words = sorted({word for sentence in LM_SENTENCES for word in sentence.split()})
+    lexicon = write_lexicon(tmp_path / "chars.lex", {word: [word] for word in words}, separator=" |")
+    text = "the pound kee"
+    log_probs = spell(char_ids(text), len(CHARS) + 1, {len(text) - 1: (CHARS.index("y"), 0.35)})[None]
+    targets = torch.tensor([char_ids("the pound key")])
+
+    flashlight = CTCDecoding(flashlight_cfg(lexicon, pound_key_arpa, beam_alpha=0.0), CHARS)
+    greedy = CTCDecoding({"strategy": "greedy"}, CHARS)
+
+    assert flashlight.ctc_decoder_predictions_tensor(log_probs)[0] == ["the pound key"]
+    for decoding, expected_errors in ((flashlight, 0), (greedy, 1)):
+        wer = WER(decoding, log_prediction=False)
+        wer.update(log_probs, None, targets, torch.tensor([targets.shape[1]]))
+        assert wer.compute()[1] == expected_errors
+
+
+def test_lexicon_spelled_with_sentencepiece_pieces(tmp_path, pound_key_arpa, tokenizer_dir):
+    from nemo.collections.common.tokenizers import SentencePieceTokenizer
+
+    tokenizer = SentencePieceTokenizer(str(tokenizer_dir / "tokenizer.model"))
+    words = sorted({word for sentence in LM_SENTENCES for word in sentence.split()})
+    pieces = {word: [tokenizer.ids_to_tokens(tokenizer.text_to_ids(word))] for word in words}
+    lexicon = write_lexicon(tmp_path / "pieces.lex", {w: [p] for w, (p,) in pieces.items()})
+    ids = tokenizer.text_to_ids("followed by the pound kee")
+    y = tokenizer.tokens_to_ids(["y"])[0]
+    log_probs = spell(ids, tokenizer.vocab_size + 1, {len(ids) - 1: (y, 0.35)})[None]
+
+    decoding = CTCBPEDecoding(flashlight_cfg(lexicon, pound_key_arpa), tokenizer)
+
+    assert decoding.ctc_decoder_predictions_tensor(log_probs)[0] == ["followed by the pound key"]
+
+
+def test_lexicon_errors_name_the_config_key_and_line(tmp_path, phone_files):
+    _, arpa = phone_files
+    with pytest.raises(FileNotFoundError, match=r"lexicon file '.*absent\.lex' does not exist"):
+        CTCDecoding(flashlight_cfg(str(tmp_path / "absent.lex"), arpa), PHONES)
+    lexicon = write_lexicon(tmp_path / "foreign.lex", {"the": ["ðə"], "they": ["ðɛ"]})
+    decoding = CTCDecoding(flashlight_cfg(lexicon, arpa), PHONES)
+    with pytest.raises(LexiconFormatError, match=r"foreign\.lex:3: the spelling of 'they' uses token 'ɛ'"):
+        decoding.ctc_decoder_predictions_tensor(spell(phone_ids("ðə"), len(PHONES) + 1)[None])
+
+
+def test_phone_model_transcribes_to_lexicon_words(tiny_asr_config, speech, tmp_path):
+    from nemo.collections.asr.models import EncDecCTCModel
+
+    # one word per phone, plus the real words: every single phone between separators spells a word
+    lexicon = {**PHONE_LEXICON, **{f"p{i}": [phone] for i, phone in enumerate(PHONES[1:])}}
+    arpa = tmp_path / "words.arpa"
+    estimate_ngram_lm([*PHONE_LM_SENTENCES, " ".join(lexicon)], order=2).write_arpa(arpa)
+    lexicon_path = write_lexicon(tmp_path / "words.lex", lexicon)
+    cfg = tiny_asr_config("ctc")
+    for section in (cfg, cfg.train_ds, cfg.validation_ds):
+        section.labels = list(PHONES)
+    cfg.decoder.vocabulary = list(PHONES)
+    torch.manual_seed(0)
+    model = EncDecCTCModel(cfg).eval()
+    model.change_decoding_strategy(flashlight_cfg(lexicon_path, str(arpa), beam_size=4, beam_beta=2.0))
+    assert model.cfg.decoding.beam.flashlight_cfg.lexicon_path == lexicon_path
+
+    texts = model.transcribe(speech.paths[:2], batch_size=2, verbose=False)
+    hypotheses = model.transcribe(speech.paths[:2], batch_size=2, return_hypotheses=True, verbose=False)
+
+    assert [h.text for h in hypotheses] == texts and all(isinstance(t, str) for t in texts)
+    assert any(texts) and all(set(text.split()) <= set(lexicon) for text in texts)
+    spellings = spellings_by_word(lexicon)
+    for hypothesis in hypotheses:
+        segments = model.decoding.decode_tokens_to_str(hypothesis.y_sequence.tolist()).split()
+        assert len(segments) == len(hypothesis.words), hypothesis.text
+        for word, segment in zip(hypothesis.words, segments):
+            assert segment in spellings[word]

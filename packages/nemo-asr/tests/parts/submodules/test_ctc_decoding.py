@@ -1,4 +1,5 @@
 import itertools
+import re
 import tarfile
 from pathlib import Path
 
@@ -125,10 +126,20 @@ def test_bpe_decoding_detokenizes_with_the_tokenizer(tmp_path):
 @pytest.mark.parametrize(
     ("cfg", "message"),
     [
-        ({"strategy": "flashlight"}, "decoding.strategy is 'flashlight'"),
+        ({"strategy": "wfst"}, "decoding.strategy is 'wfst'"),
+        ({"strategy": "beam", "beam": {"search_type": "nemo"}}, "decoding.beam.search_type is 'nemo'"),
+        ({"strategy": "flashlight"}, "needs both decoding.beam.flashlight_cfg.lexicon_path (got None)"),
         (
-            {"strategy": "beam", "beam": {"search_type": "flashlight"}},
-            "decoding.beam.search_type is 'flashlight'",
+            {"strategy": "beam", "beam": {"search_type": "flashlight", "kenlm_path": "lm.arpa"}},
+            "needs both decoding.beam.flashlight_cfg.lexicon_path (got None) and decoding.beam.kenlm_path (got 'lm.arpa')",
+        ),
+        (
+            {"strategy": "flashlight", "beam": {"flashlight_cfg": {"boost_path": "boost.txt"}}},
+            "decoding.beam.flashlight_cfg.boost_path='boost.txt': word boosting is not supported",
+        ),
+        (
+            {"strategy": "flashlight", "beam": {"flashlight_cfg": {"lexicon": "x.lex"}}},
+            "decoding.beam.flashlight_cfg has unknown keys ['lexicon']",
         ),
         ({"strategy": "beam", "preserve_alignments": True}, "decoding.beam.preserve_alignments"),
         ({"compute_timestamps": True}, "decoding.compute_timestamps"),
@@ -136,7 +147,7 @@ def test_bpe_decoding_detokenizes_with_the_tokenizer(tmp_path):
     ],
 )
 def test_config_errors_name_the_key(cfg, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(".", r"\.")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         CTCDecoding(cfg, vocabulary=VOCAB)
 
 

@@ -29,6 +29,9 @@ from nemo.core.neural_types import (
 from nemo.utils import logging
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
+# Files the decoding reads, packed with the model (see EncDecCTCModel._register_decoding_files).
+DECODING_FILE_KEYS = ("decoding.beam.kenlm_path", "decoding.beam.flashlight_cfg.lexicon_path")
+
 __all__ = ["EncDecCTCModel"]
 
 
@@ -66,13 +69,28 @@ class EncDecCTCModel(ASRModel):
             decoding_cfg = OmegaConf.create({"strategy": "greedy"})
         with open_dict(self._cfg):
             self._cfg.decoding = decoding_cfg
-        self.decoding = CTCDecoding(decoding_cfg, vocabulary=list(self.decoder.vocabulary))
+            self._register_decoding_files()
+        self.decoding = CTCDecoding(self._cfg.decoding, vocabulary=list(self.decoder.vocabulary))
         self.wer = WER(
             decoding=self.decoding,
             use_cer=self._cfg.get("use_cer", False),
             dist_sync_on_step=True,
             log_prediction=self._cfg.get("log_prediction", False),
         )
+
+    def _register_decoding_files(self) -> None:
+        """Pack the beam search's LM and lexicon into saved ``.nemo`` archives, so a restored model decodes alike.
+
+        ``decoding.beam.kenlm_path`` and ``decoding.beam.flashlight_cfg.lexicon_path`` become artifacts (the
+        config then holds their absolute paths; ``save_to`` stores them as ``nemo:`` members). NeMo 1.23
+        leaves these files outside the archive; its configs, which name them, restore here unchanged.
+        """
+        for key in DECODING_FILE_KEYS:
+            if getattr(self, "artifacts", None):
+                self.artifacts.pop(key, None)
+            path = OmegaConf.select(self._cfg, key)
+            if path:
+                OmegaConf.update(self._cfg, key, self.register_artifact(key, str(path)))
 
     def change_decoding_strategy(self, decoding_cfg: DictConfig) -> None:
         """Switch decoding (e.g. ``{"strategy": "beam", "beam": {"beam_size": 8}}``) without retraining."""

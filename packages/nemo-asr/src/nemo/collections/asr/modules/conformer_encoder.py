@@ -481,7 +481,7 @@ class ConformerEncoder(NeuralModule):
 
     def _create_masks(
         self, att_context_size: list[int], length: torch.Tensor, max_len: int, dtype: torch.dtype
-    ) -> tuple[torch.Tensor, AttentionMask]:
+    ) -> tuple[torch.Tensor | None, AttentionMask | None]:
         """Padding mask and attention mask, built once per forward.
 
         Args:
@@ -493,11 +493,15 @@ class ConformerEncoder(NeuralModule):
         Returns:
             ``(pad_mask, att_mask)``: (B, T) bool, true on padding; and the prepared attention mask
             (a query may attend a key when both are valid frames and the key is within its context).
+            Both are None when they would mask nothing (no padding, unlimited context), which spares
+            every layer the masking work; the outputs are the same.
         """
         positions = torch.arange(max_len, device=length.device)
         valid = positions.unsqueeze(0) < length.unsqueeze(1)  # (B, T)
-        allowed = valid.unsqueeze(1) & valid.unsqueeze(2)  # (B, T, T)
         context = self._context_mask(att_context_size, positions)
+        if context is None and bool(valid.all()):
+            return None, None
+        allowed = valid.unsqueeze(1) & valid.unsqueeze(2)  # (B, T, T)
         if context is not None:
             allowed = allowed & context
         return ~valid, AttentionMask.from_bool(~allowed, dtype=dtype)

@@ -15,6 +15,7 @@ from nemo.collections.asr.parts.submodules.multi_head_attention import (
     MultiHeadAttention,
     RelPositionMultiHeadAttention,
 )
+from nemo.collections.asr.parts.submodules.rand_dropout import RandDropout
 from torch import nn
 
 __all__ = ["ConformerConvolution", "ConformerFeedForward", "ConformerLayer"]
@@ -38,7 +39,7 @@ class ConformerFeedForward(nn.Module):
         self.d_ff = d_ff
         self.linear1 = nn.Linear(d_model, d_ff)
         self.activation = activation if activation is not None else nn.SiLU()
-        self.dropout = nn.Dropout(p=dropout)
+        self.dropout = RandDropout(p=dropout)
         self.linear2 = nn.Linear(d_ff, d_model)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -194,7 +195,7 @@ class ConformerLayer(nn.Module):
         self.norm_feed_forward2 = nn.LayerNorm(d_model)
         self.feed_forward2 = ConformerFeedForward(d_model=d_model, d_ff=d_ff, dropout=dropout)
 
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = RandDropout(dropout)
         self.norm_out = nn.LayerNorm(d_model)
 
     def forward(

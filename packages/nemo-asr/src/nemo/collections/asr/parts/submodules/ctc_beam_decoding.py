@@ -3,47 +3,79 @@
 Config (``decoding.beam``, NeMo 1.23's keys; defaults from :class:`BeamCTCInferConfig`)::
 
     beam_size: 4
-    search_type: default        # default | pyctcdecode: both run the search of this module
+    search_type: default        # default | pyctcdecode (both: the fused search) | flashlight (lexicon search)
     return_best_hypothesis: true
     kenlm_path: null            # an ARPA word n-gram file (.arpa or .arpa.gz): enables shallow fusion
     beam_alpha: 1.0             # LM weight
     beam_beta: 0.0              # bonus per word
     pyctcdecode_cfg: {beam_prune_logp: -10.0, token_min_logp: -5.0, unk_score_offset: -10.0}
+    flashlight_cfg: {lexicon_path: null, boost_path: null, beam_size_token: 16, beam_threshold: 20.0,
+                     unk_weight: -inf, sil_weight: 0.0}
 
 Without ``kenlm_path`` the search uses the acoustic scores alone (:func:`ctc_prefix_beam_search`). With it,
 :func:`ctc_prefix_beam_search_with_lm` ranks prefixes by
 ``acoustic log-prob + beam_alpha * ln P_LM(words) + beam_beta * words``, the way pyctcdecode does: a word
 is scored when it is completed (a word separator follows it, or the utterance ends, where ``</s>`` is
 scored too), and a partial word that begins no LM word costs ``unk_score_offset`` once.
+
+``search_type: flashlight`` (needs ``kenlm_path`` and ``flashlight_cfg.lexicon_path``) runs the same search
+constrained by a pronunciation lexicon (:func:`ctc_lexicon_beam_search`, flashlight's lexicon decoder):
+
+- every emitted word is a lexicon word: a prefix whose partial spelling begins no lexicon spelling, or whose
+  spelling is complete (a separator follows, or the utterance ends) but spells no word, is dropped;
+- a complete spelling becomes the word it spells that scores best under the LM given the preceding words
+  (homophones; ties go to the alphabetically first word); the hypothesis text is the words, so a model over
+  phones outputs words, while ``y_sequence`` keeps the token ids;
+- a lexicon word the LM does not know scores the LM's ``<unk>`` probability plus ``unk_weight`` (``-inf``,
+  NeMo's default: such words are never emitted);
+- per frame, the ``beam_size_token`` most likely tokens are tried (those below ``pyctcdecode_cfg.token_min_logp``
+  skipped, the best kept); prefixes more than ``beam_threshold`` below the best are dropped;
+- ``sil_weight`` is added per word-separator token (``" "`` of char models), ``beam_beta`` per word;
+- words are separated by the separator token (char models) or begin with a ``▁`` piece (BPE models), and
+  lexicon spellings are written in the model's labels (pieces for BPE models);
+- ``boost_path`` (word boosting) is not supported.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import torch
+from nemo.collections.asr.parts.submodules.lexicon import (
+    LexiconEntry,
+    SpellingTrie,
+    read_lexicon,
+    spell_with_token_ids,
+)
 from nemo.collections.asr.parts.submodules.ngram_lm import BOS, EOS, NGramLanguageModel
 from nemo.collections.asr.parts.utils.rnnt_utils import Hypothesis, NBestHypotheses
 
 __all__ = [
     "BeamCTCInfer",
     "BeamCTCInferConfig",
+    "FlashlightConfig",
+    "LexiconState",
+    "LexiconWordLMFusion",
     "PyCTCDecodeConfig",
     "WordLMFusion",
+    "ctc_lexicon_beam_search",
     "ctc_prefix_beam_search",
     "ctc_prefix_beam_search_with_lm",
+    "lexicon_token_roles",
     "token_word_parts",
 ]
 
-SEARCH_TYPES = ("default", "pyctcdecode")
+SEARCH_TYPES = ("default", "pyctcdecode", "flashlight")
 DECODING_TYPES = ("char", "subword")
 SUBWORD_WORD_START = "\u2581"  # sentencepiece's "▁": a piece that begins a word
 _LN_10 = math.log(10.0)
 _NEG_INF = float("-inf")
+_PRUNED = -1  # prefix-tree child of a prefix whose fused score is -inf (it left the lexicon)
 # NeMo 1.23's other pyctcdecode_cfg keys (prune_history, hotwords), accepted only at these values.
 _NEMO_PYCTCDECODE_DEFAULTS = {"prune_history": False, "hotwords": None, "hotword_weight": 10.0}
 
@@ -65,6 +97,27 @@ class PyCTCDecodeConfig:
 
 
 @dataclass
+class FlashlightConfig:
+    """``decoding.beam.flashlight_cfg``: options of the lexicon search (``search_type: flashlight``).
+
+    Attributes:
+        lexicon_path: pronunciation lexicon (see :mod:`nemo.collections.asr.parts.submodules.lexicon`).
+        boost_path: word boosting file; not supported (must be null).
+        beam_size_token: tokens tried per frame (the most likely ones).
+        beam_threshold: drop prefixes scoring more than this below the best one at a frame.
+        unk_weight: added to the ``<unk>`` score of a lexicon word the LM does not know; ``-inf`` never emits one.
+        sil_weight: added per word-separator token.
+    """
+
+    lexicon_path: str | None = None
+    boost_path: str | None = None
+    beam_size_token: int = 16
+    beam_threshold: float = 20.0
+    unk_weight: float = float("-inf")
+    sil_weight: float = 0.0
+
+
+@dataclass
 class BeamCTCInferConfig:
     """``decoding.beam``: options of the prefix beam search."""
 
@@ -76,6 +129,7 @@ class BeamCTCInferConfig:
     beam_alpha: float = 1.0
     beam_beta: float = 0.0
     kenlm_path: str | None = None
+    flashlight_cfg: FlashlightConfig = field(default_factory=FlashlightConfig)
     pyctcdecode_cfg: PyCTCDecodeConfig = field(default_factory=PyCTCDecodeConfig)
 
 
@@ -249,6 +303,151 @@ class WordLMFusion:
         return 0.0
 
 
+def lexicon_token_roles(vocabulary: list[str], decoding_type: str) -> list[tuple[bool, bool]]:
+    """How each token builds lexicon spellings: ``(begins a new word, is part of the spelling)`` per token id.
+
+    Args:
+        vocabulary: token strings by id, blank excluded.
+        decoding_type: ``"char"`` (``" "`` separates words and spells nothing) or ``"subword"`` (every piece
+            is spelled; one starting with ``"▁"`` begins a word).
+    """
+    if decoding_type == "char":
+        return [(True, False) if token == " " else (False, True) for token in vocabulary]
+    if decoding_type == "subword":
+        return [(token.startswith(SUBWORD_WORD_START), True) for token in vocabulary]
+    raise ValueError(f"decoding type {decoding_type!r} is not one of {DECODING_TYPES}.")
+
+
+class LexiconState(NamedTuple):
+    """The lexicon and LM side of one prefix.
+
+    Attributes:
+        context: the last ``order - 1`` completed words (``<s>`` first at the start).
+        words: every completed word, in order.
+        node: the :class:`SpellingTrie` node of the word being spelled (``SpellingTrie.ROOT``: none).
+        score: ``alpha * ln P`` of the completed words, ``beta`` per word, ``sil_weight`` per separator;
+            ``-inf`` for a prefix that leaves the lexicon.
+    """
+
+    context: tuple[str, ...]
+    words: tuple[str, ...]
+    node: int
+    score: float
+
+
+_LEFT_THE_LEXICON = LexiconState((), (), SpellingTrie.ROOT, _NEG_INF)
+
+
+class LexiconWordLMFusion:
+    """Lexicon-constrained word n-gram LM scoring of CTC prefixes (flashlight's lexicon decoder).
+
+    Spellings are indexed once in a :class:`SpellingTrie`; the best word of each ``(context, spelling)`` is
+    cached for the life of the object, so one instance serves every utterance.
+
+    Args:
+        language_model: the word n-gram model.
+        spellings: ``(word, token ids)`` per lexicon entry (see
+            :func:`~nemo.collections.asr.parts.submodules.lexicon.spell_with_token_ids`).
+        token_roles: per token id, ``(begins a new word, is part of the spelling)``; see
+            :func:`lexicon_token_roles`.
+        alpha: LM weight.
+        beta: score added per word.
+        unk_weight: added to the ``<unk>`` score of a word the LM does not know; with ``-inf`` such words are
+            left out of the trie.
+        sil_weight: score added per word-separator token (a token that begins a word and spells nothing).
+    """
+
+    def __init__(
+        self,
+        language_model: NGramLanguageModel,
+        spellings: list[tuple[str, tuple[int, ...]]],
+        token_roles: list[tuple[bool, bool]],
+        alpha: float,
+        beta: float,
+        unk_weight: float = _NEG_INF,
+        sil_weight: float = 0.0,
+    ) -> None:
+        if unk_weight == _NEG_INF:
+            known = language_model.vocabulary
+            spellings = [(word, token_ids) for word, token_ids in spellings if word in known]
+        self.language_model = language_model
+        self.trie = SpellingTrie(spellings, vocab_size=len(token_roles))
+        self.token_roles = token_roles
+        self.alpha = alpha
+        self.beta = beta
+        self.unk_weight = unk_weight
+        self.sil_weight = sil_weight
+        self._context_size = language_model.order - 1
+        self._best_words: dict[tuple[tuple[str, ...], int], tuple[float, str] | None] = {}
+        self._end_scores: dict[tuple[str, ...], float] = {}
+
+    def initial_state(self) -> LexiconState:
+        """The state of the empty prefix: context ``<s>``, no word begun."""
+        return LexiconState(self._trim((BOS,)), (), SpellingTrie.ROOT, 0.0)
+
+    def extend(self, state: LexiconState, token: int) -> LexiconState:
+        """The state after appending ``token`` (a non-blank id); its score is ``-inf`` if it leaves the lexicon."""
+        begins_word, spells = self.token_roles[token]
+        context, words, node, score = state
+        if begins_word:
+            if node != SpellingTrie.ROOT:
+                best = self._best_word(context, node)
+                if best is None:
+                    return _LEFT_THE_LEXICON
+                word_score, word = best
+                context, words, score = self._trim((*context, word)), (*words, word), score + word_score
+                node = SpellingTrie.ROOT
+            if not spells:
+                score += self.sil_weight
+        if spells:
+            node = self.trie.child(node, token)
+            if node is None:
+                return _LEFT_THE_LEXICON
+        return LexiconState(context, words, node, score)
+
+    def final_score(self, state: LexiconState) -> float:
+        """The score of a finished utterance: its last word completed and ``</s>`` scored (``-inf``: no word)."""
+        return self._finish(state)[0]
+
+    def final_words(self, state: LexiconState) -> tuple[str, ...]:
+        """The words of a finished utterance, its last spelling completed."""
+        return self._finish(state)[1]
+
+    def _finish(self, state: LexiconState) -> tuple[float, tuple[str, ...]]:
+        context, words, node, score = state
+        if node != SpellingTrie.ROOT:
+            best = self._best_word(context, node)
+            if best is None:
+                return _NEG_INF, words
+            word_score, word = best
+            context, words, score = self._trim((*context, word)), (*words, word), score + word_score
+        end_score = self._end_scores.get(context)
+        if end_score is None:
+            end_score = self.alpha * _LN_10 * self.language_model.score(context, EOS) if self.alpha else 0.0
+            self._end_scores[context] = end_score
+        return score + end_score, words
+
+    def _trim(self, context: tuple[str, ...]) -> tuple[str, ...]:
+        return context[max(0, len(context) - self._context_size) :]
+
+    def _best_word(self, context: tuple[str, ...], node: int) -> tuple[float, str] | None:
+        """The best-scoring word spelled by ``node`` after ``context``, with its score; ``None`` if none."""
+        key = (context, node)
+        if key in self._best_words:
+            return self._best_words[key]
+        best = None
+        for word in self.trie.words_at(node):
+            score = self.beta
+            if self.alpha:
+                score += self.alpha * _LN_10 * self.language_model.score(context, word)
+            if word not in self.language_model.vocabulary:
+                score += self.unk_weight
+            if best is None or score > best[0]:
+                best = (score, word)
+        self._best_words[key] = best
+        return best
+
+
 def _logaddexp(a: float, b: float) -> float:
     if a < b:
         a, b = b, a
@@ -286,44 +485,96 @@ def ctc_prefix_beam_search_with_lm(
         Up to ``beam_size`` ``(token ids, fused score)`` pairs, best first, the score including the last
         word and ``</s>``.
     """
-    frames = log_probs.detach().float().cpu().tolist()
+    finished = _fused_prefix_search(log_probs, blank_id, beam_size, fusion, token_min_logp, beam_prune_logp)
+    return [(tokens, score) for score, tokens, _ in finished]
+
+
+def ctc_lexicon_beam_search(
+    log_probs: torch.Tensor,
+    blank_id: int,
+    beam_size: int,
+    fusion: LexiconWordLMFusion,
+    beam_size_token: int = 16,
+    beam_threshold: float = 20.0,
+    token_min_logp: float = -5.0,
+) -> list[tuple[list[int], float, list[str]]]:
+    """Lexicon-constrained CTC prefix beam search over one utterance (``search_type: flashlight``).
+
+    The search of :func:`ctc_prefix_beam_search_with_lm`, scored by a :class:`LexiconWordLMFusion`: per
+    frame only the ``beam_size_token`` most likely tokens (and of those, the ones at least ``token_min_logp``
+    likely, the best always) extend prefixes, and prefixes that leave the lexicon are dropped.
+
+    Args:
+        log_probs: (T, V) log-probabilities of one utterance (natural log).
+        blank_id: index of the blank class.
+        beam_size: prefixes kept per frame.
+        fusion: the lexicon and LM scoring.
+        beam_size_token: tokens tried per frame.
+        beam_threshold: per-frame prefix pruning margin (positive).
+        token_min_logp: per-frame token pruning threshold.
+
+    Returns:
+        Up to ``beam_size`` ``(token ids, score, words)``, best first (the empty prefix, all blanks, when no
+        lexicon word fits).
+    """
+    finished = _fused_prefix_search(
+        log_probs,
+        blank_id,
+        beam_size,
+        fusion,
+        token_min_logp,
+        -beam_threshold,
+        beam_size_token=beam_size_token,
+    )
+    return [(tokens, score, list(fusion.final_words(state))) for score, tokens, state in finished]
+
+
+def _fused_prefix_search(
+    log_probs: torch.Tensor,
+    blank_id: int,
+    beam_size: int,
+    fusion: WordLMFusion | LexiconWordLMFusion,
+    token_min_logp: float,
+    beam_prune_logp: float,
+    beam_size_token: int | None = None,
+) -> list[tuple[float, list[int], WordState | LexiconState]]:
+    """The prefix search behind :func:`ctc_prefix_beam_search_with_lm` and :func:`ctc_lexicon_beam_search`.
+
+    Returns:
+        ``(final score, token ids, state)`` of the surviving prefixes with a finite final score, best first.
+    """
     parents = [-1]
     last_tokens = [-1]
     states = [fusion.initial_state()]
     children: dict[tuple[int, int], int] = {}
     beams = {0: (0.0, _NEG_INF)}  # node -> (log-prob of paths ending in blank, ... in its last token)
-    for frame in frames:
-        best_token = max(range(len(frame)), key=frame.__getitem__)
-        extensions = [
-            (token, log_prob)
-            for token, log_prob in enumerate(frame)
-            if token != blank_id and (log_prob >= token_min_logp or token == best_token)
-        ]
-        blank_log_prob = (
-            frame[blank_id] if frame[blank_id] >= token_min_logp or best_token == blank_id else None
-        )
+    for frame, extensions in _frame_candidates(log_probs, blank_id, token_min_logp, beam_size_token):
         ends_blank: dict[int, float] = {}
         ends_token: dict[int, float] = {}
         for node, (p_blank, p_token) in beams.items():
+            # Staying on the prefix (a blank, or its last token repeated) is never pruned: it cannot leave
+            # the lexicon, so some prefix always survives the frame.
             total = _logaddexp(p_blank, p_token)
-            if blank_log_prob is not None:
-                ends_blank[node] = total + blank_log_prob
+            ends_blank[node] = total + frame[blank_id]
             last = last_tokens[node]
+            if last >= 0:
+                ends_token[node] = _logaddexp(ends_token.get(node, _NEG_INF), p_token + frame[last])
             for token, log_prob in extensions:
-                if token == last:
-                    ends_token[node] = _logaddexp(ends_token.get(node, _NEG_INF), p_token + log_prob)
-                    score = p_blank + log_prob
-                else:
-                    score = total + log_prob
+                score = p_blank + log_prob if token == last else total + log_prob
                 if score == _NEG_INF:
                     continue
                 child = children.get((node, token))
                 if child is None:
-                    child = len(parents)
+                    state = fusion.extend(states[node], token)
+                    child = _PRUNED if state.score == _NEG_INF else len(parents)
                     children[(node, token)] = child
+                    if child == _PRUNED:
+                        continue
                     parents.append(node)
                     last_tokens.append(token)
-                    states.append(fusion.extend(states[node], token))
+                    states.append(state)
+                elif child == _PRUNED:
+                    continue
                 ends_token[child] = _logaddexp(ends_token.get(child, _NEG_INF), score)
         ranked = heapq.nlargest(
             beam_size,
@@ -336,6 +587,8 @@ def ctc_prefix_beam_search_with_lm(
                 for node in ends_blank.keys() | ends_token.keys()
             ),
         )
+        if not ranked or ranked[0][0] == _NEG_INF:
+            return []
         threshold = ranked[0][0] + beam_prune_logp
         beams = {
             node: (ends_blank.get(node, _NEG_INF), ends_token.get(node, _NEG_INF))
@@ -349,7 +602,33 @@ def ctc_prefix_beam_search_with_lm(
         ),
         reverse=True,
     )
-    return [(_token_path(node, parents, last_tokens), score) for score, node in finished]
+    return [
+        (score, _token_path(node, parents, last_tokens), states[node])
+        for score, node in finished
+        if score > _NEG_INF
+    ]
+
+
+def _frame_candidates(
+    log_probs: torch.Tensor, blank_id: int, token_min_logp: float, beam_size_token: int | None
+) -> Iterator[tuple[list[float], list[tuple[int, float]]]]:
+    """Per frame of (T, V) ``log_probs``: its V log-probs, and the non-blank ``(token, log-prob)`` extensions
+    to try, by token id.
+
+    A token is tried when it is among the ``beam_size_token`` best of its frame (all, for ``None``) and
+    scores at least ``token_min_logp``; the frame's best token is always tried.
+    """
+    log_probs = log_probs.detach().float().cpu()
+    vocab = log_probs.shape[-1]
+    top = vocab if beam_size_token is None else min(beam_size_token, vocab)
+    values, indices = log_probs.topk(top, dim=-1)
+    for frame, frame_values, frame_tokens in zip(log_probs.tolist(), values.tolist(), indices.tolist()):
+        kept = sorted(
+            (token, log_prob)
+            for rank, (token, log_prob) in enumerate(zip(frame_tokens, frame_values))
+            if token != blank_id and (rank == 0 or log_prob >= token_min_logp)
+        )
+        yield frame, kept
 
 
 def _token_path(node: int, parents: list[int], last_tokens: list[int]) -> list[int]:
@@ -364,19 +643,22 @@ def _token_path(node: int, parents: list[int], last_tokens: list[int]) -> list[i
 class BeamCTCInfer:
     """Prefix beam search over each utterance of a batch, with optional word n-gram LM fusion.
 
-    The ARPA file at ``kenlm_path`` is read once, here; the decoding classes then call
-    :meth:`set_vocabulary` and :meth:`set_decoding_type` so that tokens can be spelled into words.
+    The ARPA file at ``kenlm_path`` (and, for ``search_type="flashlight"``, the lexicon) is read once, here;
+    the decoding classes then call :meth:`set_vocabulary` and :meth:`set_decoding_type` so that tokens can be
+    spelled into words.
 
     Args:
         blank_id: index of the blank class.
         beam_size: prefixes kept per step.
-        search_type: ``"default"`` or ``"pyctcdecode"`` (the same search here).
+        search_type: ``"default"`` or ``"pyctcdecode"`` (the same search here), or ``"flashlight"`` (the
+            lexicon search; needs ``kenlm_path`` and ``flashlight_cfg.lexicon_path``).
         return_best_hypothesis: one Hypothesis per utterance; ``False`` gives an NBestHypotheses each.
         preserve_alignments: not supported by the beam search (must be False).
         compute_timestamps: not supported by the beam search (must be False).
         beam_alpha: LM weight (used with ``kenlm_path``).
         beam_beta: score per word (used with ``kenlm_path``).
         kenlm_path: an ARPA word n-gram file (.arpa or .arpa.gz); ``None`` searches without a LM.
+        flashlight_cfg: lexicon search options, see :class:`FlashlightConfig` (dict, DictConfig or dataclass).
         pyctcdecode_cfg: pruning options, see :class:`PyCTCDecodeConfig` (dict, DictConfig or dataclass).
     """
 
@@ -393,14 +675,16 @@ class BeamCTCInfer:
         beam_alpha: float = 1.0,
         beam_beta: float = 0.0,
         kenlm_path: str | None = None,
+        flashlight_cfg: Any = None,
         pyctcdecode_cfg: Any = None,
     ) -> None:
         if beam_size < 1:
             raise ValueError(f"decoding.beam.beam_size must be >= 1, got {beam_size}.")
         if search_type not in SEARCH_TYPES:
             raise ValueError(
-                f"decoding.beam.search_type is {search_type!r}; expected one of {SEARCH_TYPES} (both run this "
-                "package's prefix beam search). flashlight and nemo need decoders that are not shipped here."
+                f"decoding.beam.search_type is {search_type!r}; expected one of {SEARCH_TYPES} (default and "
+                "pyctcdecode run the fused prefix search, flashlight the lexicon search). nemo needs a decoder "
+                "that is not shipped here."
             )
         if preserve_alignments or compute_timestamps:
             raise ValueError(
@@ -414,11 +698,21 @@ class BeamCTCInfer:
         self.beam_alpha = float(beam_alpha)
         self.beam_beta = float(beam_beta)
         self.kenlm_path = kenlm_path
+        self.flashlight_cfg = _flashlight_options(flashlight_cfg)
         self.pyctcdecode_cfg = _pyctcdecode_options(pyctcdecode_cfg)
+        self.lexicon: list[LexiconEntry] | None = None
+        if search_type == "flashlight":
+            _check_flashlight_setup(self.flashlight_cfg, kenlm_path)
+            self.lexicon = read_lexicon(self.flashlight_cfg.lexicon_path)
         self.language_model = _load_language_model(kenlm_path) if kenlm_path else None
         self.vocab: list[str] | None = None
         self.decoding_type: str | None = None
-        self._fusion: WordLMFusion | None = None
+        self._fusion: WordLMFusion | LexiconWordLMFusion | None = None
+
+    @property
+    def returns_lexicon_words(self) -> bool:
+        """Whether hypotheses come with ``text`` set to lexicon words (``search_type="flashlight"``)."""
+        return self.lexicon is not None
 
     def set_vocabulary(self, vocab: list[str]) -> None:
         """Token strings by id (blank excluded): characters, or sentencepiece pieces."""
@@ -443,7 +737,8 @@ class BeamCTCInfer:
 
         Returns:
             A one-tuple: a list of Hypothesis (best only) or of NBestHypotheses, ``y_sequence`` holding
-            the token ids and ``score`` their log-probability (with a LM: the fused score).
+            the token ids and ``score`` their log-probability (with a LM: the fused score). The lexicon search
+            also sets ``text`` to the words (``""`` for an utterance where no lexicon word fits).
         """
         if not decoder_output.is_floating_point():
             raise ValueError(
@@ -456,25 +751,47 @@ class BeamCTCInfer:
         lengths = [frames] * decoder_output.shape[0] if decoder_lengths is None else decoder_lengths.tolist()
         results = []
         for utterance, length in zip(decoder_output, lengths):
-            if fusion is None:
-                beams = ctc_prefix_beam_search(utterance[: int(length)], self.blank_id, self.beam_size)
-            else:
-                beams = ctc_prefix_beam_search_with_lm(
-                    utterance[: int(length)],
-                    self.blank_id,
-                    self.beam_size,
-                    fusion,
-                    token_min_logp=self.pyctcdecode_cfg.token_min_logp,
-                    beam_prune_logp=self.pyctcdecode_cfg.beam_prune_logp,
-                )
-            n_best = [
-                Hypothesis(score=score, y_sequence=torch.tensor(tokens, dtype=torch.long))
-                for tokens, score in beams
-            ]
+            n_best = self._search(utterance[: int(length)], fusion)
             results.append(n_best[0] if self.return_best_hypothesis else NBestHypotheses(n_best))
         return (results,)
 
-    def _word_fusion(self) -> WordLMFusion | None:
+    def _search(
+        self, log_probs: torch.Tensor, fusion: WordLMFusion | LexiconWordLMFusion | None
+    ) -> list[Hypothesis]:
+        """The n-best hypotheses of one utterance's (T, V) ``log_probs``."""
+        if isinstance(fusion, LexiconWordLMFusion):
+            beams = ctc_lexicon_beam_search(
+                log_probs,
+                self.blank_id,
+                self.beam_size,
+                fusion,
+                beam_size_token=self.flashlight_cfg.beam_size_token,
+                beam_threshold=self.flashlight_cfg.beam_threshold,
+                token_min_logp=self.pyctcdecode_cfg.token_min_logp,
+            )
+            return [
+                Hypothesis(
+                    score=score, y_sequence=torch.tensor(tokens, dtype=torch.long), text=" ".join(words)
+                )
+                for tokens, score, words in beams
+            ] or [Hypothesis(score=_NEG_INF, y_sequence=torch.zeros(0, dtype=torch.long), text="")]
+        if fusion is None:
+            beams = ctc_prefix_beam_search(log_probs, self.blank_id, self.beam_size)
+        else:
+            beams = ctc_prefix_beam_search_with_lm(
+                log_probs,
+                self.blank_id,
+                self.beam_size,
+                fusion,
+                token_min_logp=self.pyctcdecode_cfg.token_min_logp,
+                beam_prune_logp=self.pyctcdecode_cfg.beam_prune_logp,
+            )
+        return [
+            Hypothesis(score=score, y_sequence=torch.tensor(tokens, dtype=torch.long))
+            for tokens, score in beams
+        ]
+
+    def _word_fusion(self) -> WordLMFusion | LexiconWordLMFusion | None:
         """The LM fusion for the current vocabulary, built on first use; ``None`` without a LM."""
         if self.language_model is None:
             return None
@@ -484,14 +801,71 @@ class BeamCTCInfer:
                     "BeamCTCInfer with kenlm_path needs the token strings: call set_vocabulary(...) and "
                     "set_decoding_type('char' | 'subword') first (CTCDecoding and CTCBPEDecoding do)."
                 )
-            self._fusion = WordLMFusion(
-                self.language_model,
-                token_word_parts(self.vocab, self.decoding_type),
-                alpha=self.beam_alpha,
-                beta=self.beam_beta,
-                unk_score_offset=self.pyctcdecode_cfg.unk_score_offset,
-            )
+            if self.lexicon is not None:
+                self._fusion = LexiconWordLMFusion(
+                    self.language_model,
+                    spell_with_token_ids(
+                        self.lexicon, self.vocab, source=str(self.flashlight_cfg.lexicon_path)
+                    ),
+                    lexicon_token_roles(self.vocab, self.decoding_type),
+                    alpha=self.beam_alpha,
+                    beta=self.beam_beta,
+                    unk_weight=self.flashlight_cfg.unk_weight,
+                    sil_weight=self.flashlight_cfg.sil_weight,
+                )
+            else:
+                self._fusion = WordLMFusion(
+                    self.language_model,
+                    token_word_parts(self.vocab, self.decoding_type),
+                    alpha=self.beam_alpha,
+                    beta=self.beam_beta,
+                    unk_score_offset=self.pyctcdecode_cfg.unk_score_offset,
+                )
         return self._fusion
+
+
+def _flashlight_options(flashlight_cfg: Any) -> FlashlightConfig:
+    """``decoding.beam.flashlight_cfg`` as a :class:`FlashlightConfig` (numbers coerced, unknown keys refused)."""
+    if is_dataclass(flashlight_cfg):
+        flashlight_cfg = asdict(flashlight_cfg)
+    options = dict(flashlight_cfg or {})
+    known = [option.name for option in fields(FlashlightConfig)]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(
+            f"decoding.beam.flashlight_cfg has unknown keys {unknown}; expected some of {known}. Remove them."
+        )
+    config = FlashlightConfig(**options)
+    config.beam_size_token = int(config.beam_size_token)
+    config.beam_threshold = float(config.beam_threshold)
+    config.unk_weight = float(config.unk_weight)
+    config.sil_weight = float(config.sil_weight)
+    return config
+
+
+def _check_flashlight_setup(config: FlashlightConfig, kenlm_path: str | None) -> None:
+    """Refuse a ``search_type: flashlight`` config that the lexicon search cannot run, saying which key to set."""
+    if config.boost_path is not None:
+        raise ValueError(
+            f"decoding.beam.flashlight_cfg.boost_path={config.boost_path!r}: word boosting is not supported by "
+            "this lexicon search. Set boost_path to null."
+        )
+    if config.lexicon_path is None or kenlm_path is None:
+        raise ValueError(
+            "decoding.beam.search_type=flashlight runs the lexicon search, which needs both "
+            f"decoding.beam.flashlight_cfg.lexicon_path (got {config.lexicon_path!r}) and decoding.beam.kenlm_path "
+            f"(got {kenlm_path!r}). Set both, or use search_type=default for the search without a lexicon."
+        )
+    if config.beam_size_token < 1:
+        raise ValueError(
+            f"decoding.beam.flashlight_cfg.beam_size_token must be >= 1, got {config.beam_size_token}. "
+            "Pass the number of tokens to try per frame (NeMo's default: 16)."
+        )
+    if not config.beam_threshold > 0:
+        raise ValueError(
+            f"decoding.beam.flashlight_cfg.beam_threshold must be > 0, got {config.beam_threshold}. Pass the score "
+            "margin below the best prefix within which prefixes are kept (NeMo's default: 20.0)."
+        )
 
 
 def _pyctcdecode_options(pyctcdecode_cfg: Any) -> PyCTCDecodeConfig:

@@ -6,15 +6,20 @@ tokenizer)`` sentencepiece models. The blank is the last class (``len(vocabulary
 Config (``decoding`` in a model's YAML, defaults from :class:`CTCDecodingConfig`)::
 
     strategy: greedy          # greedy | greedy_batch (the same vectorized search here) | beam | pyctcdecode
+                              # | flashlight
     batch_dim_index: 0
     preserve_alignments: null # keep (log_probs, labels) per utterance in Hypothesis.alignments (greedy)
     greedy: {preserve_alignments: false}
-    beam: {beam_size: 4, return_best_hypothesis: true, kenlm_path: null, beam_alpha: 1.0, beam_beta: 0.0}
+    beam: {beam_size: 4, return_best_hypothesis: true, kenlm_path: null, beam_alpha: 1.0, beam_beta: 0.0,
+           flashlight_cfg: {lexicon_path: null, ...}}
 
-``beam`` and ``pyctcdecode`` run the prefix beam search of
-:mod:`nemo.collections.asr.parts.submodules.ctc_beam_decoding` (``pyctcdecode`` sets its ``search_type``);
-``beam.kenlm_path`` names an ARPA word n-gram file fused into it (see that module). The beam-search names
-(``BeamCTCInfer``, ``BeamCTCInferConfig``, ``ctc_prefix_beam_search``) are importable from here too.
+``beam``, ``pyctcdecode`` and ``flashlight`` run the prefix beam search of
+:mod:`nemo.collections.asr.parts.submodules.ctc_beam_decoding` (``pyctcdecode`` and ``flashlight`` set its
+``search_type``); ``beam.kenlm_path`` names an ARPA word n-gram file fused into it, and ``flashlight``
+constrains it to the words of ``beam.flashlight_cfg.lexicon_path`` (see that module). With the lexicon
+search, the hypothesis text is the word sequence the search found (for a model over phones: the words, not
+the phones); ``y_sequence`` keeps the token ids. The beam-search names (``BeamCTCInfer``,
+``BeamCTCInferConfig``, ``ctc_prefix_beam_search``) are importable from here too.
 """
 
 from __future__ import annotations
@@ -47,8 +52,8 @@ __all__ = [
     "move_dimension_to_the_front",
 ]
 
-STRATEGIES = ("greedy", "greedy_batch", "beam", "pyctcdecode")
-BEAM_STRATEGIES = ("beam", "pyctcdecode")
+STRATEGIES = ("greedy", "greedy_batch", "beam", "pyctcdecode", "flashlight")
+BEAM_STRATEGIES = ("beam", "pyctcdecode", "flashlight")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"(\s+)([\.\,\?])")
 
 
@@ -162,7 +167,7 @@ class AbstractCTCDecoding:
         if cfg.strategy not in STRATEGIES:
             raise ValueError(
                 f"decoding.strategy is {cfg.strategy!r}; expected one of {STRATEGIES}. "
-                "(flashlight and wfst need external decoders that this package does not ship.)"
+                "(wfst needs an external decoder that this package does not ship.)"
             )
         search_cfg = cfg.beam if cfg.strategy in BEAM_STRATEGIES else cfg.greedy
         self.preserve_alignments = bool(
@@ -184,12 +189,13 @@ class AbstractCTCDecoding:
             self.decoding = BeamCTCInfer(
                 blank_id,
                 cfg.beam.beam_size,
-                search_type="pyctcdecode" if cfg.strategy == "pyctcdecode" else cfg.beam.search_type,
+                search_type=cfg.beam.search_type if cfg.strategy == "beam" else cfg.strategy,
                 return_best_hypothesis=cfg.beam.return_best_hypothesis,
                 preserve_alignments=self.preserve_alignments,
                 beam_alpha=cfg.beam.beam_alpha,
                 beam_beta=cfg.beam.beam_beta,
                 kenlm_path=cfg.beam.kenlm_path,
+                flashlight_cfg=cfg.beam.get("flashlight_cfg"),
                 pyctcdecode_cfg=cfg.beam.get("pyctcdecode_cfg"),
             )
         else:
@@ -242,6 +248,8 @@ class AbstractCTCDecoding:
     ) -> list[Hypothesis]:
         """Fold repeats (optionally), drop blanks and set ``text`` on each hypothesis, in place.
 
+        Hypotheses of the lexicon search (``search_type: flashlight``) keep the text the search set: its words.
+
         Args:
             hypotheses_list: hypotheses whose ``y_sequence`` holds labels; the first ``length`` are used
                 when ``length > 0``.
@@ -250,6 +258,8 @@ class AbstractCTCDecoding:
         Returns:
             The same hypotheses, ``text`` set.
         """
+        if isinstance(self.decoding, BeamCTCInfer) and self.decoding.returns_lexicon_words:
+            return hypotheses_list
         for hypothesis in hypotheses_list:
             labels = torch.as_tensor(hypothesis.y_sequence, dtype=torch.long)
             if hypothesis.length > 0:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from nemo.collections.asr.parts.submodules.rand_dropout import RandDropout, dropout_mask
 from torch import nn
 
 __all__ = [
@@ -152,13 +153,46 @@ class MultiHeadAttention(nn.Module):
         """
         if attn_bias is not None:
             attn_bias = attn_bias.to(q.dtype)
-        x = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=attn_bias, dropout_p=self.dropout_rate if self.training else 0.0
-        )
+        if self.training and self.dropout_rate > 0.0 and q.device.type == "cpu":
+            x = self._attend_with_dropout(q, k, v, attn_bias)
+        else:
+            x = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=attn_bias, dropout_p=self.dropout_rate if self.training else 0.0
+            )
         x = x.transpose(1, 2).reshape(q.size(0), -1, self.h * self.d_k)
         if empty_rows is not None:
             x = x.masked_fill(empty_rows, 0.0)
         return self.linear_out(x)
+
+    def _attend_with_dropout(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attn_bias: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Attention with dropout on the probabilities, written out for the CPU.
+
+        ``scaled_dot_product_attention`` takes its math path here and draws the dropout mask with
+        ``bernoulli_``; this computes the same ``dropout(softmax(q k^T / sqrt(d_k) + attn_bias)) v`` with the
+        cheaper mask of ``dropout_mask`` and the bias added inside the score GEMM.
+
+        Args:
+            q: (B, H, T1, d_k).
+            k: (B, H, T2, d_k).
+            v: (B, H, T2, d_k).
+            attn_bias: (B, 1 or H, T1, T2) additive score term, or None.
+
+        Returns:
+            (B, H, T1, d_k).
+        """
+        b, h, t1, t2 = q.size(0), q.size(1), q.size(2), k.size(2)
+        keys_t = k.reshape(b * h, t2, self.d_k).transpose(1, 2)
+        queries = q.reshape(b * h, t1, self.d_k)
+        if attn_bias is None:
+            scores = torch.bmm(queries, keys_t).div_(self.s_d_k)
+        else:
+            bias = attn_bias.expand(b, h, t1, t2).reshape(b * h, t1, t2)
+            scores = torch.baddbmm(bias, queries, keys_t, alpha=1.0 / self.s_d_k)
+        probs = torch.softmax(scores, dim=-1)
+        probs = probs * dropout_mask(probs, self.dropout_rate)
+        return torch.bmm(probs, v.reshape(b * h, t2, self.d_k)).view(b, h, t1, self.d_k)
 
     def forward(
         self,
@@ -220,24 +254,32 @@ class RelPositionMultiHeadAttention(MultiHeadAttention):
             self.pos_bias_v = pos_bias_v
 
     @staticmethod
-    def rel_shift(x: torch.Tensor) -> torch.Tensor:
+    def rel_shift(x: torch.Tensor, n_keys: int | None = None) -> torch.Tensor:
         """Re-index position scores from "relative position" to "key index".
 
         Args:
             x: (B, H, T1, P) scores against positions ``P_max .. -P_max`` (``P = 2 * P_max + 1``, the
                 layout ``RelPositionalEncoding`` returns), contiguous in its last two axes.
+            n_keys: keep only the first ``n_keys`` key columns (at most ``P - T1 + 1``); None keeps
+                ``P - 1`` columns, as NeMo's ``rel_shift`` returns.
 
         Returns:
-            (B, H, T1, P - 1) (or ``x`` itself when T1 == 1) with
+            (B, H, T1, n_keys or P - 1) (or ``x`` itself when T1 == 1 and ``n_keys`` is None) with
             ``out[..., i, j] = x[..., i, T1 - 1 - i + j]``, i.e. the score of query i against key j at
-            relative position ``i - j``; only the first ``P - T1 + 1`` columns are meaningful. A strided
-            view, no copy.
+            relative position ``i - j``; only the first ``P - T1 + 1`` columns are meaningful. A single
+            strided view, no copy: its backward pass writes the gradient into one zeroed (B, H, T1, P)
+            tensor.
         """
         b, h, qlen, pos_len = x.shape
-        if qlen == 1:
+        if qlen == 1 and n_keys is None:
             return x
-        flat = x.reshape(b, h, qlen * pos_len)
-        return flat[..., qlen - 1 : qlen - 1 + qlen * (pos_len - 1)].view(b, h, qlen, pos_len - 1)
+        width = pos_len - 1 if n_keys is None else n_keys
+        step = x.stride(3)
+        return x.as_strided(
+            (b, h, qlen, width),
+            (x.stride(0), x.stride(1), x.stride(2) - step, step),
+            x.storage_offset() + (qlen - 1) * step,
+        )
 
     def forward(
         self,
@@ -267,16 +309,15 @@ class RelPositionMultiHeadAttention(MultiHeadAttention):
         mask = _as_attention_mask(mask)
         with _avoid_float16_autocast(query.device.type):
             q, k, v = self.forward_qkv(query, key, value)
-            p = self._split_heads(self.linear_pos(pos_emb))  # (1 or B, H, P, d_k)
+            # SDPA scales q k^T by 1 / sqrt(d_k) itself; the position term is scaled through the small
+            # (1 or B, P, D) projection rather than the (B, H, T1, T2) scores.
+            p = self._split_heads(self.linear_pos(pos_emb) / self.s_d_k)  # (1 or B, H, P, d_k)
             q_with_bias_u = q + self.pos_bias_u.unsqueeze(1)
             q_with_bias_v = q + self.pos_bias_v.unsqueeze(1)
-            matrix_bd = self.rel_shift(torch.matmul(q_with_bias_v, p.transpose(-2, -1)))[..., : k.size(2)]
-            # SDPA scales q k^T by 1 / sqrt(d_k) itself; the position term is scaled here, in the same
-            # kernel that adds the mask.
+            matrix_bd = self.rel_shift(torch.matmul(q_with_bias_v, p.transpose(-2, -1)), n_keys=k.size(2))
             if mask is None:
-                return self._attend(q_with_bias_u, k, v, matrix_bd / self.s_d_k, None)
-            attn_bias = torch.add(mask.bias, matrix_bd, alpha=1.0 / self.s_d_k)
-            return self._attend(q_with_bias_u, k, v, attn_bias, mask.empty_rows)
+                return self._attend(q_with_bias_u, k, v, matrix_bd, None)
+            return self._attend(q_with_bias_u, k, v, mask.bias + matrix_bd, mask.empty_rows)
 
 
 class PositionalEncoding(nn.Module):
@@ -307,9 +348,9 @@ class PositionalEncoding(nn.Module):
             )
         self.d_model = d_model
         self.xscale = xscale
-        self.dropout = nn.Dropout(p=dropout_rate)
+        self.dropout = RandDropout(p=dropout_rate)
         self.max_len = max_len
-        self.dropout_emb = nn.Dropout(dropout_rate_emb) if dropout_rate_emb > 0 else None
+        self.dropout_emb = RandDropout(dropout_rate_emb) if dropout_rate_emb > 0 else None
         self.pe: torch.Tensor
 
     def create_pe(self, positions: torch.Tensor, dtype: torch.dtype = torch.float32) -> None:
