@@ -39,8 +39,7 @@ READING_NOTES = [
     "neither torch nor Lightning. `import_modelpt_s` and `import_ctc_model_s` are what a training script really "
     "pays (torch + Lightning + the model code) and are the fair comparison with NeMo's monolithic imports.",
     "- `bench_asr_model` and `bench_asr_conformer` are the Conformer-small config (d_model 176, 16 layers, 13 M "
-    "parameters); NeMo 1.23's figures on a quiet machine of this kind: train step 1.80 s, inference 1.16 s, "
-    "transcribe 16 x 5 s 1.01 s. Each script runs ours, then NeMo's; when other jobs share the 2 cores "
+    "parameters). Each script runs ours, then NeMo's; when other jobs share the 2 cores "
     "(see the load average above) these multi-second figures swing by several times between the two runs, "
     "so only a run on an idle machine supports a speed-up claim for them.",
     "- `bench_plugins`: `nemo models` with 50 installed plugin distributions vs none; no model module and "

@@ -1,0 +1,77 @@
+"""The main job (examples/asr/demo.py) end to end at toy size, and its phone-target preparation."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "examples" / "asr" / "demo.py"
+TOY = [
+    "trainer.max_steps=3",
+    "model.optim.sched.max_steps=3",
+    "model.encoder.d_model=16",
+    "model.encoder.n_heads=2",
+    "model.encoder.n_layers=1",
+    "trainer.check_val_every_n_epoch=1000",
+    "trainer.enable_progress_bar=false",
+    "demo.decoding.beam.beam_size=4",
+]
+
+
+def _load_demo():
+    spec = importlib.util.spec_from_file_location("asr_demo", DEMO)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_demo_trains_saves_and_scores_the_held_out_prompts(tmp_path):
+    run = subprocess.run(
+        [sys.executable, str(DEMO), "--minutes", "5", "--out", str(tmp_path), *TOY],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "Trained 3 steps" in run.stdout
+    assert "Held-out prompts: 53  WER" in run.stdout
+
+    (results,) = tmp_path.glob("demo_conformer_ctc/*/demo_results.json")
+    scores = json.loads(results.read_text())
+    assert scores["utterances"] == 53 and 0.0 <= scores["cer"] and 0.0 <= scores["wer"]
+    (archive,) = results.parent.glob("*.nemo")
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert any(name.endswith("train_words_3gram.arpa") for name in names), names
+    assert any(name.endswith("cmudict_phones.lex.gz") for name in names), names
+    phones = (results.parent / "phone_manifests" / "train.json").read_text(encoding="utf-8").splitlines()
+    assert len(phones) == 497 and all(Path(json.loads(line)["audio_filepath"]).is_file() for line in phones)
+
+
+def test_phone_targets_come_from_the_lexicon_and_unknown_words_name_the_line(tmp_path):
+    demo = _load_demo()
+    lexicon = tmp_path / "words.lex"
+    lexicon.write_text("press\tp r ɛ s\npound\tp á n d\npound\tp á n\nkey\tk i\n", encoding="utf-8")
+    pronunciations = demo.read_pronunciations(lexicon)
+    assert pronunciations == {"press": "prɛs", "pound": "pánd", "key": "ki"}
+
+    audio = tmp_path / "a.wav"
+    audio.touch()
+    source = tmp_path / "source.json"
+    lines = [{"audio_filepath": "a.wav", "duration": 1.0, "text": "press pound"}]
+    lines.append({"audio_filepath": "a.wav", "duration": 1.0, "text": "press the key"})
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+
+    target = tmp_path / "phones.json"
+    assert demo.write_phone_manifest([source], target, pronunciations, skip_unknown=True) == 1
+    (written,) = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    assert written["text"] == "prɛs pánd" and written["audio_filepath"] == str(audio.resolve())
+
+    with pytest.raises(SystemExit, match=r"source\.json:2: no pronunciation for \['the'\]"):
+        demo.write_phone_manifest([source], target, pronunciations, skip_unknown=False)
