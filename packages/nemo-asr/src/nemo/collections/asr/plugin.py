@@ -60,6 +60,8 @@ def nemo_register_commands() -> list[CommandSpec]:
             "transcribe audio files with a .nemo model",
         ),
         CommandSpec(
-            "asr", "nemo.collections.asr.cli:asr_main", "ASR tools: `nemo asr eval MODEL.nemo MANIFEST` (WER)"
+            "asr",
+            "nemo.collections.asr.cli:asr_main",
+            "ASR tools: `nemo asr eval MODEL.nemo MANIFEST` (WER), `nemo asr build-lm MANIFEST --out LM.arpa`",
         ),
     ]
