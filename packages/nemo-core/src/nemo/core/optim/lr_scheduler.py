@@ -65,18 +65,51 @@ def _require_max_steps(max_steps: int | None, scheduler: str) -> int:
 
 
 class _StepScheduler(LRScheduler):
-    """``LRScheduler`` whose ``get_lr`` warns, as torch's do, when called outside ``step()``."""
+    """``LRScheduler`` stepped once per optimizer step, whose rates are a function of the step alone.
 
-    def _warn_if_outside_step(self) -> None:
+    ``get_lr`` warns, as torch's schedulers do, when called outside ``step()``, then returns
+    ``_get_lr_at(last_epoch)``, which each schedule defines.
+    """
+
+    def get_lr(self) -> list[float]:
         if not self._get_lr_called_within_step:
             warnings.warn(
                 "To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=2,
             )
+        return self._get_lr_at(self.last_epoch)
+
+    def _get_lr_at(self, step: int) -> list[float]:
+        """The learning rate of every parameter group at ``step``, in the order of ``base_lrs``."""
+        raise NotImplementedError(f"{type(self).__name__} must define _get_lr_at(step).")
+
+    def _constant_lrs(self, lr: float) -> list[float]:
+        """``lr`` for every parameter group."""
+        return [lr for _ in self.base_lrs]
 
 
-class WarmupPolicy(_StepScheduler):
+class _WarmupScheduler(_StepScheduler):
+    """Base of the schedules with a warmup.
+
+    ``_set_warmup`` resolves ``warmup_steps`` (a count or a ratio of ``max_steps``) and keeps ``max_steps`` and
+    ``min_lr``; each subclass calls it in its ``__init__``, which keeps NeMo's signature. ``_get_warmup_lr`` gives
+    NeMo's warmup rates ``base_lr * (step + 1) / (warmup_steps + 1)``.
+    """
+
+    def _set_warmup(
+        self, warmup_steps: float | None, warmup_ratio: float | None, max_steps: int | None, min_lr: float
+    ) -> None:
+        self.max_steps = max_steps
+        self.warmup_steps = _steps_from(warmup_steps, warmup_ratio, max_steps, "warmup", type(self).__name__)
+        self.min_lr = min_lr
+
+    def _get_warmup_lr(self, step: int) -> list[float]:
+        fraction = (step + 1) / (self.warmup_steps + 1)
+        return [initial_lr * fraction for initial_lr in self.base_lrs]
+
+
+class WarmupPolicy(_WarmupScheduler):
     """Linear warmup to the base learning rate, then constant; ``min_lr`` after ``max_steps``.
 
     Args:
@@ -98,23 +131,21 @@ class WarmupPolicy(_StepScheduler):
         min_lr: float = 0.0,
         last_epoch: int = -1,
     ) -> None:
-        self.max_steps = max_steps
-        self.warmup_steps = _steps_from(warmup_steps, warmup_ratio, max_steps, "warmup", type(self).__name__)
-        self.min_lr = min_lr
+        self._set_warmup(warmup_steps, warmup_ratio, max_steps, min_lr)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float]:
-        self._warn_if_outside_step()
-        step = self.last_epoch
+    def _get_lr_at(self, step: int) -> list[float]:
         if step <= self.warmup_steps and self.warmup_steps > 0:
             return self._get_warmup_lr(step)
+        if self._is_holding(step):
+            return list(self.base_lrs)
         if self.max_steps is not None and step > self.max_steps:
-            return [self.min_lr for _ in self.base_lrs]
+            return self._constant_lrs(self.min_lr)
         return self._get_lr(step)
 
-    def _get_warmup_lr(self, step: int) -> list[float]:
-        fraction = (step + 1) / (self.warmup_steps + 1)
-        return [initial_lr * fraction for initial_lr in self.base_lrs]
+    def _is_holding(self, step: int) -> bool:
+        """Whether ``step`` (past warmup) is in a hold at the base rate: never here, see :class:`WarmupHoldPolicy`."""
+        return False
 
     def _get_lr(self, step: int) -> list[float]:
         """Learning rates after warmup: constant for this policy, overridden by the annealing schedules."""
@@ -156,13 +187,11 @@ class SquareRootConstantPolicy(_StepScheduler):
         self.min_lr = min_lr
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float]:
-        self._warn_if_outside_step()
-        step = self.last_epoch
+    def _get_lr_at(self, step: int) -> list[float]:
         if step <= self.constant_steps:
-            return [self.constant_lr for _ in self.base_lrs]
+            return self._constant_lrs(self.constant_lr)
         if self.max_steps is not None and step > self.max_steps:
-            return [self.min_lr for _ in self.base_lrs]
+            return self._constant_lrs(self.min_lr)
         return self._get_lr(step)
 
     def _get_lr(self, step: int) -> list[float]:
@@ -209,19 +238,11 @@ class WarmupHoldPolicy(WarmupPolicy):
             last_epoch=last_epoch,
         )
 
-    def get_lr(self) -> list[float]:
-        self._warn_if_outside_step()
-        step = self.last_epoch
-        if step <= self.warmup_steps and self.warmup_steps > 0:
-            return self._get_warmup_lr(step)
-        if self.warmup_steps <= step < self.hold_steps:
-            return list(self.base_lrs)
-        if self.max_steps is not None and step > self.max_steps:
-            return [self.min_lr for _ in self.base_lrs]
-        return self._get_lr(step)
+    def _is_holding(self, step: int) -> bool:
+        return self.warmup_steps <= step < self.hold_steps
 
 
-class WarmupAnnealHoldPolicy(_StepScheduler):
+class WarmupAnnealHoldPolicy(_WarmupScheduler):
     """Linear warmup, the subclass's decay over ``max_steps - warmup - constant`` steps, then ``min_lr``.
 
     Args:
@@ -248,30 +269,22 @@ class WarmupAnnealHoldPolicy(_StepScheduler):
         last_epoch: int = -1,
     ) -> None:
         name = type(self).__name__
-        self.max_steps = _require_max_steps(max_steps, name)
-        self.warmup_steps = _steps_from(warmup_steps, warmup_ratio, max_steps, "warmup", name)
+        self._set_warmup(warmup_steps, warmup_ratio, _require_max_steps(max_steps, name), min_lr)
         self.constant_steps = _steps_from(constant_steps, constant_ratio, max_steps, "constant", name)
-        self.decay_steps = max_steps - (self.constant_steps + self.warmup_steps)
-        self.min_lr = min_lr
+        self.decay_steps = self.max_steps - (self.constant_steps + self.warmup_steps)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float]:
-        self._warn_if_outside_step()
-        step = self.last_epoch
+    def _get_lr_at(self, step: int) -> list[float]:
         if self.warmup_steps > 0 and step <= self.warmup_steps:
             return self._get_warmup_lr(step)
         if self.constant_steps > 0 and self.warmup_steps + self.decay_steps < step <= self.max_steps:
             return self._get_constant_lr(step)
         if step > self.max_steps:
-            return [self.min_lr for _ in self.base_lrs]
+            return self._constant_lrs(self.min_lr)
         return self._get_lr(step)
 
-    def _get_warmup_lr(self, step: int) -> list[float]:
-        fraction = (step + 1) / (self.warmup_steps + 1)
-        return [initial_lr * fraction for initial_lr in self.base_lrs]
-
     def _get_constant_lr(self, step: int) -> list[float]:
-        return [self.min_lr for _ in self.base_lrs]
+        return self._constant_lrs(self.min_lr)
 
     def _get_lr(self, step: int) -> list[float]:
         return list(self.base_lrs)
@@ -330,6 +343,24 @@ def _check_min_lr(scheduler: LRScheduler, min_lr: float) -> None:
                 f"{type(scheduler).__name__} received an initial learning rate ({initial_lr}) lower than min_lr "
                 f"({min_lr}). Lower sched.min_lr or raise optim.lr."
             )
+
+
+class _PolynomialDecay:
+    """The decay shared by the two polynomial schedules; the subclass sets ``power``, ``cycle`` and ``min_lr``."""
+
+    def _get_poly_decay_lr(self, step: int, decay_steps: int) -> list[float]:
+        """Rates ``step`` steps into a decay of ``decay_steps`` steps, for every parameter group."""
+        return [
+            _poly_decay(
+                initial_lr,
+                step=step,
+                decay_steps=decay_steps,
+                power=self.power,
+                min_lr=self.min_lr,
+                cycle=self.cycle,
+            )
+            for initial_lr in self.base_lrs
+        ]
 
 
 class SquareAnnealing(WarmupPolicy):
@@ -422,7 +453,7 @@ class CosineAnnealing(WarmupAnnealHoldPolicy):
         ]
 
 
-class NoamAnnealing(_StepScheduler):
+class NoamAnnealing(_WarmupScheduler):
     """The Transformer schedule: ``base_lr * d_model**-0.5 * min(step**-0.5, step * warmup_steps**-1.5)``.
 
     ``step`` is at least 1; after warmup the rate is floored at ``min_lr``.
@@ -449,15 +480,12 @@ class NoamAnnealing(_StepScheduler):
         last_epoch: int = -1,
     ) -> None:
         self._normalize = d_model ** (-0.5)
-        self.max_steps = max_steps
-        self.warmup_steps = _steps_from(warmup_steps, warmup_ratio, max_steps, "warmup", type(self).__name__)
-        self.min_lr = min_lr
+        self._set_warmup(warmup_steps, warmup_ratio, max_steps, min_lr)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float]:
-        self._warn_if_outside_step()
+    def _get_lr_at(self, step: int) -> list[float]:
         _check_min_lr(self, self.min_lr)
-        step = max(1, self.last_epoch)
+        step = max(1, step)
         return [self._noam_annealing(initial_lr, step) for initial_lr in self.base_lrs]
 
     def _noam_annealing(self, initial_lr: float, step: int) -> float:
@@ -573,7 +601,7 @@ class T5InverseSquareRootAnnealing(SquareRootConstantPolicy):
         return [1 / (step**0.5) for _ in self.base_lrs]
 
 
-class PolynomialDecayAnnealing(WarmupPolicy):
+class PolynomialDecayAnnealing(_PolynomialDecay, WarmupPolicy):
     """Warmup, then ``(base_lr - min_lr) * (1 - t / T) ** power + min_lr`` with ``t`` from the end of warmup.
 
     With ``cycle`` the decay restarts with a longer period (``T`` times ``ceil(t / T)``) instead of staying at
@@ -596,20 +624,10 @@ class PolynomialDecayAnnealing(WarmupPolicy):
         super().__init__(optimizer, max_steps=max_steps, min_lr=min_lr, last_epoch=last_epoch, **kwargs)
 
     def _get_lr(self, step: int) -> list[float]:
-        return [
-            _poly_decay(
-                initial_lr,
-                step=step - self.warmup_steps,
-                decay_steps=self.max_steps - self.warmup_steps,
-                power=self.power,
-                min_lr=self.min_lr,
-                cycle=self.cycle,
-            )
-            for initial_lr in self.base_lrs
-        ]
+        return self._get_poly_decay_lr(step - self.warmup_steps, self.max_steps - self.warmup_steps)
 
 
-class PolynomialHoldDecayAnnealing(WarmupHoldPolicy):
+class PolynomialHoldDecayAnnealing(_PolynomialDecay, WarmupHoldPolicy):
     """Warmup, hold, then polynomial decay (as :class:`PolynomialDecayAnnealing`) from the end of the hold."""
 
     def __init__(
@@ -628,17 +646,9 @@ class PolynomialHoldDecayAnnealing(WarmupHoldPolicy):
         super().__init__(optimizer, max_steps=max_steps, min_lr=min_lr, last_epoch=last_epoch, **kwargs)
 
     def _get_lr(self, step: int) -> list[float]:
-        return [
-            _poly_decay(
-                initial_lr,
-                step=step - self.hold_steps,
-                decay_steps=self.max_steps - max(self.warmup_steps, self.hold_steps),
-                power=self.power,
-                min_lr=self.min_lr,
-                cycle=self.cycle,
-            )
-            for initial_lr in self.base_lrs
-        ]
+        return self._get_poly_decay_lr(
+            step - self.hold_steps, self.max_steps - max(self.warmup_steps, self.hold_steps)
+        )
 
 
 AVAILABLE_SCHEDULERS: dict[str, type] = {

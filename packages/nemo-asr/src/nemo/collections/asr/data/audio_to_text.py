@@ -19,12 +19,13 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from nemo.collections.asr.data.audio_loading import AudioLoader, AudioPerturbation
 from nemo.collections.asr.data.collate import _speech_collate_fn
-from nemo.collections.asr.data.manifest import load_audio_text_manifests
+from nemo.collections.asr.data.manifest import ManifestEntry, load_audio_text_manifests
 from nemo.collections.asr.data.tarred_audio import (
     expand_sharded_filepaths,
     iter_tar_members,
@@ -88,47 +89,62 @@ def _tokenizer_ids(tokenizer: TokenizerSpec, use_start_end_token: bool) -> tuple
     return bos_id, eos_id, _positive_special_id(tokenizer, "pad_id") or 0
 
 
-def _sample(
-    audio: torch.Tensor, tokens: torch.Tensor, index: int, return_sample_id: bool
-) -> tuple[torch.Tensor, ...]:
-    sample = (
-        audio,
-        torch.tensor(audio.shape[0], dtype=torch.long),
-        tokens,
-        torch.tensor(tokens.shape[0], dtype=torch.long),
-    )
-    return (*sample, torch.tensor(index, dtype=torch.long)) if return_sample_id else sample
+@dataclass(frozen=True)
+class _Sharding:
+    """How tar shards, and with ``shard_manifests`` the per-shard manifests, split across processes.
+
+    Args:
+        strategy: ``"scatter"`` (each process its own shards) or ``"replicate"`` (all shards everywhere).
+        world_size: number of processes (0 or 1: not distributed).
+        global_rank: this process's rank.
+        shard_manifests: ``manifest_filepath`` is a pattern of per-shard manifests, split like the shards.
+    """
+
+    strategy: str
+    world_size: int
+    global_rank: int
+    shard_manifests: bool
+
+    def expand(self, paths: str | Sequence[str]) -> list[str]:
+        """This process's paths of a brace pattern or list of shards."""
+        return expand_sharded_filepaths(paths, self.strategy, self.world_size, self.global_rank)
+
+    def load_manifests(
+        self,
+        manifest_filepath: str | Sequence[str],
+        min_duration: float | None,
+        max_duration: float | None,
+        max_utts: int,
+    ) -> list[ManifestEntry]:
+        """The tarred manifest's entries (their audio is in the shards, so no file is checked)."""
+        if self.shard_manifests:
+            manifest_filepath = self.expand(manifest_filepath)
+        return load_audio_text_manifests(
+            manifest_filepath, min_duration, max_duration, max_utts, check_audio_files=False
+        )
 
 
-class _AudioTextDataset(Dataset):
-    """Map-style base: manifest entries, tokenized transcripts and an audio loader."""
+class _TranscribedAudio:
+    """What map-style and tarred datasets share: transcripts, an audio loader, samples and batching.
+
+    Args:
+        transcripts: the kept manifest entries and their token ids.
+        audio_loader: reads each entry's audio at the dataset's sample rate.
+        pad_id: transcript padding id in batches.
+        return_sample_id: also return each sample's index.
+    """
 
     def __init__(
         self,
-        manifest_filepath: str | Sequence[str],
-        parser: Parser,
-        sample_rate: int,
-        int_values: bool = False,
-        augmentor: AudioPerturbation | None = None,
-        max_duration: float | None = None,
-        min_duration: float | None = None,
-        max_utts: int = 0,
-        trim: bool = False,
-        bos_id: int | None = None,
-        eos_id: int | None = None,
-        pad_id: int = 0,
-        return_sample_id: bool = False,
-        channel_selector: ChannelSelectorType = None,
-        *,
-        skip_missing_audio: bool = False,
-        resample: bool = True,
+        transcripts: TokenizedTranscripts,
+        audio_loader: AudioLoader,
+        pad_id: int,
+        return_sample_id: bool,
     ) -> None:
-        entries = load_audio_text_manifests(
-            manifest_filepath, min_duration, max_duration, max_utts, skip_missing_audio=skip_missing_audio
-        )
-        self.transcripts = TokenizedTranscripts(entries, parser, bos_id=bos_id, eos_id=eos_id)
-        self.audio_loader = AudioLoader(sample_rate, int_values, trim, channel_selector, augmentor, resample)
-        self._sample_rate = sample_rate
+        super().__init__()
+        self.transcripts = transcripts
+        self.audio_loader = audio_loader
+        self._sample_rate = audio_loader.sample_rate
         self.pad_id = pad_id
         self.return_sample_id = return_sample_id
 
@@ -136,22 +152,37 @@ class _AudioTextDataset(Dataset):
     def output_types(self) -> dict[str, NeuralType]:
         return _output_types(self._sample_rate)
 
+    def __len__(self) -> int:
+        return len(self.transcripts)
+
+    def _sample(self, audio: torch.Tensor, index: int) -> tuple[torch.Tensor, ...]:
+        """``(audio (T,), audio_len, tokens (U,), tokens_len[, sample_id])`` of entry ``index``."""
+        tokens = self.transcripts.tokens(index)
+        sample = (
+            audio,
+            torch.tensor(audio.shape[0], dtype=torch.long),
+            tokens,
+            torch.tensor(tokens.shape[0], dtype=torch.long),
+        )
+        return (*sample, torch.tensor(index, dtype=torch.long)) if self.return_sample_id else sample
+
+    def _collate_fn(self, batch: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, ...]:
+        return _speech_collate_fn(batch, pad_id=self.pad_id)
+
+
+class _AudioTextDataset(_TranscribedAudio, Dataset):
+    """Map-style base: one sample per manifest entry, read from the entry's audio file."""
+
     @property
     def durations(self) -> np.ndarray:
         """(N,) durations in seconds (for duration bucketing)."""
         return self.transcripts.durations
 
-    def __len__(self) -> int:
-        return len(self.transcripts)
-
     def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
         """``(audio (T,), audio_len, tokens (U,), tokens_len[, sample_id])``."""
         entry = self.transcripts.entries[index]
         audio = self.audio_loader.load(entry.audio_filepath, entry.offset, entry.duration, entry.where)
-        return _sample(audio, self.transcripts.tokens(index), index, self.return_sample_id)
-
-    def _collate_fn(self, batch: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, ...]:
-        return _speech_collate_fn(batch, pad_id=self.pad_id)
+        return self._sample(audio, index)
 
 
 class AudioToCharDataset(_AudioTextDataset):
@@ -205,23 +236,15 @@ class AudioToCharDataset(_AudioTextDataset):
         resample: bool = True,
     ) -> None:
         self.labels = None if labels is None else list(labels)
+        text_parser = _char_parser(self.labels, parser, unk_index, blank_index, normalize)
+        entries = load_audio_text_manifests(
+            manifest_filepath, min_duration, max_duration, max_utts, skip_missing_audio=skip_missing_audio
+        )
         super().__init__(
-            manifest_filepath,
-            _char_parser(self.labels, parser, unk_index, blank_index, normalize),
-            sample_rate,
-            int_values=int_values,
-            augmentor=augmentor,
-            max_duration=max_duration,
-            min_duration=min_duration,
-            max_utts=max_utts,
-            trim=trim,
-            bos_id=bos_id,
-            eos_id=eos_id,
-            pad_id=pad_id,
-            return_sample_id=return_sample_id,
-            channel_selector=channel_selector,
-            skip_missing_audio=skip_missing_audio,
-            resample=resample,
+            TokenizedTranscripts(entries, text_parser, bos_id=bos_id, eos_id=eos_id),
+            AudioLoader(sample_rate, int_values, trim, channel_selector, augmentor, resample),
+            pad_id,
+            return_sample_id,
         )
 
 
@@ -252,78 +275,44 @@ class AudioToBPEDataset(_AudioTextDataset):
         resample: bool = True,
     ) -> None:
         bos_id, eos_id, pad_id = _tokenizer_ids(tokenizer, use_start_end_token)
+        entries = load_audio_text_manifests(
+            manifest_filepath, min_duration, max_duration, max_utts, skip_missing_audio=skip_missing_audio
+        )
         super().__init__(
-            manifest_filepath,
-            tokenizer.text_to_ids,
-            sample_rate,
-            int_values=int_values,
-            augmentor=augmentor,
-            max_duration=max_duration,
-            min_duration=min_duration,
-            max_utts=max_utts,
-            trim=trim,
-            bos_id=bos_id,
-            eos_id=eos_id,
-            pad_id=pad_id,
-            return_sample_id=return_sample_id,
-            channel_selector=channel_selector,
-            skip_missing_audio=skip_missing_audio,
-            resample=resample,
+            TokenizedTranscripts(entries, tokenizer.text_to_ids, bos_id=bos_id, eos_id=eos_id),
+            AudioLoader(sample_rate, int_values, trim, channel_selector, augmentor, resample),
+            pad_id,
+            return_sample_id,
         )
 
 
-class _TarredAudioTextDataset(IterableDataset):
-    """Streaming base over tar shards; see :class:`TarredAudioToCharDataset` for the arguments."""
+class _TarredAudioTextDataset(_TranscribedAudio, IterableDataset):
+    """Streaming base over tar shards; see :class:`TarredAudioToCharDataset` for the arguments.
+
+    Args:
+        transcripts: the tarred manifest's entries; ``audio_filepath`` names the tar member.
+        audio_loader: reads each member's audio.
+        shards: this process's tar shard paths.
+        shuffle_n: shuffle buffer size (0: read in order).
+        pad_id: transcript padding id in batches.
+        return_sample_id: also return each sample's index.
+    """
 
     def __init__(
         self,
-        audio_tar_filepaths: str | Sequence[str],
-        manifest_filepath: str | Sequence[str],
-        parser: Parser,
-        sample_rate: int,
-        int_values: bool = False,
-        augmentor: AudioPerturbation | None = None,
-        shuffle_n: int = 0,
-        min_duration: float | None = None,
-        max_duration: float | None = None,
-        max_utts: int = 0,
-        trim: bool = False,
-        bos_id: int | None = None,
-        eos_id: int | None = None,
-        pad_id: int = 0,
-        shard_strategy: str = "scatter",
-        shard_manifests: bool = False,
-        global_rank: int = 0,
-        world_size: int = 0,
-        return_sample_id: bool = False,
-        *,
-        channel_selector: ChannelSelectorType = None,
-        resample: bool = True,
+        transcripts: TokenizedTranscripts,
+        audio_loader: AudioLoader,
+        shards: list[str],
+        shuffle_n: int,
+        pad_id: int,
+        return_sample_id: bool,
     ) -> None:
-        if shard_manifests:
-            manifest_filepath = expand_sharded_filepaths(
-                manifest_filepath, shard_strategy, world_size, global_rank
-            )
-        entries = load_audio_text_manifests(
-            manifest_filepath, min_duration, max_duration, max_utts, check_audio_files=False
-        )
-        self.transcripts = TokenizedTranscripts(entries, parser, bos_id=bos_id, eos_id=eos_id)
-        self.shards = expand_sharded_filepaths(audio_tar_filepaths, shard_strategy, world_size, global_rank)
+        super().__init__(transcripts, audio_loader, pad_id, return_sample_id)
+        self.shards = shards
         self.member_to_indices: dict[str, list[int]] = {}
         for index, entry in enumerate(self.transcripts.entries):
             self.member_to_indices.setdefault(os.path.basename(entry.audio_filepath), []).append(index)
-        self.audio_loader = AudioLoader(sample_rate, int_values, trim, channel_selector, augmentor, resample)
-        self._sample_rate = sample_rate
         self.shuffle_n = shuffle_n
-        self.pad_id = pad_id
-        self.return_sample_id = return_sample_id
-
-    @property
-    def output_types(self) -> dict[str, NeuralType]:
-        return _output_types(self._sample_rate)
-
-    def __len__(self) -> int:
-        return len(self.transcripts)
 
     def _worker_shards_and_seed(self) -> tuple[list[str], int]:
         """This DataLoader worker's shards and a seed shared by all workers of this epoch.
@@ -362,10 +351,7 @@ class _TarredAudioTextDataset(IterableDataset):
             entry = self.transcripts.entries[index]
             where = f"{shard}:{member} ({entry.where})"
             audio = self.audio_loader.load(open_member(data, member), entry.offset, entry.duration, where)
-            yield _sample(audio, self.transcripts.tokens(index), index, self.return_sample_id)
-
-    def _collate_fn(self, batch: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, ...]:
-        return _speech_collate_fn(batch, pad_id=self.pad_id)
+            yield self._sample(audio, index)
 
 
 class TarredAudioToCharDataset(_TarredAudioTextDataset):
@@ -416,28 +402,16 @@ class TarredAudioToCharDataset(_TarredAudioTextDataset):
         resample: bool = True,
     ) -> None:
         self.labels = None if labels is None else list(labels)
+        text_parser = _char_parser(self.labels, parser, unk_index, blank_index, normalize)
+        sharding = _Sharding(shard_strategy, world_size, global_rank, shard_manifests)
+        entries = sharding.load_manifests(manifest_filepath, min_duration, max_duration, max_utts)
         super().__init__(
-            audio_tar_filepaths,
-            manifest_filepath,
-            _char_parser(self.labels, parser, unk_index, blank_index, normalize),
-            sample_rate,
-            int_values=int_values,
-            augmentor=augmentor,
-            shuffle_n=shuffle_n,
-            min_duration=min_duration,
-            max_duration=max_duration,
-            max_utts=max_utts,
-            trim=trim,
-            bos_id=bos_id,
-            eos_id=eos_id,
-            pad_id=pad_id,
-            shard_strategy=shard_strategy,
-            shard_manifests=shard_manifests,
-            global_rank=global_rank,
-            world_size=world_size,
-            return_sample_id=return_sample_id,
-            channel_selector=channel_selector,
-            resample=resample,
+            TokenizedTranscripts(entries, text_parser, bos_id=bos_id, eos_id=eos_id),
+            AudioLoader(sample_rate, int_values, trim, channel_selector, augmentor, resample),
+            sharding.expand(audio_tar_filepaths),
+            shuffle_n,
+            pad_id,
+            return_sample_id,
         )
 
 
@@ -471,26 +445,13 @@ class TarredAudioToBPEDataset(_TarredAudioTextDataset):
         max_utts: int = 0,
     ) -> None:
         bos_id, eos_id, pad_id = _tokenizer_ids(tokenizer, use_start_end_token)
+        sharding = _Sharding(shard_strategy, world_size, global_rank, shard_manifests)
+        entries = sharding.load_manifests(manifest_filepath, min_duration, max_duration, max_utts)
         super().__init__(
-            audio_tar_filepaths,
-            manifest_filepath,
-            tokenizer.text_to_ids,
-            sample_rate,
-            int_values=int_values,
-            augmentor=augmentor,
-            shuffle_n=shuffle_n,
-            min_duration=min_duration,
-            max_duration=max_duration,
-            max_utts=max_utts,
-            trim=trim,
-            bos_id=bos_id,
-            eos_id=eos_id,
-            pad_id=pad_id,
-            shard_strategy=shard_strategy,
-            shard_manifests=shard_manifests,
-            global_rank=global_rank,
-            world_size=world_size,
-            return_sample_id=return_sample_id,
-            channel_selector=channel_selector,
-            resample=resample,
+            TokenizedTranscripts(entries, tokenizer.text_to_ids, bos_id=bos_id, eos_id=eos_id),
+            AudioLoader(sample_rate, int_values, trim, channel_selector, augmentor, resample),
+            sharding.expand(audio_tar_filepaths),
+            shuffle_n,
+            pad_id,
+            return_sample_id,
         )

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import torch
+from nemo.collections.asr.losses.reduction import REDUCTIONS, reduce_losses
 from nemo.core.classes.serialization import Serialization
 from nemo.core.classes.typecheck import Typing, typecheck
 from nemo.core.neural_types import LabelsType, LengthsType, LogprobsType, LossType, NeuralType
 
 __all__ = ["CTCLoss"]
 
-_REDUCTIONS = ("none", "mean", "sum", "mean_batch", "mean_volume")
+# Reductions torch's CTCLoss does not know; computed here from its per-utterance losses.
+_OWN_REDUCTIONS = ("mean_batch", "mean_volume")
 
 
 class CTCLoss(torch.nn.CTCLoss, Serialization, Typing):
@@ -39,14 +41,14 @@ class CTCLoss(torch.nn.CTCLoss, Serialization, Typing):
         return {"loss": NeuralType(elements_type=LossType())}
 
     def __init__(self, num_classes: int, zero_infinity: bool = False, reduction: str = "mean_batch") -> None:
-        if reduction not in _REDUCTIONS:
+        if reduction not in REDUCTIONS:
             raise ValueError(
-                f"Unknown CTC loss reduction={reduction!r}; expected one of {_REDUCTIONS}. "
+                f"Unknown CTC loss reduction={reduction!r}; expected one of {REDUCTIONS}. "
                 "Fix `reduction` (e.g. `loss.reduction` / `ctc_reduction`) in the model config."
             )
         self._blank = num_classes
         self.config_reduction = reduction
-        self._apply_reduction = reduction in ("mean_batch", "mean_volume")
+        self._apply_reduction = reduction in _OWN_REDUCTIONS
         super().__init__(
             blank=self._blank,
             reduction="none" if self._apply_reduction else reduction,
@@ -55,10 +57,8 @@ class CTCLoss(torch.nn.CTCLoss, Serialization, Typing):
 
     def reduce(self, losses: torch.Tensor, target_lengths: torch.Tensor) -> torch.Tensor:
         """Apply ``mean_batch`` / ``mean_volume`` to per-utterance losses ``(B,)``."""
-        if self.config_reduction == "mean_batch":
-            return losses.mean()
-        if self.config_reduction == "mean_volume":
-            return losses.sum() / target_lengths.sum()
+        if self.config_reduction in _OWN_REDUCTIONS:
+            return reduce_losses(losses, target_lengths, self.config_reduction)
         return losses
 
     @typecheck()

@@ -7,13 +7,14 @@ from typing import Any
 
 import torch
 import torchaudio
+from nemo.collections.asr.losses.reduction import REDUCTIONS, reduce_losses
 from nemo.core.classes.loss import Loss
 from nemo.core.classes.typecheck import typecheck
 from nemo.core.neural_types import LabelsType, LengthsType, LogprobsType, LossType, NeuralType
 
 __all__ = ["RNNTLoss"]
 
-_REDUCTIONS = (None, "none", "mean", "sum", "mean_batch", "mean_volume")
+_REDUCTIONS = (None, *REDUCTIONS)
 # NeMo's names of the plain RNN-T loss; all compute the same quantity, here with torchaudio.
 _RNNT_LOSS_NAMES = ("default", "warprnnt_numba", "warprnnt", "pytorch")
 _LOSS_KWARGS = ("clamp", "fastemit_lambda")
@@ -92,15 +93,7 @@ class RNNTLoss(Loss):
         if not isinstance(losses, torch.Tensor):
             losses = torch.cat(list(losses), 0)
             target_lengths = torch.cat(list(target_lengths), 0)
-        if self.reduction == "mean_batch":
-            return losses.mean()
-        if self.reduction == "mean":
-            return torch.div(losses, target_lengths).mean()
-        if self.reduction == "sum":
-            return losses.sum()
-        if self.reduction == "mean_volume":
-            return losses.sum() / target_lengths.sum()
-        return losses
+        return reduce_losses(losses, target_lengths, self.reduction)
 
     @typecheck()
     def forward(

@@ -2,16 +2,19 @@
 
 Shared here (NeMo 1.23 has the same base class name): data loaders built from NeMo's
 ``train_ds``/``validation_ds``/``test_ds`` configs (character labels, or the model's tokenizer when it has
-one), validation/test step bookkeeping, epoch-level loss and WER, and the offline pretrained lookup.
+one), the audio input ports, training/validation/test steps around each model's ``_loss_and_wer``,
+epoch-level loss and WER, and the offline pretrained lookup.
 """
 
 from __future__ import annotations
 
 import torch
 from nemo.collections.asr.data.audio_to_text_dataset import get_audio_to_text_dataloader
+from nemo.collections.asr.metrics.wer import WER
 from nemo.core.classes.model import PretrainedModelInfo
 from nemo.core.classes.modelPT import ModelPT
-from omegaconf import DictConfig, OmegaConf, open_dict
+from nemo.core.neural_types import AudioSignal, LengthsType, NeuralType, SpectrogramType
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 __all__ = ["ASRModel"]
 
@@ -49,7 +52,25 @@ class ASRModel(ModelPT):
         self._update_dataset_config("test", test_data_config)
         self._test_dl = self._setup_dataloader_from_config(_as_dict_config(test_data_config))
 
+    def _set_dataset_labels(self, vocabulary: list[str]) -> None:
+        """Set ``labels`` in those of ``train_ds``/``validation_ds``/``test_ds`` that have the key."""
+        with open_dict(self._cfg):
+            for split in ("train_ds", "validation_ds", "test_ds"):
+                if self._cfg.get(split) is not None and "labels" in self._cfg[split]:
+                    self._cfg[split].labels = ListConfig(list(vocabulary))
+
     # ------------------------------------------------------------------------------------------ model
+    @property
+    def input_types(self) -> dict[str, NeuralType]:
+        """Audio ``input_signal`` (B, T) or features ``processed_signal`` (B, D, T), each with (B,) lengths."""
+        sample_rate = getattr(self.preprocessor, "_sample_rate", None)
+        return {
+            "input_signal": NeuralType(("B", "T"), AudioSignal(freq=sample_rate), optional=True),
+            "input_signal_length": NeuralType(("B",), LengthsType(), optional=True),
+            "processed_signal": NeuralType(("B", "D", "T"), SpectrogramType(), optional=True),
+            "processed_signal_length": NeuralType(("B",), LengthsType(), optional=True),
+        }
+
     def _encode(
         self,
         input_signal: torch.Tensor | None,
@@ -75,10 +96,77 @@ class ASRModel(ModelPT):
             )
         return self.encoder(audio_signal=processed_signal, length=processed_signal_length)
 
+    def _make_wer(self) -> WER:
+        """The WER metric over ``self.decoding`` (config keys ``use_cer``, ``log_prediction``)."""
+        return WER(
+            decoding=self.decoding,
+            use_cer=self._cfg.get("use_cer", False),
+            log_prediction=self._cfg.get("log_prediction", False),
+            dist_sync_on_step=True,
+        )
+
+    def _batch_wer(
+        self,
+        predictions: torch.Tensor,
+        predictions_lengths: torch.Tensor,
+        targets: torch.Tensor,
+        targets_lengths: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(wer, errors, reference words)`` of one batch; ``self.wer`` is left reset.
+
+        Args:
+            predictions: what ``self.decoding`` decodes: log-probs (B, T, V+1) or encoder outputs (B, D, T).
+            predictions_lengths: (B,) valid frames.
+            targets: (B, U) padded reference ids.
+            targets_lengths: (B,) valid reference ids.
+        """
+        self.wer.update(
+            predictions=predictions,
+            predictions_lengths=predictions_lengths,
+            targets=targets,
+            targets_lengths=targets_lengths,
+        )
+        wer, wer_num, wer_denom = self.wer.compute()
+        self.wer.reset()
+        return wer, wer_num, wer_denom
+
+    # --------------------------------------------------------------------------------------- training
+    def _loss_and_wer(
+        self, batch, compute_wer: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+        """Loss of a batch ``(audio, audio_len, transcripts, transcripts_len, ...)`` and, when ``compute_wer``,
+        its WER.
+
+        Returns:
+            (loss, wer, wer_num, wer_denom); the last three are None when ``compute_wer`` is False.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement _loss_and_wer(batch, compute_wer).")
+
+    def training_step(self, batch, batch_nb):
+        log_every_n_steps = max(self._trainer.log_every_n_steps if self._trainer else 1, 1)
+        loss, wer, _, _ = self._loss_and_wer(batch, compute_wer=(batch_nb + 1) % log_every_n_steps == 0)
+        self.log_dict(
+            {
+                "train_loss": loss,
+                "learning_rate": self._optimizer.param_groups[0]["lr"] if self._optimizer else 0.0,
+                "global_step": float(self.trainer.global_step),
+            },
+            on_step=True,
+        )
+        if wer is not None:
+            self.log("training_batch_wer", wer, prog_bar=True, on_step=True)
+        return {"loss": loss}
+
     # ------------------------------------------------------------------------------------- evaluation
     def _eval_step(self, batch, prefix: str) -> dict[str, torch.Tensor]:
         """``{prefix}_loss``, ``{prefix}_wer_num``, ``{prefix}_wer_denom``, ``{prefix}_wer`` of one batch."""
-        raise NotImplementedError(f"{type(self).__name__} must implement _eval_step(batch, prefix).")
+        loss, wer, wer_num, wer_denom = self._loss_and_wer(batch, compute_wer=True)
+        return {
+            f"{prefix}_loss": loss,
+            f"{prefix}_wer_num": wer_num,
+            f"{prefix}_wer_denom": wer_denom,
+            f"{prefix}_wer": wer,
+        }
 
     def validation_step(self, batch, batch_idx, dataloader_idx: int = 0):
         metrics = self._eval_step(batch, "val")

@@ -13,19 +13,11 @@ from collections.abc import Sequence
 
 import torch
 from nemo.collections.asr.losses.ctc import CTCLoss
-from nemo.collections.asr.metrics.wer import WER
 from nemo.collections.asr.models.asr_model import ASRModel
 from nemo.collections.asr.parts.mixins.transcription import AudioInput, run_transcription
 from nemo.collections.asr.parts.submodules.ctc_decoding import CTCDecoding
 from nemo.core.classes.typecheck import typecheck
-from nemo.core.neural_types import (
-    AudioSignal,
-    LabelsType,
-    LengthsType,
-    LogprobsType,
-    NeuralType,
-    SpectrogramType,
-)
+from nemo.core.neural_types import LabelsType, LengthsType, LogprobsType, NeuralType
 from nemo.utils import logging
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
@@ -71,12 +63,7 @@ class EncDecCTCModel(ASRModel):
             self._cfg.decoding = decoding_cfg
             self._register_decoding_files()
         self.decoding = CTCDecoding(self._cfg.decoding, vocabulary=list(self.decoder.vocabulary))
-        self.wer = WER(
-            decoding=self.decoding,
-            use_cer=self._cfg.get("use_cer", False),
-            dist_sync_on_step=True,
-            log_prediction=self._cfg.get("log_prediction", False),
-        )
+        self.wer = self._make_wer()
 
     def _register_decoding_files(self) -> None:
         """Pack the beam search's LM and lexicon into saved ``.nemo`` archives, so a restored model decodes alike.
@@ -120,23 +107,15 @@ class EncDecCTCModel(ASRModel):
         with open_dict(self._cfg):
             self._cfg.decoder = decoder_config
             self._cfg.labels = ListConfig(list(new_vocabulary))
-            for split in ("train_ds", "validation_ds", "test_ds"):
-                if self._cfg.get(split) is not None and "labels" in self._cfg[split]:
-                    self._cfg[split].labels = ListConfig(list(new_vocabulary))
+        self._set_dataset_labels(new_vocabulary)
         self._setup_decoding(decoding_cfg if decoding_cfg is not None else self._cfg.decoding)
         logging.info(f"Changed decoder to output {self.decoder.vocabulary} vocabulary.")
 
     # -------------------------------------------------------------------------------------------- model
     @property
     def input_types(self) -> dict[str, NeuralType]:
-        sample_rate = getattr(self.preprocessor, "_sample_rate", None)
-        return {
-            "input_signal": NeuralType(("B", "T"), AudioSignal(freq=sample_rate), optional=True),
-            "input_signal_length": NeuralType(("B",), LengthsType(), optional=True),
-            "processed_signal": NeuralType(("B", "D", "T"), SpectrogramType(), optional=True),
-            "processed_signal_length": NeuralType(("B",), LengthsType(), optional=True),
-            "sample_id": NeuralType(("B",), LengthsType(), optional=True),
-        }
+        """The audio ports of :class:`ASRModel` and an optional (B,) ``sample_id``, as in NeMo 1.23."""
+        return {**super().input_types, "sample_id": NeuralType(("B",), LengthsType(), optional=True)}
 
     @property
     def output_types(self) -> dict[str, NeuralType]:
@@ -175,54 +154,17 @@ class EncDecCTCModel(ASRModel):
         return log_probs, encoded_len, greedy_predictions
 
     # ----------------------------------------------------------------------------------------- training
-    def training_step(self, batch, batch_nb):
+    def _loss_and_wer(
+        self, batch, compute_wer: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
         signal, signal_len, transcript, transcript_len = batch[:4]
         log_probs, encoded_len, _ = self.forward(input_signal=signal, input_signal_length=signal_len)
         loss = self.loss(
             log_probs=log_probs, targets=transcript, input_lengths=encoded_len, target_lengths=transcript_len
         )
-        self.log_dict(
-            {
-                "train_loss": loss,
-                "learning_rate": self._optimizer.param_groups[0]["lr"] if self._optimizer else 0.0,
-                "global_step": float(self.trainer.global_step),
-            },
-            prog_bar=False,
-            on_step=True,
-        )
-        log_every_n_steps = max(self._trainer.log_every_n_steps if self._trainer else 1, 1)
-        if (batch_nb + 1) % log_every_n_steps == 0:
-            self.wer.update(
-                predictions=log_probs,
-                targets=transcript,
-                targets_lengths=transcript_len,
-                predictions_lengths=encoded_len,
-            )
-            wer, _, _ = self.wer.compute()
-            self.wer.reset()
-            self.log("training_batch_wer", wer, prog_bar=True, on_step=True)
-        return {"loss": loss}
-
-    def _eval_step(self, batch, prefix: str) -> dict[str, torch.Tensor]:
-        signal, signal_len, transcript, transcript_len = batch[:4]
-        log_probs, encoded_len, _ = self.forward(input_signal=signal, input_signal_length=signal_len)
-        loss = self.loss(
-            log_probs=log_probs, targets=transcript, input_lengths=encoded_len, target_lengths=transcript_len
-        )
-        self.wer.update(
-            predictions=log_probs,
-            targets=transcript,
-            targets_lengths=transcript_len,
-            predictions_lengths=encoded_len,
-        )
-        wer, wer_num, wer_denom = self.wer.compute()
-        self.wer.reset()
-        return {
-            f"{prefix}_loss": loss,
-            f"{prefix}_wer_num": wer_num,
-            f"{prefix}_wer_denom": wer_denom,
-            f"{prefix}_wer": wer,
-        }
+        if not compute_wer:
+            return loss, None, None, None
+        return (loss, *self._batch_wer(log_probs, encoded_len, transcript, transcript_len))
 
     # ------------------------------------------------------------------------------------------ inference
     def transcribe(

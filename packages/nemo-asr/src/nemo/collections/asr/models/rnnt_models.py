@@ -11,18 +11,11 @@ from collections.abc import Sequence
 
 import torch
 from nemo.collections.asr.losses.rnnt import RNNTLoss
-from nemo.collections.asr.metrics.wer import WER
 from nemo.collections.asr.models.asr_model import ASRModel
 from nemo.collections.asr.parts.mixins.transcription import AudioInput, run_transcription
 from nemo.collections.asr.parts.submodules.rnnt_decoding import RNNTDecoding
 from nemo.core.classes.typecheck import typecheck
-from nemo.core.neural_types import (
-    AcousticEncodedRepresentation,
-    AudioSignal,
-    LengthsType,
-    NeuralType,
-    SpectrogramType,
-)
+from nemo.core.neural_types import AcousticEncodedRepresentation, LengthsType, NeuralType
 from nemo.utils import logging
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
@@ -73,9 +66,7 @@ class EncDecRNNTModel(ASRModel):
         with open_dict(self._cfg):
             if "labels" in self._cfg:
                 self._cfg.labels = ListConfig(list(new_vocabulary))
-            for split in ("train_ds", "validation_ds", "test_ds"):
-                if self._cfg.get(split) is not None and "labels" in self._cfg[split]:
-                    self._cfg[split].labels = ListConfig(list(new_vocabulary))
+        self._set_dataset_labels(new_vocabulary)
         device = next(self.parameters()).device
         self._build_transducer(list(new_vocabulary))
         self.decoder.to(device)
@@ -107,13 +98,7 @@ class EncDecRNNTModel(ASRModel):
         with open_dict(self._cfg):
             self._cfg.decoding = decoding_cfg
         self.decoding = self._make_decoding(self._cfg.decoding)
-        self.wer = WER(
-            decoding=self.decoding,
-            batch_dim_index=0,
-            use_cer=self._cfg.get("use_cer", False),
-            log_prediction=self._cfg.get("log_prediction", False),
-            dist_sync_on_step=True,
-        )
+        self.wer = self._make_wer()
         if self.joint.fuse_loss_wer:
             self.joint.set_loss(self.loss)
             self.joint.set_wer(self.wer)
@@ -123,16 +108,6 @@ class EncDecRNNTModel(ASRModel):
         self._setup_decoding(decoding_cfg)
 
     # -------------------------------------------------------------------------------------------- model
-    @property
-    def input_types(self) -> dict[str, NeuralType]:
-        sample_rate = getattr(self.preprocessor, "_sample_rate", None)
-        return {
-            "input_signal": NeuralType(("B", "T"), AudioSignal(freq=sample_rate), optional=True),
-            "input_signal_length": NeuralType(("B",), LengthsType(), optional=True),
-            "processed_signal": NeuralType(("B", "D", "T"), SpectrogramType(), optional=True),
-            "processed_signal_length": NeuralType(("B",), LengthsType(), optional=True),
-        }
-
     @property
     def output_types(self) -> dict[str, NeuralType]:
         return {
@@ -185,40 +160,7 @@ class EncDecRNNTModel(ASRModel):
         )
         if not compute_wer:
             return loss, None, None, None
-        self.wer.update(
-            predictions=encoded,
-            predictions_lengths=encoded_len,
-            targets=transcript,
-            targets_lengths=transcript_len,
-        )
-        wer, wer_num, wer_denom = self.wer.compute()
-        self.wer.reset()
-        return loss, wer, wer_num, wer_denom
-
-    # ----------------------------------------------------------------------------------------- training
-    def training_step(self, batch, batch_nb):
-        log_every_n_steps = max(self._trainer.log_every_n_steps if self._trainer else 1, 1)
-        loss, wer, _, _ = self._loss_and_wer(batch, compute_wer=(batch_nb + 1) % log_every_n_steps == 0)
-        self.log_dict(
-            {
-                "train_loss": loss,
-                "learning_rate": self._optimizer.param_groups[0]["lr"] if self._optimizer else 0.0,
-                "global_step": float(self.trainer.global_step),
-            },
-            on_step=True,
-        )
-        if wer is not None:
-            self.log("training_batch_wer", wer, prog_bar=True, on_step=True)
-        return {"loss": loss}
-
-    def _eval_step(self, batch, prefix: str) -> dict[str, torch.Tensor]:
-        loss, wer, wer_num, wer_denom = self._loss_and_wer(batch, compute_wer=True)
-        return {
-            f"{prefix}_loss": loss,
-            f"{prefix}_wer_num": wer_num,
-            f"{prefix}_wer_denom": wer_denom,
-            f"{prefix}_wer": wer,
-        }
+        return (loss, *self._batch_wer(encoded, encoded_len, transcript, transcript_len))
 
     # ------------------------------------------------------------------------------------------ inference
     def transcribe(
