@@ -26,10 +26,8 @@ class EncDecCTCModelBPE(EncDecCTCModel, ASRBPEMixin):
                 cfg.decoder.num_classes = len(self.tokenizer_vocabulary)
         super().__init__(cfg=cfg, trainer=trainer)
 
-    def _setup_decoding(self, decoding_cfg: DictConfig | None) -> None:
-        super()._setup_decoding(decoding_cfg)
-        self.decoding = CTCBPEDecoding(self._cfg.decoding, tokenizer=self.tokenizer)
-        self.wer.decoding = self.decoding
+    def _make_decoding(self, decoding_cfg: DictConfig) -> CTCBPEDecoding:
+        return CTCBPEDecoding(decoding_cfg, tokenizer=self.tokenizer)
 
     def change_vocabulary(
         self, new_tokenizer_dir: str, new_tokenizer_type: str = "bpe", decoding_cfg: DictConfig | None = None

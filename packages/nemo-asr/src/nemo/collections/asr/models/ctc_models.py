@@ -62,8 +62,12 @@ class EncDecCTCModel(ASRModel):
         with open_dict(self._cfg):
             self._cfg.decoding = decoding_cfg
             self._register_decoding_files()
-        self.decoding = CTCDecoding(self._cfg.decoding, vocabulary=list(self.decoder.vocabulary))
+        self.decoding = self._make_decoding(self._cfg.decoding)
         self.wer = self._make_wer()
+
+    def _make_decoding(self, decoding_cfg: DictConfig) -> CTCDecoding:
+        """The decoding object for ``decoding_cfg`` over this model's labels (BPE models: their tokenizer)."""
+        return CTCDecoding(decoding_cfg, vocabulary=list(self.decoder.vocabulary))
 
     def _register_decoding_files(self) -> None:
         """Pack the beam search's LM and lexicon into saved ``.nemo`` archives, so a restored model decodes alike.

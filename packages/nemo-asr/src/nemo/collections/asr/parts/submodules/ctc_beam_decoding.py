@@ -138,10 +138,9 @@ def ctc_prefix_beam_search(
 ) -> list[tuple[list[int], float]]:
     """CTC prefix beam search over one utterance, without a language model.
 
-    Every step scores all ``beam x V`` one-token extensions at once; a prefix is the collapsed label
-    sequence, kept with two log-probabilities (paths ending in blank and in its last token), so the
-    score of a prefix sums over all its alignments. With a beam as large as the number of prefixes
-    the scores are exact.
+    A prefix is the collapsed label sequence, kept with two log-probabilities (paths ending in blank and in
+    its last token), so the score of a prefix sums over all its alignments; every token is tried at every
+    frame. With a beam as large as the number of prefixes the scores are exact.
 
     Args:
         log_probs: (T, V) log-probabilities of one utterance.
@@ -151,48 +150,8 @@ def ctc_prefix_beam_search(
     Returns:
         Up to ``beam_size`` ``(token ids, log-probability)`` pairs, best first.
     """
-    log_probs = log_probs.detach().float().cpu()
-    vocab = log_probs.shape[-1]
-    neg_inf = torch.tensor(float("-inf"))
-    prefixes: list[tuple[int, ...]] = [()]
-    ends_blank = torch.zeros(1)
-    ends_token = torch.full((1,), float("-inf"))
-    last = torch.full((1,), -1, dtype=torch.long)
-    token_ids = torch.arange(vocab)
-    for frame in log_probs:
-        total = torch.logaddexp(ends_blank, ends_token)
-        stay_blank = total + frame[blank_id]
-        stay_token = torch.where(last >= 0, ends_token + frame[last.clamp(min=0)], neg_inf)
-        extend = torch.where(token_ids == last[:, None], ends_blank[:, None], total[:, None]) + frame
-        extend[:, blank_id] = float("-inf")
-        position = {prefix: k for k, prefix in enumerate(prefixes)}
-        merges = [(j, position[p[:-1]], p[-1]) for j, p in enumerate(prefixes) if p and p[:-1] in position]
-        if merges:
-            into, parent, token = (torch.tensor(column) for column in zip(*merges))
-            stay_token[into] = torch.logaddexp(stay_token[into], extend[parent, token])
-            extend[parent, token] = float("-inf")
-        candidate_blank = torch.cat([stay_blank, torch.full((extend.numel(),), float("-inf"))])
-        candidate_token = torch.cat([stay_token, extend.flatten()])
-        scores = torch.logaddexp(candidate_blank, candidate_token)
-        top = scores.topk(min(beam_size, scores.numel())).indices
-        top = top[scores[top] > float("-inf")]
-        kept = len(prefixes)
-        new_prefixes = []
-        new_last = []
-        for index in top.tolist():
-            if index < kept:
-                new_prefixes.append(prefixes[index])
-                new_last.append(int(last[index]))
-            else:
-                parent, token = divmod(index - kept, vocab)
-                new_prefixes.append((*prefixes[parent], token))
-                new_last.append(token)
-        prefixes = new_prefixes
-        ends_blank, ends_token = candidate_blank[top], candidate_token[top]
-        last = torch.tensor(new_last, dtype=torch.long)
-    final = torch.logaddexp(ends_blank, ends_token)
-    order = final.argsort(descending=True).tolist()
-    return [(list(prefixes[k]), float(final[k])) for k in order]
+    finished = _fused_prefix_search(log_probs, blank_id, beam_size, _ACOUSTIC_ONLY, _NEG_INF, _NEG_INF)
+    return [(tokens, score) for score, tokens, _ in finished]
 
 
 def token_word_parts(vocabulary: list[str], decoding_type: str) -> list[tuple[bool, str]]:
@@ -301,6 +260,24 @@ class WordLMFusion:
         if partial and self.alpha and not self.language_model.is_prefix(partial):
             return self.unk_score_offset
         return 0.0
+
+
+class _AcousticOnly:
+    """The scoring of the search without a LM: every prefix scores 0."""
+
+    _STATE = WordState((), "", 0.0, 0.0)
+
+    def initial_state(self) -> WordState:
+        return self._STATE
+
+    def extend(self, state: WordState, token: int) -> WordState:
+        return self._STATE
+
+    def final_score(self, state: WordState) -> float:
+        return 0.0
+
+
+_ACOUSTIC_ONLY = _AcousticOnly()
 
 
 def lexicon_token_roles(vocabulary: list[str], decoding_type: str) -> list[tuple[bool, bool]]:
@@ -533,12 +510,13 @@ def _fused_prefix_search(
     log_probs: torch.Tensor,
     blank_id: int,
     beam_size: int,
-    fusion: WordLMFusion | LexiconWordLMFusion,
+    fusion: WordLMFusion | LexiconWordLMFusion | _AcousticOnly,
     token_min_logp: float,
     beam_prune_logp: float,
     beam_size_token: int | None = None,
 ) -> list[tuple[float, list[int], WordState | LexiconState]]:
-    """The prefix search behind :func:`ctc_prefix_beam_search_with_lm` and :func:`ctc_lexicon_beam_search`.
+    """The prefix search behind :func:`ctc_prefix_beam_search`, :func:`ctc_prefix_beam_search_with_lm` and
+    :func:`ctc_lexicon_beam_search`.
 
     Returns:
         ``(final score, token ids, state)`` of the surviving prefixes with a finite final score, best first.
