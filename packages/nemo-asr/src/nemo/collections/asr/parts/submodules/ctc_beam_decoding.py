@@ -188,7 +188,36 @@ class WordState(NamedTuple):
     score: float
 
 
-class WordLMFusion:
+class _ScaledWordLM:
+    """``alpha * ln P(word | context)`` of a word n-gram LM, cached per ``(context, word)``; contexts trimmed to
+    the LM's ``order - 1`` words. The base of both LM fusions.
+
+    Args:
+        language_model: the word n-gram model.
+        alpha: LM weight; 0 scores every word 0.
+    """
+
+    def __init__(self, language_model: NGramLanguageModel, alpha: float) -> None:
+        self.language_model = language_model
+        self.alpha = alpha
+        self._context_size = language_model.order - 1
+        self._word_scores: dict[tuple[tuple[str, ...], str], float] = {}
+
+    def _trim(self, context: tuple[str, ...]) -> tuple[str, ...]:
+        return context[max(0, len(context) - self._context_size) :]
+
+    def _word_score(self, context: tuple[str, ...], word: str) -> float:
+        if not self.alpha:
+            return 0.0
+        key = (context, word)
+        score = self._word_scores.get(key)
+        if score is None:
+            score = self.alpha * _LN_10 * self.language_model.score(context, word)
+            self._word_scores[key] = score
+        return score
+
+
+class WordLMFusion(_ScaledWordLM):
     """Shallow fusion of a word n-gram LM into a CTC prefix search (pyctcdecode's scoring).
 
     Scores are natural logs. Word scores are cached per ``(context, word)`` for the life of the object,
@@ -210,13 +239,10 @@ class WordLMFusion:
         beta: float,
         unk_score_offset: float = -10.0,
     ) -> None:
-        self.language_model = language_model
+        super().__init__(language_model, alpha)
         self.word_parts = word_parts
-        self.alpha = alpha
         self.beta = beta
         self.unk_score_offset = unk_score_offset
-        self._context_size = language_model.order - 1
-        self._word_scores: dict[tuple[tuple[str, ...], str], float] = {}
 
     def initial_state(self) -> WordState:
         """The state of the empty prefix: context ``<s>``."""
@@ -242,19 +268,6 @@ class WordLMFusion:
             words_score += self._word_score(context, partial) + self.beta
             context = self._trim((*context, partial))
         return words_score + self._word_score(context, EOS)
-
-    def _trim(self, context: tuple[str, ...]) -> tuple[str, ...]:
-        return context[max(0, len(context) - self._context_size) :]
-
-    def _word_score(self, context: tuple[str, ...], word: str) -> float:
-        if not self.alpha:
-            return 0.0
-        key = (context, word)
-        score = self._word_scores.get(key)
-        if score is None:
-            score = self.alpha * _LN_10 * self.language_model.score(context, word)
-            self._word_scores[key] = score
-        return score
 
     def _partial_penalty(self, partial: str) -> float:
         if partial and self.alpha and not self.language_model.is_prefix(partial):
@@ -315,7 +328,7 @@ class LexiconState(NamedTuple):
 _LEFT_THE_LEXICON = LexiconState((), (), SpellingTrie.ROOT, _NEG_INF)
 
 
-class LexiconWordLMFusion:
+class LexiconWordLMFusion(_ScaledWordLM):
     """Lexicon-constrained word n-gram LM scoring of CTC prefixes (flashlight's lexicon decoder).
 
     Spellings are indexed once in a :class:`SpellingTrie`; the best word of each ``(context, spelling)`` is
@@ -347,16 +360,13 @@ class LexiconWordLMFusion:
         if unk_weight == _NEG_INF:
             known = language_model.vocabulary
             spellings = [(word, token_ids) for word, token_ids in spellings if word in known]
-        self.language_model = language_model
+        super().__init__(language_model, alpha)
         self.trie = SpellingTrie(spellings, vocab_size=len(token_roles))
         self.token_roles = token_roles
-        self.alpha = alpha
         self.beta = beta
         self.unk_weight = unk_weight
         self.sil_weight = sil_weight
-        self._context_size = language_model.order - 1
         self._best_words: dict[tuple[tuple[str, ...], int], tuple[float, str] | None] = {}
-        self._end_scores: dict[tuple[str, ...], float] = {}
 
     def initial_state(self) -> LexiconState:
         """The state of the empty prefix: context ``<s>``, no word begun."""
@@ -398,14 +408,7 @@ class LexiconWordLMFusion:
                 return _NEG_INF, words
             word_score, word = best
             context, words, score = self._trim((*context, word)), (*words, word), score + word_score
-        end_score = self._end_scores.get(context)
-        if end_score is None:
-            end_score = self.alpha * _LN_10 * self.language_model.score(context, EOS) if self.alpha else 0.0
-            self._end_scores[context] = end_score
-        return score + end_score, words
-
-    def _trim(self, context: tuple[str, ...]) -> tuple[str, ...]:
-        return context[max(0, len(context) - self._context_size) :]
+        return score + self._word_score(context, EOS), words
 
     def _best_word(self, context: tuple[str, ...], node: int) -> tuple[float, str] | None:
         """The best-scoring word spelled by ``node`` after ``context``, with its score; ``None`` if none."""
@@ -414,9 +417,7 @@ class LexiconWordLMFusion:
             return self._best_words[key]
         best = None
         for word in self.trie.words_at(node):
-            score = self.beta
-            if self.alpha:
-                score += self.alpha * _LN_10 * self.language_model.score(context, word)
+            score = self.beta + self._word_score(context, word)
             if word not in self.language_model.vocabulary:
                 score += self.unk_weight
             if best is None or score > best[0]:

@@ -18,11 +18,12 @@ spelling still begins some word and which words a complete one spells.
 
 from __future__ import annotations
 
-import gzip
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
+
+from nemo.collections.asr.parts.utils.text_files import open_text
 
 __all__ = [
     "LEXICON_WORD_SEPARATOR",
@@ -34,7 +35,6 @@ __all__ = [
 ]
 
 LEXICON_WORD_SEPARATOR = "|"
-_GZIP_MAGIC = b"\x1f\x8b"
 _LABELS_SHOWN = 12
 
 
@@ -75,12 +75,9 @@ def read_lexicon(path: str | Path) -> list[LexiconEntry]:
             f"lexicon file {str(path)!r} does not exist. Pass the path of a lexicon (lines 'word tok1 tok2 ...', "
             "plain or .gz) as decoding.beam.flashlight_cfg.lexicon_path."
         )
-    with open(path, "rb") as raw:
-        compressed = raw.read(len(_GZIP_MAGIC)) == _GZIP_MAGIC
-    opener = gzip.open if compressed else open
     entries = []
     try:
-        with opener(path, "rt", encoding="utf-8") as lines:
+        with open_text(path) as lines:
             for number, line in enumerate(lines, start=1):
                 fields = line.split()
                 if not fields or fields[0].startswith("#"):

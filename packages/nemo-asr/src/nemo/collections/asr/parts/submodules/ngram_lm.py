@@ -22,6 +22,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
+from nemo.collections.asr.parts.utils.text_files import open_text
 from nemo.utils import logging
 
 __all__ = ["BOS", "EOS", "UNK", "ArpaFormatError", "NGramLanguageModel", "estimate_ngram_lm"]
@@ -37,7 +38,6 @@ BOS_LOG10_PROB = -99.0
 FALLBACK_DISCOUNTS = (0.5, 1.0, 1.5)
 
 _KENLM_BINARY_MAGIC = b"mmap lm "
-_GZIP_MAGIC = b"\x1f\x8b"
 _SECTION = re.compile(r"\\(\d+)-grams:")
 _COUNT = re.compile(r"ngram\s+(\d+)\s*=\s*(\d+)")
 
@@ -139,9 +139,8 @@ class NGramLanguageModel:
                 f"{path} is a KenLM binary language model, which this decoder cannot read. Pass the ARPA file it "
                 "was built from (.arpa or .arpa.gz), or write one with `nemo asr build-lm`."
             )
-        opener = gzip.open if head.startswith(_GZIP_MAGIC) else open
         try:
-            with opener(path, "rt", encoding="utf-8") as lines:
+            with open_text(path) as lines:
                 log10_probs, backoffs = _parse_arpa(lines, str(path))
         except UnicodeDecodeError as error:
             raise ArpaFormatError(
