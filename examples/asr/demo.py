@@ -94,33 +94,43 @@ def write_phone_manifest(
     Returns:
         How many utterances were dropped.
     """
+    from nemo.collections.asr.data.manifest import read_manifest_entries
+
     dropped = 0
     with target.open("w", encoding="utf-8") as out:
         for source in sources:
-            for line_number, line in enumerate(source.open(encoding="utf-8"), start=1):
-                entry = json.loads(line)
-                unknown = [word for word in entry["text"].split() if word not in pronunciations]
+            for entry in read_manifest_entries(str(source)):
+                unknown = [word for word in entry.text.split() if word not in pronunciations]
                 if unknown:
                     if skip_unknown:
                         dropped += 1
                         continue
                     raise SystemExit(
-                        f"{source}:{line_number}: no pronunciation for {unknown}. Add them to SUPPLEMENT in "
+                        f"{entry.where}: no pronunciation for {unknown}. Add them to SUPPLEMENT in "
                         "scripts/prepare_lexicon.py and rerun it, or train on letters (demo_ctc_char.yaml)."
                     )
-                entry["text"] = " ".join(pronunciations[word] for word in entry["text"].split())
-                entry["audio_filepath"] = str((source.parent / entry["audio_filepath"]).resolve())
-                out.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                line = {
+                    **entry.extra,
+                    "audio_filepath": str(Path(entry.audio_filepath).resolve()),
+                    "duration": entry.duration,
+                    "text": " ".join(pronunciations[word] for word in entry.text.split()),
+                }
+                if entry.offset is not None:
+                    line["offset"] = entry.offset
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
     return dropped
 
 
 def prepare_targets(cfg, log_dir: Path) -> Path:
     """Write the word LM (and, for phone targets, the phone manifests) into ``log_dir``; return the LM path."""
+    from nemo.collections.asr.data.manifest import read_manifest_entries
     from nemo.collections.asr.parts.submodules.ngram_lm import estimate_ngram_lm
 
     train_manifests = [Path(path) for path in cfg.model.train_ds.manifest_filepath.split(",")]
-    with (ASTERISK / "train_manifest.json").open(encoding="utf-8") as manifest:
-        train_texts = [json.loads(line)["text"] for line in manifest]
+    train_texts = [
+        entry.text
+        for entry in read_manifest_entries(str(ASTERISK / "train_manifest.json"), resolve_audio_paths=False)
+    ]
     lm_path = log_dir / f"train_words_{cfg.demo.lm_order}gram.arpa"
     language_model = estimate_ngram_lm(train_texts, order=cfg.demo.lm_order)
     language_model.write_arpa(lm_path)

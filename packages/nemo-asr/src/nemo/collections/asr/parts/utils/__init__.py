@@ -1,1 +1,1 @@
-"""Helpers shared by ASR decoding and models: ``rnnt_utils.Hypothesis``."""
+"""Helpers shared by ASR decoding and models: ``rnnt_utils.Hypothesis``, ``text_files.open_text``."""
