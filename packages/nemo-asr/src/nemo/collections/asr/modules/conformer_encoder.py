@@ -493,13 +493,14 @@ class ConformerEncoder(NeuralModule):
         Returns:
             ``(pad_mask, att_mask)``: (B, T) bool, true on padding; and the prepared attention mask
             (a query may attend a key when both are valid frames and the key is within its context).
-            Both are None when they would mask nothing (no padding, unlimited context), which spares
-            every layer the masking work; the outputs are the same.
+            On the CPU both are None when they would mask nothing (no padding, unlimited context), which
+            spares every layer the masking work; the outputs are the same.
         """
         positions = torch.arange(max_len, device=length.device)
         valid = positions.unsqueeze(0) < length.unsqueeze(1)  # (B, T)
         context = self._context_mask(att_context_size, positions)
-        if context is None and bool(valid.all()):
+        # Checking for padding reads ``length`` on the host: worth it on the CPU, a stall on an accelerator.
+        if context is None and length.device.type == "cpu" and bool(valid.all()):
             return None, None
         allowed = valid.unsqueeze(1) & valid.unsqueeze(2)  # (B, T, T)
         if context is not None:
