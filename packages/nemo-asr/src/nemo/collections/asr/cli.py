@@ -50,10 +50,6 @@ def _apply_beam_arguments(model, args: argparse.Namespace) -> None:
         raise CommandError(
             f"--lm/--beam-size need a CTC model; {type(model).__name__} decodes otherwise. Drop those options."
         )
-    if args.lm is not None and not Path(args.lm).is_file():
-        raise CommandError(
-            f"language model {args.lm!r} does not exist. Pass an ARPA file (`nemo asr build-lm`)."
-        )
     decoding_cfg = OmegaConf.create(OmegaConf.to_container(model.cfg.decoding))
     with open_dict(decoding_cfg):
         decoding_cfg.strategy = "beam"
@@ -109,16 +105,12 @@ def _evaluate(argv: list[str]) -> int:
     parser.add_argument("--output", help="write the manifest with pred_text added to this file")
     _add_beam_arguments(parser)
     args = parser.parse_args(argv)
-    if not Path(args.manifest).is_file():
-        raise CommandError(f"manifest {args.manifest!r} does not exist. Pass a NeMo JSON-lines manifest.")
-    if not Path(args.model).is_file():
-        raise CommandError(f"model file {args.model!r} does not exist. Pass the path of a .nemo archive.")
     from nemo.collections.asr.data.manifest import ManifestError, read_manifest_entries
     from nemo.collections.asr.metrics.wer import word_error_rate
 
     try:
         entries = list(read_manifest_entries(args.manifest))
-    except ManifestError as err:
+    except (ManifestError, FileNotFoundError) as err:
         raise CommandError(str(err)) from err
     missing = [entry.audio_filepath for entry in entries if not Path(entry.audio_filepath).is_file()]
     if missing:
