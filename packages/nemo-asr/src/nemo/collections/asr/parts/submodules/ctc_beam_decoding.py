@@ -688,11 +688,6 @@ class BeamCTCInfer:
         self.decoding_type: str | None = None
         self._fusion: WordLMFusion | LexiconWordLMFusion | None = None
 
-    @property
-    def returns_lexicon_words(self) -> bool:
-        """Whether hypotheses come with ``text`` set to lexicon words (``search_type="flashlight"``)."""
-        return self.lexicon is not None
-
     def set_vocabulary(self, vocab: list[str]) -> None:
         """Token strings by id (blank excluded): characters, or sentencepiece pieces."""
         self.vocab = list(vocab)

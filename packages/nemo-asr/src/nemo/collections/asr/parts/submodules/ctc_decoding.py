@@ -248,7 +248,8 @@ class AbstractCTCDecoding:
     ) -> list[Hypothesis]:
         """Fold repeats (optionally), drop blanks and set ``text`` on each hypothesis, in place.
 
-        Hypotheses of the lexicon search (``search_type: flashlight``) keep the text the search set: its words.
+        A hypothesis whose search already set its ``text`` keeps it: the lexicon search (``search_type:
+        flashlight``) sets the words it found, which the token ids of a phone model do not spell.
 
         Args:
             hypotheses_list: hypotheses whose ``y_sequence`` holds labels; the first ``length`` are used
@@ -258,9 +259,9 @@ class AbstractCTCDecoding:
         Returns:
             The same hypotheses, ``text`` set.
         """
-        if isinstance(self.decoding, BeamCTCInfer) and self.decoding.returns_lexicon_words:
-            return hypotheses_list
         for hypothesis in hypotheses_list:
+            if hypothesis.text is not None:
+                continue
             labels = torch.as_tensor(hypothesis.y_sequence, dtype=torch.long)
             if hypothesis.length > 0:
                 labels = labels[: int(hypothesis.length)]
