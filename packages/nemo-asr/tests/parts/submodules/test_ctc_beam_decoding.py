@@ -412,6 +412,15 @@ def test_a_prefix_that_leaves_the_lexicon_everywhere_gives_an_empty_hypothesis(p
     assert hypothesis.text == "" and len(hypothesis.y_sequence) == 0
 
 
+def test_an_unfinished_last_word_keeps_the_words_before_it(phone_files):
+    # "zibr" is the start of "zebra" but no word: every surviving prefix ends inside the spelling.
+    log_probs = spell(phone_ids("ðə kæt zibr"), len(PHONES) + 1)[None]
+    decoding = CTCDecoding(flashlight_cfg(*phone_files, unk_weight=0.0), PHONES)
+    (hypothesis,), _ = decoding.ctc_decoder_predictions_tensor(log_probs, return_hypotheses=True)
+    assert hypothesis.text == "the cat"
+    assert math.isfinite(hypothesis.score)
+
+
 def test_character_lexicon_with_trailing_separators(tmp_path, pound_key_arpa):
     words = sorted({word for sentence in LM_SENTENCES for word in sentence.split()})
     lexicon = write_lexicon(tmp_path / "chars.lex", {word: [word] for word in words}, separator=" |")

@@ -493,7 +493,8 @@ def ctc_lexicon_beam_search(
 
     Returns:
         Up to ``beam_size`` ``(token ids, score, words)``, best first (the empty prefix, all blanks, when no
-        lexicon word fits).
+        lexicon word fits). When no surviving prefix ends on a whole word (the last word is not in the
+        lexicon), they are ranked by their score so far and their words are those completed before it.
     """
     finished = _fused_prefix_search(
         log_probs,
@@ -520,7 +521,8 @@ def _fused_prefix_search(
     :func:`ctc_lexicon_beam_search`.
 
     Returns:
-        ``(final score, token ids, state)`` of the surviving prefixes with a finite final score, best first.
+        ``(final score, token ids, state)`` of the surviving prefixes with a finite final score, best first;
+        if none has one, ``(score so far, token ids, state)`` of the survivors instead.
     """
     parents = [-1]
     last_tokens = [-1]
@@ -581,6 +583,16 @@ def _fused_prefix_search(
         ),
         reverse=True,
     )
+    if finished and finished[0][0] == _NEG_INF:
+        # No surviving prefix ends on a word (the last word is not in the lexicon, or was cut off): rank by
+        # the running score instead, so the words completed before it are kept rather than lost.
+        finished = sorted(
+            (
+                (_logaddexp(p_blank, p_token) + states[node].score, node)
+                for node, (p_blank, p_token) in beams.items()
+            ),
+            reverse=True,
+        )
     return [
         (score, _token_path(node, parents, last_tokens), states[node])
         for score, node in finished
