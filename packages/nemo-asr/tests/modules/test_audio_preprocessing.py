@@ -371,6 +371,19 @@ def test_mfcc_matches_torchaudio_and_nemo_state_dict(batch: tuple[torch.Tensor, 
         AudioToMFCCPreprocessor(window="kaiser")
 
 
+def test_mfcc_ports_and_window_keys() -> None:
+    preprocessor = AudioToMFCCPreprocessor(
+        sample_rate=8000, window_size=None, window_stride=None, n_window_size=200, n_window_stride=80
+    )
+    assert (preprocessor.win_length, preprocessor.hop_length) == (200, 80)
+    assert list(preprocessor.input_types) == ["input_signal", "length"]
+    assert preprocessor.input_types["input_signal"].elements_type.type_parameters == {"freq": 8000}
+    assert isinstance(preprocessor.output_types["processed_signal"].elements_type, MFCCSpectrogramType)
+    assert isinstance(preprocessor.output_types["processed_length"].elements_type, LengthsType)
+    with pytest.raises(ValueError, match="AudioToMFCCPreprocessor received both window_stride"):
+        AudioToMFCCPreprocessor(window_stride=0.01, n_window_stride=160)
+
+
 def test_torchscript_export_matches_eager(tmp_path: Path) -> None:
     preprocessor = AudioToMelSpectrogramPreprocessor(features=16, pad_to=0).eval()
     example = (torch.randn(2, 8000), torch.tensor([8000, 5000]))

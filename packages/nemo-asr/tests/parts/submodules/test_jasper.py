@@ -13,6 +13,8 @@ from nemo.collections.asr.parts.submodules.jasper import (
     get_asymtric_padding,
     get_same_padding,
     init_weights,
+    tds_normal_,
+    tds_uniform_,
 )
 
 
@@ -28,8 +30,12 @@ def test_padding_helpers() -> None:
     assert get_same_padding(3, 1, 4) == 4
     assert get_asymtric_padding(5, 1, 1, future_context=1) == (3, 1)
     assert get_asymtric_padding(3, 1, 1, future_context=5) == 1
+    # Dilated: NeMo 1.23's left side, dilation * (kernel - future) - 1, so NeMo models keep their lengths.
+    assert get_asymtric_padding(5, 1, 2, future_context=1) == (7, 2)
     with pytest.raises(ValueError, match="stride=2 and dilation=2"):
         get_same_padding(3, 2, 2)
+    with pytest.raises(ValueError, match="stride=2 and dilation=3"):
+        get_asymtric_padding(5, 2, 3, future_context=1)
 
 
 def test_masked_conv_zeroes_padding_before_convolving() -> None:
@@ -113,6 +119,20 @@ def test_init_weights_modes(mode: str) -> None:
     torch.nn.init.zeros_(conv.weight)
     init_weights(conv, mode)
     assert conv.weight.abs().sum() > 0
+
+
+def test_tds_initialisations_scale_with_fan_in() -> None:
+    torch.manual_seed(0)
+    weight = torch.nn.Parameter(torch.empty(256, 32, 5))
+    scale = (4.0 / (32 * 5)) ** 0.5
+    assert tds_uniform_(weight) is weight
+    largest = weight.detach().abs().max().item()
+    assert 0.99 * scale < largest <= scale
+    tds_normal_(weight)
+    torch.testing.assert_close(weight.detach().std().item(), scale, rtol=0.02, atol=0.0)
+    torch.testing.assert_close(weight.detach().mean().item(), 0.0, rtol=0.0, atol=0.01 * scale)
+    tds_uniform_(weight, mode="fan_out")
+    assert weight.detach().abs().max().item() <= (4.0 / (256 * 5)) ** 0.5
 
 
 def test_init_weights_resets_batch_norm_and_rejects_unknown_modes() -> None:

@@ -44,32 +44,47 @@ __all__ = [
 ]
 
 
-def _window_in_samples(
+def _window_and_hop_in_samples(
     owner: str,
     sample_rate: int,
-    seconds: float | None,
-    samples: int | None,
-    seconds_key: str,
-    samples_key: str,
-) -> int | None:
-    """A window length or stride in samples, from seconds or samples (exactly one of them)."""
-    if seconds and samples:
-        raise ValueError(
-            f"{owner} received both {seconds_key}={seconds} and {samples_key}={samples}; only one should be "
-            f"specified. Set the other to null in the preprocessor config."
-        )
-    if seconds:
-        return int(seconds * sample_rate)
-    return samples
+    window_size: float | None,
+    window_stride: float | None,
+    n_window_size: int | None,
+    n_window_stride: int | None,
+) -> tuple[int | None, int | None]:
+    """``(win_length, hop_length)`` in samples, each given in seconds or in samples (not both).
+
+    Raises:
+        ValueError: both keys of the window (or of the hop) are set; the message names ``owner``.
+    """
+    in_samples = []
+    for seconds, samples, seconds_key, samples_key in (
+        (window_size, n_window_size, "window_size", "n_window_size"),
+        (window_stride, n_window_stride, "window_stride", "n_window_stride"),
+    ):
+        if seconds and samples:
+            raise ValueError(
+                f"{owner} received both {seconds_key}={seconds} and {samples_key}={samples}; only one should "
+                f"be specified. Set the other to null in the preprocessor config."
+            )
+        in_samples.append(int(seconds * sample_rate) if seconds else samples)
+    return in_samples[0], in_samples[1]
 
 
 class AudioPreprocessor(NeuralModule, ABC):
     """Base of the waveform -> features modules: float32 features, no gradients, output in the module's dtype.
 
+    Subclasses set ``self._sample_rate`` (the ``freq`` of the ``input_signal`` port) and the class
+    attribute ``_processed_signal_type``, the element type of the features they compute; the ports are
+    declared here.
+
     Args:
         win_length: analysis window in samples.
         hop_length: hop between frames in samples.
     """
+
+    _sample_rate: int
+    _processed_signal_type: type[SpectrogramType]
 
     def __init__(self, win_length: int | None, hop_length: int | None) -> None:
         super().__init__()
@@ -86,6 +101,22 @@ class AudioPreprocessor(NeuralModule, ABC):
         # Follows .to(dtype) / .half() of the module, so the features come out in the module's dtype
         # while they are computed in float32.
         self.register_buffer("dtype_sentinel_tensor", torch.tensor((), dtype=torch.float32), persistent=False)
+
+    @property
+    def input_types(self) -> dict[str, NeuralType]:
+        """``input_signal`` (B, T) at ``sample_rate`` and ``length`` (B,) in samples."""
+        return {
+            "input_signal": NeuralType(("B", "T"), AudioSignal(freq=self._sample_rate)),
+            "length": NeuralType(tuple("B"), LengthsType()),
+        }
+
+    @property
+    def output_types(self) -> dict[str, NeuralType]:
+        """``processed_signal`` (B, D, T') of ``_processed_signal_type``, ``processed_length`` (B,) frames."""
+        return {
+            "processed_signal": NeuralType(("B", "D", "T"), self._processed_signal_type()),
+            "processed_length": NeuralType(tuple("B"), LengthsType()),
+        }
 
     @typecheck()
     @torch.no_grad()
@@ -146,6 +177,8 @@ class AudioToMelSpectrogramPreprocessor(AudioPreprocessor, Exportable):
         stft_conv: deprecated, ignored (warns).
     """
 
+    _processed_signal_type = MelSpectrogramType
+
     def __init__(
         self,
         sample_rate: int = 16000,
@@ -176,19 +209,16 @@ class AudioToMelSpectrogramPreprocessor(AudioPreprocessor, Exportable):
         stft_exact_pad: bool = False,
         stft_conv: bool = False,
     ) -> None:
-        owner = type(self).__name__
-        n_window_size = _window_in_samples(
-            owner, sample_rate, window_size, n_window_size, "window_size", "n_window_size"
+        super().__init__(
+            *_window_and_hop_in_samples(
+                type(self).__name__, sample_rate, window_size, window_stride, n_window_size, n_window_stride
+            )
         )
-        n_window_stride = _window_in_samples(
-            owner, sample_rate, window_stride, n_window_stride, "window_stride", "n_window_stride"
-        )
-        super().__init__(n_window_size, n_window_stride)
         self._sample_rate = sample_rate
         self.featurizer = FilterbankFeatures(
             sample_rate=sample_rate,
-            n_window_size=n_window_size,
-            n_window_stride=n_window_stride,
+            n_window_size=self.win_length,
+            n_window_stride=self.hop_length,
             window=window,
             normalize=normalize,
             n_fft=n_fft,
@@ -212,22 +242,6 @@ class AudioToMelSpectrogramPreprocessor(AudioPreprocessor, Exportable):
             stft_exact_pad=stft_exact_pad,
             stft_conv=stft_conv,
         )
-
-    @property
-    def input_types(self) -> dict[str, NeuralType]:
-        """``input_signal`` (B, T) at ``sample_rate`` and ``length`` (B,) in samples."""
-        return {
-            "input_signal": NeuralType(("B", "T"), AudioSignal(freq=self._sample_rate)),
-            "length": NeuralType(tuple("B"), LengthsType()),
-        }
-
-    @property
-    def output_types(self) -> dict[str, NeuralType]:
-        """``processed_signal`` (B, D, T') and ``processed_length`` (B,) in frames."""
-        return {
-            "processed_signal": NeuralType(("B", "D", "T"), MelSpectrogramType()),
-            "processed_length": NeuralType(tuple("B"), LengthsType()),
-        }
 
     @property
     def filter_banks(self) -> torch.Tensor:
@@ -274,6 +288,8 @@ class AudioToMFCCPreprocessor(AudioPreprocessor):
         log: log-mel (``True``) or dB-scaled mel (``False``) before the DCT.
     """
 
+    _processed_signal_type = MFCCSpectrogramType
+
     def __init__(
         self,
         sample_rate: int = 16000,
@@ -291,28 +307,25 @@ class AudioToMFCCPreprocessor(AudioPreprocessor):
         norm: str | None = "ortho",
         log: bool = True,
     ) -> None:
-        owner = type(self).__name__
-        n_window_size = _window_in_samples(
-            owner, sample_rate, window_size, n_window_size, "window_size", "n_window_size"
+        super().__init__(
+            *_window_and_hop_in_samples(
+                type(self).__name__, sample_rate, window_size, window_stride, n_window_size, n_window_stride
+            )
         )
-        n_window_stride = _window_in_samples(
-            owner, sample_rate, window_stride, n_window_stride, "window_stride", "n_window_stride"
-        )
-        super().__init__(n_window_size, n_window_stride)
         self._sample_rate = sample_rate
         window_fn = self.torch_windows.get(window)
         if window_fn is None:
             raise ValueError(
-                f"{owner} got window={window!r}; expected one of "
+                f"{type(self).__name__} got window={window!r}; expected one of "
                 f"{sorted(k for k in self.torch_windows if k)}. Fix `window` in the preprocessor config."
             )
         mel_kwargs = {
             "f_min": lowfreq,
             "f_max": highfreq,
             "n_mels": n_mels,
-            "n_fft": n_fft or 2 ** math.ceil(math.log2(n_window_size)),
-            "win_length": n_window_size,
-            "hop_length": n_window_stride,
+            "n_fft": n_fft or 2 ** math.ceil(math.log2(self.win_length)),
+            "win_length": self.win_length,
+            "hop_length": self.hop_length,
             "window_fn": window_fn,
         }
         self.featurizer = torchaudio.transforms.MFCC(
@@ -323,22 +336,6 @@ class AudioToMFCCPreprocessor(AudioPreprocessor):
             log_mels=log,
             melkwargs=mel_kwargs,
         )
-
-    @property
-    def input_types(self) -> dict[str, NeuralType]:
-        """``input_signal`` (B, T) at ``sample_rate`` and ``length`` (B,) in samples."""
-        return {
-            "input_signal": NeuralType(("B", "T"), AudioSignal(freq=self._sample_rate)),
-            "length": NeuralType(tuple("B"), LengthsType()),
-        }
-
-    @property
-    def output_types(self) -> dict[str, NeuralType]:
-        """``processed_signal`` (B, n_mfcc, T') and ``processed_length`` (B,) in frames."""
-        return {
-            "processed_signal": NeuralType(("B", "D", "T"), MFCCSpectrogramType()),
-            "processed_length": NeuralType(tuple("B"), LengthsType()),
-        }
 
     def get_features(
         self, input_signal: torch.Tensor, length: torch.Tensor
@@ -401,18 +398,9 @@ class SpectrogramAugmentation(NeuralModule):
             else None
         )
 
-    @property
-    def input_types(self) -> dict[str, NeuralType]:
-        """``input_spec`` (B, D, T) spectrogram and ``length`` (B,) valid frames."""
-        return {
-            "input_spec": NeuralType(("B", "D", "T"), SpectrogramType()),
-            "length": NeuralType(tuple("B"), LengthsType()),
-        }
-
-    @property
-    def output_types(self) -> dict[str, NeuralType]:
-        """``augmented_spec`` (B, D, T)."""
-        return {"augmented_spec": NeuralType(("B", "D", "T"), SpectrogramType())}
+    # SpecAugment's ports: ``input_spec`` (B, D, T) and ``length`` (B,) in, ``augmented_spec`` (B, D, T) out.
+    input_types = SpecAugment.input_types
+    output_types = SpecAugment.output_types
 
     @typecheck()
     def forward(self, input_spec: torch.Tensor, length: torch.Tensor) -> torch.Tensor:

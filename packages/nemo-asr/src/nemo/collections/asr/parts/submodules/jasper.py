@@ -40,38 +40,26 @@ _NORMALIZATIONS = ("batch", "layer", "group", "instance")
 _RESIDUAL_MODES = ("add", "max", "stride_add")
 
 
-def _tds_bound(tensor: torch.Tensor) -> float:
-    """Std-like scale of the TDS initialisations: ``sqrt(1 / fan_in)``."""
-    fan_in, _ = nn.init._calculate_fan_in_and_fan_out(tensor)
-    return (1.0 / fan_in) ** 0.5
+def _tds_scale(tensor: torch.Tensor, mode: str) -> float:
+    """Scale of the TDS initialisations (Hannun et al., 2019) of a weight: ``sqrt(4 / fan)``.
 
-
-def tds_uniform_(tensor: torch.Tensor) -> torch.Tensor:
-    """In-place uniform initialisation of the TDS paper: ``U(-b, b)`` with ``b = sqrt(4 / fan_in)``.
-
-    Args:
-        tensor: weight to fill.
-
-    Returns:
-        ``tensor``, filled.
+    ``mode`` is ``"fan_in"`` (keeps the forward pass's magnitudes) or ``"fan_out"`` (the backward pass's).
     """
-    bound = 2.0 * _tds_bound(tensor)
+    fan = nn.init._calculate_correct_fan(tensor, mode)
+    return 2.0 * (1.0 / fan) ** 0.5
+
+
+def tds_uniform_(tensor: torch.Tensor, mode: str = "fan_in") -> torch.Tensor:
+    """Fill ``tensor`` in place from ``U(-s, s)``, ``s = sqrt(4 / fan)`` (TDS uniform); return it."""
+    bound = _tds_scale(tensor, mode)
     with torch.no_grad():
         return tensor.uniform_(-bound, bound)
 
 
-def tds_normal_(tensor: torch.Tensor) -> torch.Tensor:
-    """In-place normal initialisation of the TDS paper: ``N(0, 4 / fan_in)``.
-
-    Args:
-        tensor: weight to fill.
-
-    Returns:
-        ``tensor``, filled.
-    """
-    std = 2.0 * _tds_bound(tensor)
+def tds_normal_(tensor: torch.Tensor, mode: str = "fan_in") -> torch.Tensor:
+    """Fill ``tensor`` in place from ``N(0, s^2)``, ``s = sqrt(4 / fan)`` (TDS normal); return it."""
     with torch.no_grad():
-        return tensor.normal_(0.0, std)
+        return tensor.normal_(0.0, _tds_scale(tensor, mode))
 
 
 def init_weights(module: nn.Module, mode: str | None = "xavier_uniform") -> None:
@@ -160,16 +148,13 @@ def get_asymtric_padding(
         future_context: number of future frames each output may see.
 
     Returns:
-        ``(left, right)`` padding, or the symmetric padding when ``kernel_size <= future_context``.
+        ``(left, right)`` padding, or the symmetric padding when ``kernel_size <= future_context``. With
+        ``dilation > 1`` the left side is ``dilation * (kernel_size - future_context) - 1``, as in NeMo 1.23
+        (``dilation - 1`` frames more than the receptive field needs; kept so NeMo models compute the same).
 
     Raises:
-        ValueError: both ``stride`` and ``dilation`` are above 1.
+        ValueError: both ``stride`` and ``dilation`` are above 1 (raised by :func:`get_same_padding`).
     """
-    if stride > 1 and dilation > 1:
-        raise ValueError(
-            f"Only stride OR dilation may be greater than 1, got stride={stride} and dilation={dilation}. "
-            "Set one of them to 1 in the block config (`stride` / `dilation`)."
-        )
     symmetric_padding = get_same_padding(kernel_size, stride, dilation)
     if kernel_size <= future_context:
         logging.warning(
@@ -184,7 +169,9 @@ def get_asymtric_padding(
             f"future_context={future_context} gives more future ({right_context}) than past ({left_context}) "
             f"context for kernel_size={kernel_size}."
         )
-    return left_context * dilation, right_context * dilation
+    if dilation > 1:
+        return dilation * (kernel_size - future_context) - 1, dilation * future_context
+    return left_context, right_context
 
 
 def _length_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
@@ -545,33 +532,15 @@ class JasperBlock(nn.Module):
         groups: int,
         heads: int = -1,
     ) -> nn.Module:
+        layout = {"stride": stride, "dilation": dilation, "padding": padding, "groups": groups}
         if self.conv_mask:
-            return MaskedConv1d(
-                in_channels,
-                out_channels,
-                kernel_size,
-                stride=stride,
-                dilation=dilation,
-                padding=padding,
-                groups=groups,
-                heads=heads,
-                use_mask=True,
-            )
+            return MaskedConv1d(in_channels, out_channels, kernel_size, heads=heads, use_mask=True, **layout)
         if isinstance(padding, (tuple, list)):
             raise ValueError(
                 f"future_context (asymmetric padding {tuple(padding)}) needs conv_mask=True; "
                 "set `conv_mask: true` in the encoder config."
             )
-        return nn.Conv1d(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride=stride,
-            dilation=dilation,
-            padding=padding,
-            groups=groups,
-            bias=False,
-        )
+        return nn.Conv1d(in_channels, out_channels, kernel_size, bias=False, **layout)
 
     def _get_conv_bn_layer(
         self,
