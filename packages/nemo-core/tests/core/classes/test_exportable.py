@@ -191,3 +191,23 @@ def test_export_config():
     assert module.get_export_config() == {"cache_support": "true"}
     assert module.input_module is module and module.output_module is module
     assert module.get_export_subnet() is module and module.list_export_subnets() == ["self"]
+
+
+def test_every_export_subnet_is_exported_with_the_same_settings(tmp_path):
+    class TwoEncoders(NeuralModule, Exportable):
+        def __init__(self):
+            super().__init__()
+            self.first = TinyEncoder()
+            self.second = TinyEncoder()
+
+        def list_export_subnets(self):
+            return ["first", "second"]
+
+    pipeline = TwoEncoders()
+    written, descriptions = pipeline.export(str(tmp_path / "model.ts"), check_trace=True)
+    assert written == [str(tmp_path / "first-model.ts"), str(tmp_path / "second-model.ts")]
+    assert all("exported to ExportFormat.TORCHSCRIPT" in description for description in descriptions)
+    for encoder in (pipeline.first, pipeline.second):
+        # onnx_opset_version=None reaches _prepare_for_export as NeMo's default opset, 17.
+        assert encoder.events[0] == ("prepare", 17) and encoder.events[-1] == ("teardown", None)
+        assert [event for event in encoder.events if event[0] == "prepare"] == [("prepare", 17)]

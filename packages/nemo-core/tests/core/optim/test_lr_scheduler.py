@@ -1,5 +1,6 @@
 """NeMo's schedules step by step against their formulas, the registry, compute_max_steps and prepare_lr_scheduler."""
 
+import inspect
 import math
 from dataclasses import dataclass
 
@@ -205,6 +206,24 @@ def test_polynomial_hold_decay_annealing_decays_after_the_hold():
     for step in range(hold_end, max_steps + 1):
         fraction = min(step - hold_end, max_steps - hold_end) / (max_steps - hold_end)
         assert curve[step] == pytest.approx(BASE_LR * (1 - fraction) ** 2), step
+
+
+@pytest.mark.parametrize("scheduler", [PolynomialDecayAnnealing, PolynomialHoldDecayAnnealing])
+def test_polynomial_schedules_keep_nemos_keyword_only_constructor(scheduler):
+    parameters = inspect.signature(scheduler).parameters
+    assert list(parameters) == ["optimizer", "max_steps", "min_lr", "power", "cycle", "last_epoch", "kwargs"]
+    assert parameters["max_steps"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert parameters["max_steps"].default is inspect.Parameter.empty
+    sched = scheduler(make_optimizer(), max_steps=10, power=2.0, cycle=True, warmup_steps=2, min_lr=0.01)
+    assert (sched.power, sched.cycle, sched.warmup_steps, sched.max_steps, sched.min_lr) == (
+        2.0,
+        True,
+        2,
+        10,
+        0.01,
+    )
+    with pytest.raises(TypeError, match="max_steps"):
+        scheduler(make_optimizer())
 
 
 def test_steps_and_ratio_together_or_ratio_without_max_steps_are_errors():

@@ -12,11 +12,11 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, is_dataclass
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from nemo.core.config.param_overrides import check_overrides
+from nemo.core.config.name_registry import ParamsRegistry
 from omegaconf import MISSING
 
 
@@ -132,6 +132,16 @@ AVAILABLE_OPTIMIZER_PARAMS: dict[str, type[OptimizerParams]] = {
 }
 
 
+_OPTIMIZER_PARAMS = ParamsRegistry(
+    singular="optimizer parameters",
+    plural="optimizer parameters",
+    resolve_hint="Use one of them as `name` (or `auto`) in the optim config, "
+    "or register yours with nemo.core.config.optimizers.register_optimizer_params.",
+    register_function="register_optimizer_params",
+    base_class=OptimizerParams,
+)
+
+
 def register_optimizer_params(name: str, optimizer_params: type[OptimizerParams]) -> None:
     """Make a parameter dataclass resolvable by ``name`` in ``optim`` configs.
 
@@ -142,17 +152,7 @@ def register_optimizer_params(name: str, optimizer_params: type[OptimizerParams]
     Raises:
         ValueError: ``name`` is already registered, or ``optimizer_params`` is not a dataclass.
     """
-    if name in AVAILABLE_OPTIMIZER_PARAMS:
-        raise ValueError(
-            f"Cannot override pre-existing optimizer parameters. Conflicting optimizer parameters name = {name!r}; "
-            "register it under another name."
-        )
-    if not (isinstance(optimizer_params, type) and is_dataclass(optimizer_params)):
-        raise ValueError(
-            f"register_optimizer_params({name!r}, ...) expected a dataclass type, got {optimizer_params!r}. "
-            "Pass a @dataclass subclass of nemo.core.config.optimizers.OptimizerParams."
-        )
-    AVAILABLE_OPTIMIZER_PARAMS[name] = optimizer_params
+    _OPTIMIZER_PARAMS.register(AVAILABLE_OPTIMIZER_PARAMS, name, optimizer_params)
 
 
 def get_optimizer_config(name: str | None, **kwargs: Any) -> dict[str, Any] | partial:
@@ -171,12 +171,4 @@ def get_optimizer_config(name: str | None, **kwargs: Any) -> dict[str, Any] | pa
     """
     if name is None:
         return kwargs
-    if name not in AVAILABLE_OPTIMIZER_PARAMS:
-        raise ValueError(
-            f"Cannot resolve optimizer parameters {name!r}. Available optimizer parameters are: "
-            f"{sorted(AVAILABLE_OPTIMIZER_PARAMS)}. Use one of them as `name` (or `auto`) in the optim config, "
-            "or register yours with nemo.core.config.optimizers.register_optimizer_params."
-        )
-    params_cls = AVAILABLE_OPTIMIZER_PARAMS[name]
-    check_overrides(params_cls, kwargs, what=f"optimizer parameters {name!r}")
-    return partial(params_cls, **kwargs)
+    return _OPTIMIZER_PARAMS.resolve_with_overrides(AVAILABLE_OPTIMIZER_PARAMS, name, kwargs)

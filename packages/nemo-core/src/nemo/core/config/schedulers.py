@@ -11,11 +11,11 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, is_dataclass
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from nemo.core.config.param_overrides import check_overrides
+from nemo.core.config.name_registry import ParamsRegistry
 
 
 @dataclass
@@ -190,6 +190,16 @@ AVAILABLE_SCHEDULER_PARAMS: dict[str, type] = {
 }
 
 
+_SCHEDULER_PARAMS = ParamsRegistry(
+    singular="scheduler parameters",
+    plural="scheduler parameters",
+    resolve_hint="Use one of them as `sched.args.name` (or `auto`), "
+    "or register yours with nemo.core.config.schedulers.register_scheduler_params.",
+    register_function="register_scheduler_params",
+    base_class=SchedulerParams,
+)
+
+
 def register_scheduler_params(name: str, scheduler_params: type) -> None:
     """Make a scheduler parameter dataclass resolvable by ``name`` in ``sched.args.name``.
 
@@ -200,17 +210,7 @@ def register_scheduler_params(name: str, scheduler_params: type) -> None:
     Raises:
         ValueError: ``name`` is already registered, or ``scheduler_params`` is not a dataclass.
     """
-    if name in AVAILABLE_SCHEDULER_PARAMS:
-        raise ValueError(
-            f"Cannot override pre-existing scheduler parameters. Conflicting scheduler parameters name = {name!r}; "
-            "register it under another name."
-        )
-    if not (isinstance(scheduler_params, type) and is_dataclass(scheduler_params)):
-        raise ValueError(
-            f"register_scheduler_params({name!r}, ...) expected a dataclass type, got {scheduler_params!r}. "
-            "Pass a @dataclass subclass of nemo.core.config.schedulers.SchedulerParams."
-        )
-    AVAILABLE_SCHEDULER_PARAMS[name] = scheduler_params
+    _SCHEDULER_PARAMS.register(AVAILABLE_SCHEDULER_PARAMS, name, scheduler_params)
 
 
 def get_scheduler_config(name: str, **kwargs: Any) -> partial:
@@ -226,12 +226,4 @@ def get_scheduler_config(name: str, **kwargs: Any) -> partial:
     Raises:
         ValueError: unknown ``name``, or an override that is not a field of the dataclass (or has the wrong type).
     """
-    if name not in AVAILABLE_SCHEDULER_PARAMS:
-        raise ValueError(
-            f"Cannot resolve scheduler parameters {name!r}. Available scheduler parameters are: "
-            f"{sorted(AVAILABLE_SCHEDULER_PARAMS)}. Use one of them as `sched.args.name` (or `auto`), "
-            "or register yours with nemo.core.config.schedulers.register_scheduler_params."
-        )
-    params_cls = AVAILABLE_SCHEDULER_PARAMS[name]
-    check_overrides(params_cls, kwargs, what=f"scheduler parameters {name!r}")
-    return partial(params_cls, **kwargs)
+    return _SCHEDULER_PARAMS.resolve_with_overrides(AVAILABLE_SCHEDULER_PARAMS, name, kwargs)

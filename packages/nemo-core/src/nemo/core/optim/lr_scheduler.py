@@ -30,6 +30,7 @@ from functools import partial
 from typing import Any
 
 import torch
+from nemo.core.config.name_registry import NameRegistry
 from nemo.core.config.schedulers import get_scheduler_config, register_scheduler_params
 from nemo.utils import logging
 from omegaconf import DictConfig, OmegaConf
@@ -346,7 +347,35 @@ def _check_min_lr(scheduler: LRScheduler, min_lr: float) -> None:
 
 
 class _PolynomialDecay:
-    """The decay shared by the two polynomial schedules; the subclass sets ``power``, ``cycle`` and ``min_lr``."""
+    """What the two polynomial schedules share: NeMo's constructor and the decay itself.
+
+    It comes before the warmup policy in their bases, so its ``__init__`` keeps ``power`` and ``cycle``, then
+    passes the rest on to that policy.
+
+    Args:
+        optimizer: the optimizer whose learning rates are scheduled.
+        max_steps: total number of steps.
+        min_lr: floor of the decay and rate after ``max_steps``.
+        power: exponent of the decay.
+        cycle: restart the decay with a longer period instead of staying at ``min_lr``.
+        last_epoch: index of the last step, ``-1`` to start.
+        **kwargs: the warmup (and hold) arguments of the policy.
+    """
+
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        *,
+        max_steps: int,
+        min_lr: float = 0.0,
+        power: float = 1.0,
+        cycle: bool = False,
+        last_epoch: int = -1,
+        **kwargs,
+    ) -> None:
+        self.power = power
+        self.cycle = cycle
+        super().__init__(optimizer, max_steps=max_steps, min_lr=min_lr, last_epoch=last_epoch, **kwargs)
 
     def _get_poly_decay_lr(self, step: int, decay_steps: int) -> list[float]:
         """Rates ``step`` steps into a decay of ``decay_steps`` steps, for every parameter group."""
@@ -608,42 +637,12 @@ class PolynomialDecayAnnealing(_PolynomialDecay, WarmupPolicy):
     ``min_lr``.
     """
 
-    def __init__(
-        self,
-        optimizer: torch.optim.Optimizer,
-        *,
-        max_steps: int,
-        min_lr: float = 0.0,
-        power: float = 1.0,
-        cycle: bool = False,
-        last_epoch: int = -1,
-        **kwargs,
-    ) -> None:
-        self.power = power
-        self.cycle = cycle
-        super().__init__(optimizer, max_steps=max_steps, min_lr=min_lr, last_epoch=last_epoch, **kwargs)
-
     def _get_lr(self, step: int) -> list[float]:
         return self._get_poly_decay_lr(step - self.warmup_steps, self.max_steps - self.warmup_steps)
 
 
 class PolynomialHoldDecayAnnealing(_PolynomialDecay, WarmupHoldPolicy):
     """Warmup, hold, then polynomial decay (as :class:`PolynomialDecayAnnealing`) from the end of the hold."""
-
-    def __init__(
-        self,
-        optimizer: torch.optim.Optimizer,
-        *,
-        max_steps: int,
-        min_lr: float = 0.0,
-        power: float = 1.0,
-        cycle: bool = False,
-        last_epoch: int = -1,
-        **kwargs,
-    ) -> None:
-        self.power = power
-        self.cycle = cycle
-        super().__init__(optimizer, max_steps=max_steps, min_lr=min_lr, last_epoch=last_epoch, **kwargs)
 
     def _get_lr(self, step: int) -> list[float]:
         return self._get_poly_decay_lr(
@@ -672,6 +671,13 @@ AVAILABLE_SCHEDULERS: dict[str, type] = {
     "OneCycleLR": torch.optim.lr_scheduler.OneCycleLR,
 }
 
+_SCHEDULERS = NameRegistry(
+    singular="scheduler",
+    plural="schedulers",
+    resolve_hint="Set `sched.name` to one of them or register yours with "
+    "nemo.core.optim.lr_scheduler.register_scheduler.",
+)
+
 
 def register_scheduler(name: str, scheduler: type, scheduler_params: type) -> None:
     """Make a scheduler usable as ``sched.name: <name>``.
@@ -686,11 +692,7 @@ def register_scheduler(name: str, scheduler: type, scheduler_params: type) -> No
     Raises:
         ValueError: ``name`` (or ``<name>Params``) is already registered.
     """
-    if name in AVAILABLE_SCHEDULERS:
-        raise ValueError(
-            f"Cannot override pre-existing schedulers. Conflicting scheduler name = {name!r}; "
-            "register it under another name."
-        )
+    _SCHEDULERS.check_new(AVAILABLE_SCHEDULERS, name)
     register_scheduler_params(name=f"{name}Params", scheduler_params=scheduler_params)
     AVAILABLE_SCHEDULERS[name] = scheduler
 
@@ -708,12 +710,7 @@ def get_scheduler(name: str, **kwargs: Any) -> partial:
     Raises:
         ValueError: unknown ``name``; the message lists the available schedulers.
     """
-    if name not in AVAILABLE_SCHEDULERS:
-        raise ValueError(
-            f"Cannot resolve scheduler {name!r}. Available schedulers are: {sorted(AVAILABLE_SCHEDULERS)}. "
-            "Set `sched.name` to one of them or register yours with nemo.core.optim.lr_scheduler.register_scheduler."
-        )
-    return partial(AVAILABLE_SCHEDULERS[name], **kwargs)
+    return partial(_SCHEDULERS.resolve(AVAILABLE_SCHEDULERS, name), **kwargs)
 
 
 def compute_max_steps(

@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 import torch
+from nemo.core.config.name_registry import NameRegistry
 from nemo.core.config.optimizers import OptimizerParams, get_optimizer_config, register_optimizer_params
 from nemo.core.optim.novograd import Novograd
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -27,6 +28,13 @@ AVAILABLE_OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "rprop": torch.optim.Rprop,
     "novograd": Novograd,
 }
+
+_OPTIMIZERS = NameRegistry(
+    singular="optimizer",
+    plural="optimizers",
+    resolve_hint="Set `optim.name` to one of them or register yours with "
+    "nemo.core.optim.optimizers.register_optimizer.",
+)
 
 
 def register_optimizer(
@@ -45,11 +53,7 @@ def register_optimizer(
     Raises:
         ValueError: ``name`` (or ``<name>_params``) is already registered.
     """
-    if name in AVAILABLE_OPTIMIZERS:
-        raise ValueError(
-            f"Cannot override pre-existing optimizers. Conflicting optimizer name = {name!r}; "
-            "register it under another name."
-        )
+    _OPTIMIZERS.check_new(AVAILABLE_OPTIMIZERS, name)
     register_optimizer_params(name=f"{name}_params", optimizer_params=optimizer_params)
     AVAILABLE_OPTIMIZERS[name] = optimizer
 
@@ -68,12 +72,7 @@ def get_optimizer(name: str, **kwargs: Any) -> partial:
     Raises:
         ValueError: unknown ``name``; the message lists the available optimizers.
     """
-    if name not in AVAILABLE_OPTIMIZERS:
-        raise ValueError(
-            f"Cannot resolve optimizer {name!r}. Available optimizers are: {sorted(AVAILABLE_OPTIMIZERS)}. "
-            "Set `optim.name` to one of them or register yours with nemo.core.optim.optimizers.register_optimizer."
-        )
-    return partial(AVAILABLE_OPTIMIZERS[name], **kwargs)
+    return partial(_OPTIMIZERS.resolve(AVAILABLE_OPTIMIZERS, name), **kwargs)
 
 
 def parse_optimizer_args(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import pytorch_lightning as pl
@@ -16,6 +17,42 @@ _REDUCTIONS = {
     "min": min,
     "max": max,
 }
+
+
+def _evaluation_batch_hooks(name: str) -> tuple[Callable[..., None], Callable[..., None]]:
+    """Lightning's ``on_<stage>_batch_start`` / ``on_<stage>_batch_end`` for an evaluation stage, timing ``name``.
+
+    Validation and test hooks take the same arguments (with ``dataloader_idx``) and differ only in what they time.
+
+    Args:
+        name: the timer, logged as ``<name> in s`` (``validation_step_timing``, ``test_step_timing``).
+
+    Returns:
+        The ``(start, end)`` hooks, to bind as methods of :class:`TimingCallback`.
+    """
+
+    def on_batch_start(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        self._start(name)
+
+    def on_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        self._stop(name, pl_module)
+
+    return on_batch_start, on_batch_end
 
 
 class TimingCallback(Callback):
@@ -78,47 +115,8 @@ class TimingCallback(Callback):
     ) -> None:
         self._stop("train_step_timing", pl_module)
 
-    def on_validation_batch_start(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._start("validation_step_timing")
-
-    def on_validation_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._stop("validation_step_timing", pl_module)
-
-    def on_test_batch_start(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._start("test_step_timing")
-
-    def on_test_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._stop("test_step_timing", pl_module)
+    on_validation_batch_start, on_validation_batch_end = _evaluation_batch_hooks("validation_step_timing")
+    on_test_batch_start, on_test_batch_end = _evaluation_batch_hooks("test_step_timing")
 
     def on_before_backward(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, loss: torch.Tensor
