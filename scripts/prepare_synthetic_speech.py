@@ -1,30 +1,40 @@
-"""Make a small synthetic English speech corpus with espeak-ng and flite, from the training transcripts only.
+"""Make a synthetic English speech corpus with espeak-ng and flite: new sentences, never held-out text.
 
 The result is committed under ``data/synthetic/``, so the demo needs no text-to-speech engine. This script
 is how that folder was made, and how to make it again (the output depends only on ``--seed`` and the
-installed engines):
+installed engines and word lists):
 
     apt-get install espeak-ng flite
+    pip install wordfreq
     python scripts/prepare_synthetic_speech.py --out data/synthetic
 
-Every text of ``data/asterisk/train_manifest.json`` (never the held-out ``test_manifest.json``) is read by
-``--readings`` different voices, alternating between flite (kal16, awb, rms, slt with random tempo and
-pitch) and espeak-ng (several English accents and voice variants with random speed and pitch), plus
-``--phrases`` generated digit and letter sequences ("four two seven", "b q z", "extension one nine").
-Each clip is trimmed of leading and trailing silence, resampled to 16 kHz mono with torchaudio, peak-normalized
-and encoded as Ogg/Opus; ``train_manifest.json`` is a NeMo JSON-lines manifest whose ``audio_filepath`` is
+``--sentences`` texts are generated, half of each kind:
+
+- **recombined prompts**: random walks over the word bigrams of ``data/asterisk/train_manifest.json``
+  (never the held-out ``test_manifest.json``), kept only when they are not a training text, so the voices
+  say the prompts' words in new orders ("you entered did not send a new extension");
+- **common words**: 3 to 9 words drawn from wordfreq's most frequent English words that the lexicon of
+  ``data/lexicon`` can spell, half of them with a training-prompt word spliced in, so the phone model
+  hears words and phone sequences the 497 prompts lack.
+
+Each is read by one voice, alternating at random between flite (kal16, awb, rms, slt with random tempo and
+pitch) and espeak-ng (several English accents and voice variants with random speed and pitch). Each clip is
+trimmed of leading and trailing silence, resampled to 16 kHz mono with torchaudio, peak-normalized and
+encoded as Ogg/Opus; ``train_manifest.json`` is a NeMo JSON-lines manifest whose ``audio_filepath`` is
 relative to it and whose text uses the normalization of ``scripts/prepare_asterisk_data.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import random
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,11 +55,6 @@ ESPEAK_VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en
 ESPEAK_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt4")
 FLITE_VOICES = {"kal16": (90, 130), "awb": (100, 150), "rms": (85, 125), "slt": (160, 230)}
 """flite voice -> range of its mean pitch (Hz) to draw from."""
-
-DIGITS = "zero one two three four five six seven eight nine".split()
-LETTERS = list("abcdefghijklmnopqrstuvwxyz")
-LETTER_SPOKEN = {"a": "eigh"}
-"""What to feed the engines so a lone letter is read as its name (both read a bare "a" as the article)."""
 
 
 @dataclass(frozen=True)
@@ -123,37 +128,79 @@ def trim_and_normalize(samples: np.ndarray) -> np.ndarray:
     return (samples[start:end] * (PEAK / peak)).astype(np.float32)
 
 
-def digit_and_letter_phrases(rng: random.Random, count: int) -> list[tuple[str, str]]:
-    """``count`` (spoken text, transcript) pairs of digit, letter and mixed sequences."""
-    phrases = []
-    for _ in range(count):
-        digits = [rng.choice(DIGITS) for _ in range(rng.randint(2, 7))]
-        letters = [rng.choice(LETTERS) for _ in range(rng.randint(2, 5))]
-        kind = rng.choice(("digits", "letters", "mixed", "extension", "press"))
-        words = {
-            "digits": digits,
-            "letters": letters,
-            "mixed": letters[:2] + digits[:4],
-            "extension": ["extension", *digits[:4]],
-            "press": ["press", digits[0], "for", "extension", *digits[1:4]],
-        }[kind]
-        spoken = " ".join(LETTER_SPOKEN.get(word, word) for word in words)
-        phrases.append((spoken, " ".join(words)))
-    return phrases
-
-
 def read_training_texts(manifest: Path) -> list[str]:
     """Unique texts of the training manifest, in file order."""
     texts = [json.loads(line)["text"] for line in manifest.read_text().splitlines() if line.strip()]
     return list(dict.fromkeys(texts))
 
 
+def lexicon_words(lexicon: Path) -> set[str]:
+    """The words a NeMo/flashlight lexicon file (``word<TAB>tokens`` lines, gzip or plain) can spell."""
+    opener = gzip.open if lexicon.suffix == ".gz" else open
+    with opener(lexicon, "rt", encoding="utf-8") as lines:
+        return {line.split("\t", 1)[0] for line in lines if line.strip() and not line.startswith("#")}
+
+
+def common_words(ranked: list[str], spellable: set[str], count: int) -> list[str]:
+    """The first ``count`` words of ``ranked`` (most frequent first) that ``spellable`` holds, letters only.
+
+    Single letters other than "a" and "i" are left out (a lone letter is read as its name).
+    """
+    words = [word for word in ranked if word in spellable and word.isalpha()]
+    return [word for word in words if len(word) > 1 or word in ("a", "i")][:count]
+
+
+class SentenceMaker:
+    """Draws new sentences: walks over the training prompts' word bigrams, or sequences of common words.
+
+    Args:
+        prompts: the training transcripts (the only text that is recombined).
+        words: common English words to draw sequences from.
+        rng: the source of every random choice.
+    """
+
+    MAX_WALK_WORDS = 18
+
+    def __init__(self, prompts: list[str], words: list[str], rng: random.Random) -> None:
+        self.prompts = prompts
+        self.words = words
+        self.rng = rng
+        self.known = set(prompts)
+        self.successors: dict[str, list[str]] = defaultdict(list)
+        for prompt in prompts:
+            tokens = ["<s>", *prompt.split(), "</s>"]
+            for word, successor in zip(tokens, tokens[1:]):
+                self.successors[word].append(successor)
+
+    def recombined_prompt(self) -> str:
+        """A walk over the prompts' bigrams, at least two words, that is not itself a training prompt."""
+        while True:
+            word, sentence = "<s>", []
+            while len(sentence) <= self.MAX_WALK_WORDS:
+                word = self.rng.choice(self.successors[word])
+                if word == "</s>":
+                    break
+                sentence.append(word)
+            text = " ".join(sentence)
+            if len(sentence) >= 2 and text not in self.known:
+                return text
+
+    def common_word_sequence(self) -> str:
+        """3 to 9 common words; half the time a word of a random training prompt is spliced in."""
+        count = self.rng.randint(3, 9)
+        sentence = [self.rng.choice(self.words) for _ in range(count)]
+        if self.rng.random() < 0.5:
+            sentence.insert(self.rng.randrange(count), self.rng.choice(self.rng.choice(self.prompts).split()))
+        return " ".join(sentence)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("data/synthetic"))
     parser.add_argument("--train-manifest", type=Path, default=Path("data/asterisk/train_manifest.json"))
-    parser.add_argument("--readings", type=int, default=2, help="voices per training text")
-    parser.add_argument("--phrases", type=int, default=300, help="digit and letter phrases to add")
+    parser.add_argument("--lexicon", type=Path, default=Path("data/lexicon/cmudict_phones.lex.gz"))
+    parser.add_argument("--sentences", type=int, default=1600, help="clips to make, half of each kind")
+    parser.add_argument("--common-words", type=int, default=4000, help="how many frequent words to draw from")
     parser.add_argument(
         "--compression-level", type=float, default=0.96, help="Opus: 0 best quality, 1 smallest"
     )
@@ -164,14 +211,17 @@ def main() -> None:
     for tool in ("espeak-ng", "flite"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is missing: apt-get install espeak-ng flite")
+    from wordfreq import top_n_list
+
     rng = random.Random(args.seed)
-    items = []
-    for text in read_training_texts(args.train_manifest):
-        first = rng.randrange(2)
-        items += [(text, text, ("flite", "espeak-ng")[(first + k) % 2]) for k in range(args.readings)]
-    items += [
-        (spoken, text, rng.choice(("flite", "espeak-ng")))
-        for spoken, text in digit_and_letter_phrases(rng, args.phrases)
+    maker = SentenceMaker(
+        read_training_texts(args.train_manifest),
+        common_words(top_n_list("en", 3 * args.common_words), lexicon_words(args.lexicon), args.common_words),
+        rng,
+    )
+    texts = [
+        maker.recombined_prompt() if index % 2 == 0 else maker.common_word_sequence()
+        for index in range(args.sentences)
     ]
 
     audio_dir = args.out / "audio"
@@ -180,12 +230,12 @@ def main() -> None:
     audio_dir.mkdir(parents=True)
     entries = []
     with tempfile.TemporaryDirectory() as workdir:
-        for index, (spoken, text, engine) in enumerate(items):
+        for index, text in enumerate(texts):
             transcript = normalize(text)
             if transcript != text:
                 raise SystemExit(f"Text {text!r} is not normalized (normalize() gives {transcript!r}).")
-            voice = draw_voice(rng, engine)
-            samples = trim_and_normalize(synthesize(voice, spoken, Path(workdir)))
+            voice = draw_voice(rng, rng.choice(("flite", "espeak-ng")))
+            samples = trim_and_normalize(synthesize(voice, text, Path(workdir)))
             name = f"{index:04d}_{voice.tag}.opus"
             sf.write(
                 audio_dir / name,

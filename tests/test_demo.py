@@ -58,15 +58,21 @@ def test_demo_trains_saves_and_scores_the_held_out_prompts(tmp_path, config):
     (results,) = tmp_path.glob("demo_conformer_ctc*/*/demo_results.json")
     scores = json.loads(results.read_text())
     assert scores["utterances"] == 53 and 0.0 <= scores["cer"] and 0.0 <= scores["wer"]
+    assert len(scores["transcripts"]) == 53 and scores["transcripts"][0]["reference"] == "added"
+    assert ("wer_lexicon_words_only" in scores) == phones
     (archive,) = results.parent.glob("*.nemo")
     with tarfile.open(archive) as tar:
         names = tar.getnames()
+        saved_config = tar.extractfile("./model_config.yaml").read().decode()
     assert any(name.endswith("train_words_3gram.arpa") for name in names), names
     assert any(name.endswith("cmudict_phones.lex.gz") for name in names) == phones, names
     if phones:
         targets = (results.parent / "phone_manifests" / "train.json").read_text(encoding="utf-8").splitlines()
-        assert len(targets) == 497
+        manifests = [ROOT / "data" / "asterisk" / "train_manifest.json"] * 2
+        manifests.append(ROOT / "data" / "synthetic" / "train_manifest.json")
+        assert len(targets) == sum(len(path.read_text().splitlines()) for path in manifests)
         assert all(Path(json.loads(line)["audio_filepath"]).is_file() for line in targets)
+        assert str(results.parent / "phone_manifests" / "train.json") in saved_config
 
 
 def test_phone_targets_come_from_the_lexicon_and_unknown_words_name_the_line(tmp_path):
@@ -90,3 +96,40 @@ def test_phone_targets_come_from_the_lexicon_and_unknown_words_name_the_line(tmp
 
     with pytest.raises(SystemExit, match=r"source\.json:2: no pronunciation for \['the'\]"):
         demo.write_phone_manifest([source], target, pronunciations, skip_unknown=False)
+
+
+def test_a_missing_training_manifest_is_named_with_its_config_key(tmp_path):
+    run = subprocess.run(
+        [sys.executable, str(DEMO), "--out", str(tmp_path), "demo.train_manifests=[data/nowhere.json]"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert run.returncode != 0
+    assert "demo.train_manifests[0]" in run.stderr and "data/nowhere.json" in run.stderr, run.stderr[-2000:]
+
+
+def test_decode_audio_once_writes_each_clip_once_as_wav(tmp_path):
+    import soundfile as sf
+
+    demo = _load_demo()
+    manifest = ROOT / "data" / "asterisk" / "test_manifest.json"
+    first_two = manifest.read_text().splitlines()[:2]
+    twice = tmp_path / "twice.json"
+    twice.write_text("\n".join(first_two + first_two) + "\n")
+    for line in first_two:  # relative paths resolve against the manifest's folder: copy the audio beside it
+        relative = json.loads(line)["audio_filepath"]
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes((manifest.parent / relative).read_bytes())
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+
+    copies = demo.decode_audio_once([twice], scratch)
+
+    assert len(copies) == 2 and len(list(scratch.glob("*.wav"))) == 2
+    for source, copy in copies.items():
+        original, rate = sf.read(source, dtype="float32")
+        decoded, copy_rate = sf.read(copy, dtype="float32")
+        assert copy_rate == rate and decoded.shape == original.shape
+        assert abs(decoded - original).max() <= 1.0 / 2**15
