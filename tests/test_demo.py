@@ -125,9 +125,15 @@ def test_decode_audio_once_writes_each_clip_once_as_wav(tmp_path):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
 
-    copies = demo.decode_audio_once([twice], scratch)
+    copied = [json.loads(line) for line in demo.decode_audio_once([twice], scratch).read_text().splitlines()]
 
+    assert [line["text"] for line in copied] == [json.loads(line)["text"] for line in first_two + first_two]
+    copies = {
+        tmp_path / json.loads(source)["audio_filepath"]: line["audio_filepath"]
+        for source, line in zip(first_two, copied[:2])
+    }
     assert len(copies) == 2 and len(list(scratch.glob("*.wav"))) == 2
+    assert [line["audio_filepath"] for line in copied[2:]] == list(copies.values())
     for source, copy in copies.items():
         original, rate = sf.read(source, dtype="float32")
         decoded, copy_rate = sf.read(copy, dtype="float32")

@@ -87,36 +87,42 @@ def read_pronunciations(lexicon_path: Path) -> dict[str, str]:
     return pronunciations
 
 
-def decode_audio_once(manifests: list[Path], folder: Path) -> dict[str, str]:
-    """Decode every audio file of ``manifests`` once into 16-bit WAV files in ``folder``.
+def manifest_line(entry, text: str, audio_filepath: str) -> str:
+    """One NeMo manifest line for a manifest entry with a new ``text`` and ``audio_filepath``."""
+    line = {**entry.extra, "audio_filepath": audio_filepath, "duration": entry.duration, "text": text}
+    if entry.offset is not None:
+        line["offset"] = entry.offset
+    return json.dumps(line, ensure_ascii=False) + "\n"
+
+
+def decode_audio_once(manifests: list[Path], folder: Path) -> Path:
+    """Copy ``manifests`` into one manifest in ``folder`` whose audio is decoded once into 16-bit WAV files there.
 
     Training reads each clip once per epoch, and decoding Opus costs about 4 ms a clip: on 2 cores that is
     ~15% of a training step, spent again every epoch. Decoding once up front (a few seconds) removes it.
 
     Returns:
-        ``absolute source path -> WAV path``.
+        The written manifest, ``folder / "train.json"``.
     """
     import soundfile as sf
     from nemo.collections.asr.data.manifest import read_manifest_entries
 
     copies: dict[str, str] = {}
-    for manifest in manifests:
-        for entry in read_manifest_entries(str(manifest)):
-            source = str(Path(entry.audio_filepath).resolve())
-            if source not in copies:
-                samples, sample_rate = sf.read(source, dtype="float32")
-                copy = folder / f"{len(copies):05d}.wav"
-                sf.write(copy, samples, sample_rate, subtype="PCM_16")
-                copies[source] = str(copy)
-    return copies
+    target = folder / "train.json"
+    with target.open("w", encoding="utf-8") as out:
+        for manifest in manifests:
+            for entry in read_manifest_entries(str(manifest)):
+                if entry.audio_filepath not in copies:
+                    samples, sample_rate = sf.read(entry.audio_filepath, dtype="float32")
+                    copy = folder / f"{len(copies):05d}.wav"
+                    sf.write(copy, samples, sample_rate, subtype="PCM_16")
+                    copies[entry.audio_filepath] = str(copy)
+                out.write(manifest_line(entry, entry.text, copies[entry.audio_filepath]))
+    return target
 
 
 def write_phone_manifest(
-    sources: list[Path],
-    target: Path,
-    pronunciations: dict[str, str],
-    skip_unknown: bool,
-    audio_copies: dict[str, str] | None = None,
+    sources: list[Path], target: Path, pronunciations: dict[str, str], skip_unknown: bool
 ) -> int:
     """Rewrite NeMo manifests with each transcript as phone strings (one per word); audio paths made absolute.
 
@@ -125,7 +131,6 @@ def write_phone_manifest(
         target: the manifest to write.
         pronunciations: ``word -> phone string``.
         skip_unknown: drop an utterance with a word the lexicon lacks; otherwise that is an error.
-        audio_copies: ``absolute audio path -> path to use instead`` (see :func:`decode_audio_once`).
 
     Returns:
         How many utterances were dropped.
@@ -145,24 +150,19 @@ def write_phone_manifest(
                         f"{entry.where}: no pronunciation for {unknown}. Add them to SUPPLEMENT in "
                         "scripts/prepare_lexicon.py and rerun it, or train on letters (demo_ctc_char.yaml)."
                     )
-                audio_filepath = str(Path(entry.audio_filepath).resolve())
-                line = {
-                    **entry.extra,
-                    "audio_filepath": (audio_copies or {}).get(audio_filepath, audio_filepath),
-                    "duration": entry.duration,
-                    "text": " ".join(pronunciations[word] for word in entry.text.split()),
-                }
-                if entry.offset is not None:
-                    line["offset"] = entry.offset
-                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                phones = " ".join(pronunciations[word] for word in entry.text.split())
+                out.write(manifest_line(entry, phones, str(Path(entry.audio_filepath).resolve())))
     return dropped
 
 
-def prepare_targets(cfg, log_dir: Path, scratch: Path) -> Path:
+def prepare_targets(cfg, log_dir: Path, pronunciations: dict[str, str] | None) -> Path:
     """Write the word LM (and, for phone targets, the phone manifests) into ``log_dir``; return the LM path.
 
-    For phone targets, ``cfg.model.train_ds.manifest_filepath`` becomes a copy of ``phone_manifests/train.json``
-    in ``scratch`` whose audio is decoded once into WAV files there; ``scratch`` must outlive training.
+    Args:
+        cfg: the demo config; for phone targets its train and validation manifests are pointed at the phone
+            manifests written here.
+        log_dir: the run folder.
+        pronunciations: ``word -> phone string`` for phone targets (``None`` for letters).
     """
     from nemo.collections.asr.data.manifest import read_manifest_entries
     from nemo.collections.asr.parts.submodules.ngram_lm import estimate_ngram_lm
@@ -178,19 +178,16 @@ def prepare_targets(cfg, log_dir: Path, scratch: Path) -> Path:
     print(f"Word {cfg.demo.lm_order}-gram from {len(train_texts)} training transcripts: {lm_path}")
 
     if cfg.demo.targets == "phones":
-        pronunciations = read_pronunciations(ROOT / cfg.demo.lexicon)
         phones = log_dir / "phone_manifests"
         phones.mkdir(exist_ok=True)
         write_phone_manifest(train_manifests, phones / "train.json", pronunciations, skip_unknown=False)
-        audio_copies = decode_audio_once(train_manifests, scratch)
-        write_phone_manifest(train_manifests, scratch / "train.json", pronunciations, False, audio_copies)
         dropped = write_phone_manifest(
             [Path(cfg.model.validation_ds.manifest_filepath)],
             phones / "validation.json",
             pronunciations,
             True,
         )
-        cfg.model.train_ds.manifest_filepath = str(scratch / "train.json")
+        cfg.model.train_ds.manifest_filepath = str(phones / "train.json")
         cfg.model.validation_ds.manifest_filepath = str(phones / "validation.json")
         print(
             f"Phone targets through {cfg.demo.lexicon} in {phones} (validation phone error rate skips "
@@ -215,14 +212,19 @@ def main() -> None:
     pl.seed_everything(cfg.get("seed", 1234))
     trainer = pl.Trainer(**cfg.trainer)
     log_dir = Path(exp_manager(trainer, cfg.get("exp_manager")))
+    pronunciations = read_pronunciations(ROOT / cfg.demo.lexicon) if cfg.demo.targets == "phones" else None
+    lm_path = prepare_targets(cfg, log_dir, pronunciations)
+    training_manifests = cfg.model.train_ds.manifest_filepath
     with tempfile.TemporaryDirectory(prefix="nemo_demo_audio_") as scratch:
-        lm_path = prepare_targets(cfg, log_dir, Path(scratch))
+        manifests = [Path(path) for path in training_manifests.split(",")]
+        cfg.model.train_ds.manifest_filepath = str(decode_audio_once(manifests, Path(scratch)))
         model = EncDecCTCModel(cfg=cfg.model, trainer=trainer)
         print(f"Model: {model.num_weights / 1e6:.2f} M parameters; logs in {log_dir}")
         started = time.perf_counter()
         trainer.fit(model)
-    if cfg.demo.targets == "phones":  # the saved config names the kept manifest, not the deleted WAV copies
-        model.cfg.train_ds.manifest_filepath = str(log_dir / "phone_manifests" / "train.json")
+    model.cfg.train_ds.manifest_filepath = (
+        training_manifests  # what was trained on, not the deleted WAV copies
+    )
     print(
         f"Trained {trainer.global_step} steps ({trainer.current_epoch} epochs) in "
         f"{(time.perf_counter() - started) / 60:.1f} min (1-minute load average {os.getloadavg()[0]:.1f})"
@@ -261,7 +263,7 @@ def main() -> None:
     )
     results = {"wer": wer, "cer": cer, "utterances": len(entries), "acoustic": acoustic}
     if cfg.demo.targets == "phones":
-        spellable = read_pronunciations(ROOT / cfg.demo.lexicon).keys()
+        spellable = pronunciations.keys()
         kept = [index for index, reference in enumerate(references) if set(reference.split()) <= spellable]
         results["wer_lexicon_words_only"] = word_error_rate(
             [hypotheses[index] for index in kept], [references[index] for index in kept]
