@@ -27,7 +27,6 @@ relative to it and whose text uses the normalization of ``scripts/prepare_asteri
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import random
 import shutil
@@ -134,13 +133,6 @@ def read_training_texts(manifest: Path) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-def lexicon_words(lexicon: Path) -> set[str]:
-    """The words a NeMo/flashlight lexicon file (``word<TAB>tokens`` lines, gzip or plain) can spell."""
-    opener = gzip.open if lexicon.suffix == ".gz" else open
-    with opener(lexicon, "rt", encoding="utf-8") as lines:
-        return {line.split("\t", 1)[0] for line in lines if line.strip() and not line.startswith("#")}
-
-
 def common_words(ranked: list[str], spellable: set[str], count: int) -> list[str]:
     """The first ``count`` words of ``ranked`` (most frequent first) that ``spellable`` holds, letters only.
 
@@ -211,12 +203,17 @@ def main() -> None:
     for tool in ("espeak-ng", "flite"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is missing: apt-get install espeak-ng flite")
+    from nemo.collections.asr.parts.submodules.lexicon import read_lexicon
     from wordfreq import top_n_list
 
     rng = random.Random(args.seed)
     maker = SentenceMaker(
         read_training_texts(args.train_manifest),
-        common_words(top_n_list("en", 3 * args.common_words), lexicon_words(args.lexicon), args.common_words),
+        common_words(
+            top_n_list("en", 3 * args.common_words),
+            {entry.word for entry in read_lexicon(args.lexicon)},
+            args.common_words,
+        ),
         rng,
     )
     texts = [
