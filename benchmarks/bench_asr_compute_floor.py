@@ -1,0 +1,121 @@
+"""The fastest any fp32 implementation could run ``bench_asr_model``'s work on this machine.
+
+Counts the floating-point operations of the Conformer-small model (the same config, batches and calls as
+``bench_asr_model.py``) with ``torch.utils.flop_counter.FlopCounterMode`` (matrix products, convolutions and
+attention; elementwise ops, normalizations and the FFT are not counted, so the floor is a lower bound), and
+measures this machine's fp32 matrix-multiply rate (the best of a few GEMMs, the model's own shapes among
+them). ``*_floor_s = gflop / gemm_peak_gflops``: no fp32 implementation, ours or NeMo's, can run the same
+model faster. ``run_all.py`` sets NeMo 1.23's times against these floors: NeMo's time over the floor is the
+largest speed-up any fp32 rewrite could show on this machine.
+
+    python benchmarks/bench_asr_compute_floor.py        # prints one JSON line
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+import torch
+from bench_asr_model import LABELS, MODEL_CONFIG, SAMPLE_RATE
+from omegaconf import OmegaConf
+from torch.utils.flop_counter import FlopCounterMode
+
+# (M, K, N) of the GEMMs timed for the peak: a large square one and the Conformer-small FF shapes.
+PEAK_SHAPES = ((2048, 2048, 2048), (2008, 176, 704), (2008, 704, 176))
+
+
+def attention_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+    """``q k^T`` and ``probs v`` of scaled dot-product attention: 2 * 2 * B * H * T1 * T2 * d."""
+    *batch, t1, d = query_shape
+    t2 = key_shape[-2]
+    return 4 * int(torch.tensor(batch).prod()) * t1 * t2 * d
+
+
+def attention_backward_flops(grad_out_shape, query_shape, key_shape, *args, out_shape=None, **kwargs) -> int:
+    """The backward pass: the scores again, then four products (dV, dP, dQ, dK), 3x the forward's."""
+    return 3 * attention_flops(query_shape, key_shape, key_shape)
+
+
+def count_gflop(step: Callable[[], object]) -> float:
+    """Floating-point operations of one ``step()``, in units of 1e9."""
+    aten = torch.ops.aten
+    mapping = {}
+    for name, formula in (
+        ("_scaled_dot_product_flash_attention_for_cpu", attention_flops),
+        ("_scaled_dot_product_flash_attention_for_cpu_backward", attention_backward_flops),
+    ):
+        if hasattr(aten, name):
+            mapping[getattr(aten, name)] = formula
+    with FlopCounterMode(display=False, custom_mapping=mapping) as counter:
+        step()
+    return counter.get_total_flops() / 1e9
+
+
+def gemm_peak_gflops(repeats: int = 10) -> float:
+    """The best fp32 GEMM rate over ``PEAK_SHAPES`` with torch's default thread count, in GFLOP/s."""
+    best = 0.0
+    for m, k, n in PEAK_SHAPES:
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        for _ in range(3):
+            a @ b
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            a @ b
+            times.append(time.perf_counter() - start)
+        best = max(best, 2 * m * k * n / min(times) / 1e9)
+    return best
+
+
+def main() -> None:
+    from nemo.collections.asr.models import EncDecCTCModel
+    from nemo.utils import logging
+
+    logging.setLevel(logging.WARNING)
+    torch.manual_seed(0)
+    model = EncDecCTCModel(cfg=OmegaConf.create(MODEL_CONFIG))
+    generator = torch.Generator().manual_seed(0)
+
+    def forward(batch: int, seconds: float) -> torch.Tensor:
+        signal = torch.randn(batch, int(seconds * SAMPLE_RATE), generator=generator)
+        length = torch.full((batch,), signal.size(1), dtype=torch.int64)
+        return model.forward(input_signal=signal, input_signal_length=length)
+
+    def train_step() -> None:
+        log_probs, encoded_len, _ = forward(4, 8.0)
+        targets = torch.randint(0, len(LABELS), (4, 60), generator=generator)
+        loss = model.loss(
+            log_probs=log_probs,
+            targets=targets,
+            input_lengths=encoded_len,
+            target_lengths=torch.tensor([60, 55, 50, 45]),
+        )
+        loss.backward()
+
+    model.train()
+    train_gflop = count_gflop(train_step)
+    model.eval()
+    with torch.no_grad():
+        inference_gflop = count_gflop(lambda: forward(8, 10.0))
+        # transcribe(16 files x 5 s, batch_size=4): four forward calls on (4, 5 s) batches.
+        transcribe_gflop = 4 * count_gflop(lambda: forward(4, 5.0))
+    peak = gemm_peak_gflops()
+    print(
+        json.dumps(
+            {
+                "gemm_peak_gflops": round(peak, 1),
+                "train_step_gflop": round(train_gflop, 2),
+                "inference_forward_gflop": round(inference_gflop, 2),
+                "transcribe_16x5s_gflop": round(transcribe_gflop, 2),
+                "train_step_floor_s": round(train_gflop / peak, 3),
+                "inference_forward_floor_s": round(inference_gflop / peak, 3),
+                "transcribe_16x5s_floor_s": round(transcribe_gflop / peak, 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
