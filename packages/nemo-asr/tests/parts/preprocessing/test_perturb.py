@@ -1,13 +1,17 @@
+import json
 import math
 import random
 from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from nemo.collections.asr.data.audio_loading import AudioLoader
 from nemo.collections.asr.parts.preprocessing.perturb import (
     AudioAugmentor,
     GainPerturbation,
+    ImpulsePerturbation,
+    NoisePerturbation,
     Perturbation,
     ShiftPerturbation,
     SpeedPerturbation,
@@ -231,7 +235,7 @@ def test_process_augmentations_passthrough_and_none():
 @pytest.mark.parametrize(
     ("config", "error", "message"),
     [
-        ({"reverb": {"prob": 0.5}}, KeyError, "Valid names: \\['gain', 'shift', 'speed', 'time_stretch'"),
+        ({"reverb": {"prob": 0.5}}, KeyError, "Valid names: \\['gain', 'impulse', 'noise', 'shift', 'speed'"),
         ({"gain": {"min_gain_dbfs": -3}}, KeyError, "augmentor.gain has no `prob`"),
         ({"gain": {"prob": 1.5}}, ValueError, "augmentor.gain.prob must be a number in \\[0, 1\\], got 1.5"),
         ({"gain": {"prob": 0.5, "gain": 3}}, TypeError, "augmentor.gain: cannot build GainPerturbation"),
@@ -301,3 +305,217 @@ def test_dataset_audio_loader_applies_a_configured_augmentor():
     plain = AudioLoader(SR).load(str(SPEECH), None, 0, where=str(SPEECH))
     augmented = AudioLoader(SR, augmentor=augmentor).load(str(SPEECH), None, 0, where=str(SPEECH))
     assert augmented.shape[0] == math.ceil(plain.shape[0] * 1.1)
+
+
+def write_audio_manifest(folder: Path, files: dict[str, np.ndarray], sample_rate: int = SR) -> Path:
+    """Write each (T,) or (T, C) array as a float WAV and a manifest listing them by relative path."""
+    lines = []
+    for name, samples in files.items():
+        sf.write(folder / name, samples, sample_rate, subtype="FLOAT")
+        lines.append(json.dumps({"audio_filepath": name, "duration": len(samples) / sample_rate}))
+    manifest = folder / "manifest.json"
+    manifest.write_text("\n".join(lines) + "\n")
+    return manifest
+
+
+def white(seconds: float, seed: int, scale: float = 0.1) -> np.ndarray:
+    return (scale * np.random.default_rng(seed).standard_normal(int(seconds * SR))).astype(np.float32)
+
+
+def test_noise_longer_than_the_audio_is_a_window_added_at_the_drawn_snr(tmp_path):
+    noise = white(1.0, seed=0)
+    manifest = write_audio_manifest(tmp_path, {"noise.wav": noise})
+    segment = AudioSegment(tone(0.5), SR)
+    NoisePerturbation(str(manifest), min_snr_db=12, max_snr_db=12, rng=3).perturb(segment)
+    added = segment.samples.astype(np.float64) - tone(0.5)
+    assert rms_db(tone(0.5)) - rms_db(added) == pytest.approx(12.0, abs=0.01)
+    start = int(np.argmax(np.correlate(noise, added, mode="valid")))
+    window = noise[start : start + len(added)]
+    gain = 10 ** ((rms_db(tone(0.5)) - rms_db(window) - 12) / 20)
+    np.testing.assert_allclose(added, gain * window, atol=1e-5)
+
+
+def test_noise_shorter_than_the_audio_is_added_at_a_random_start(tmp_path):
+    noise = white(0.1, seed=1)
+    manifest = write_audio_manifest(tmp_path, {"noise.wav": noise})
+    perturbation = NoisePerturbation(str(manifest), min_snr_db=6, max_snr_db=6, rng=0)
+    starts = set()
+    for _ in range(4):
+        segment = AudioSegment(tone(0.5), SR)
+        perturbation.perturb(segment)
+        added = segment.samples.astype(np.float64) - tone(0.5)
+        nonzero = np.flatnonzero(np.abs(added) > 1e-6)
+        start = int(nonzero[0])
+        assert nonzero[-1] - start < len(noise)
+        block = added[start : start + len(noise)]
+        gain = 10 ** ((rms_db(tone(0.5)) - rms_db(noise) - 6) / 20)
+        np.testing.assert_allclose(block, gain * noise, atol=1e-5)
+        assert not np.any(np.abs(np.delete(added, np.arange(start, start + len(noise)))) > 1e-6)
+        starts.add(start)
+    assert len(starts) > 1
+
+
+def test_noise_gain_is_capped_by_max_gain_db(tmp_path):
+    quiet = white(0.5, seed=2, scale=1e-4)
+    manifest = write_audio_manifest(tmp_path, {"quiet.wav": quiet})
+    segment = AudioSegment(tone(0.5), SR)
+    NoisePerturbation(str(manifest), min_snr_db=0, max_snr_db=0, max_gain_db=6.0).perturb(segment)
+    np.testing.assert_allclose(segment.samples - tone(0.5), quiet * 10 ** (6 / 20), atol=1e-6)
+
+
+def test_noise_on_multichannel_audio_uses_the_reference_channel(tmp_path):
+    manifest = write_audio_manifest(tmp_path, {"noise.wav": white(0.3, seed=3)})
+    stereo = np.stack([tone(0.3), 0.1 * tone(0.3)], axis=1)
+    perturbation = NoisePerturbation(str(manifest), min_snr_db=10, max_snr_db=10, rng=1)
+    for ref_mic in (0, 1):
+        segment = AudioSegment(stereo.copy(), SR)
+        perturbation.perturb(segment, ref_mic=ref_mic)
+        added = segment.samples.astype(np.float64) - stereo
+        np.testing.assert_allclose(added[:, 0], added[:, 1], atol=1e-7)
+        assert rms_db(stereo[:, ref_mic]) - rms_db(added[:, 0]) == pytest.approx(10.0, abs=0.01)
+    three_channels = write_audio_manifest(
+        tmp_path, {"noise3.wav": np.stack([white(0.3, seed=4)] * 3, axis=1)}
+    )
+    with pytest.raises(ValueError, match="has 3 channels but the audio it is applied to has 2"):
+        NoisePerturbation(str(three_channels)).perturb(AudioSegment(stereo.copy(), SR))
+
+
+def test_perturb_with_input_noise_uses_the_given_data_level(tmp_path):
+    manifest = write_audio_manifest(tmp_path, {"noise.wav": white(0.2, seed=5)})
+    perturbation = NoisePerturbation(str(manifest), min_snr_db=10, max_snr_db=10)
+    noise = AudioSegment(white(0.2, seed=6), SR)
+    segment = AudioSegment(tone(0.2), SR)
+    perturbation.perturb_with_input_noise(segment, noise, data_rms=rms_db(tone(0.2)) + 5)
+    assert rms_db(tone(0.2)) - rms_db(segment.samples - tone(0.2)) == pytest.approx(5.0, abs=0.01)
+    np.testing.assert_array_equal(noise.samples, white(0.2, seed=6))
+
+
+def test_get_one_noise_sample_reads_a_whole_file_at_the_target_rate(tmp_path):
+    manifest = write_audio_manifest(tmp_path, {"noise.wav": white(0.25, seed=7)[:2000]}, sample_rate=8000)
+    sample = NoisePerturbation(str(manifest), orig_sr=8000).get_one_noise_sample(SR)
+    assert (sample.sample_rate, sample.num_samples) == (SR, 4000)
+
+
+def test_impulse_of_a_delayed_unit_sample_delays_the_audio(tmp_path):
+    delay = 40
+    impulse = np.zeros(100, dtype=np.float32)
+    impulse[delay] = 1.0
+    manifest = write_audio_manifest(tmp_path, {"rir.wav": impulse})
+    signal = white(0.1, seed=8)
+    segment = AudioSegment(signal, SR)
+    ImpulsePerturbation(str(manifest)).perturb(segment)
+    delayed = np.concatenate([np.zeros(delay, dtype=np.float32), signal[:-delay]])
+    assert segment.num_samples == len(signal)
+    np.testing.assert_allclose(segment.samples, delayed / np.abs(delayed).max(), atol=1e-5)
+    shifted = AudioSegment(signal, SR)
+    ImpulsePerturbation(str(manifest), shift_impulse=True).perturb(shifted)
+    np.testing.assert_allclose(shifted.samples, signal / np.abs(signal).max(), atol=1e-5)
+
+
+@pytest.mark.parametrize("normalize_impulse", [False, True])
+def test_impulse_is_a_full_convolution_trimmed_and_peak_normalized(tmp_path, normalize_impulse):
+    decay = np.exp(-np.arange(400) / 60.0)
+    impulse = (0.3 + white(0.025, seed=9)[:400] * decay).astype(np.float32)
+    manifest = write_audio_manifest(tmp_path, {"rir.wav": impulse})
+    signal = white(0.1, seed=10)
+    segment = AudioSegment(signal, SR)
+    ImpulsePerturbation(str(manifest), normalize_impulse=normalize_impulse).perturb(segment)
+    used = impulse / np.linalg.norm(impulse) if normalize_impulse else impulse
+    expected = np.convolve(signal.astype(np.float64), used)[: len(signal)]
+    np.testing.assert_allclose(segment.samples, expected / np.abs(expected).max(), atol=1e-5)
+    assert np.abs(segment.samples).max() == pytest.approx(1.0, abs=1e-6)
+    assert segment.samples.dtype == np.float32
+
+
+def test_impulse_on_multichannel_audio_keeps_the_channel_levels(tmp_path):
+    impulse = (white(0.01, seed=11) * np.exp(-np.arange(160) / 30.0)).astype(np.float32)
+    manifest = write_audio_manifest(tmp_path, {"rir.wav": impulse})
+    signal = white(0.1, seed=12)
+    segment = AudioSegment(np.stack([signal, 0.5 * signal], axis=1), SR)
+    ImpulsePerturbation(str(manifest), shift_impulse=True).perturb(segment)
+    assert segment.samples.shape == (len(signal), 2)
+    assert np.abs(segment.samples).max() == pytest.approx(1.0, abs=1e-6)
+    np.testing.assert_allclose(segment.samples[:, 1], 0.5 * segment.samples[:, 0], atol=1e-6)
+
+
+def test_all_zero_impulse_is_an_error_naming_the_file(tmp_path):
+    manifest = write_audio_manifest(tmp_path, {"silent_rir.wav": np.zeros(50, dtype=np.float32)})
+    with pytest.raises(ValueError, match="silent_rir.wav.*manifest.json:1.*all zeros"):
+        ImpulsePerturbation(str(manifest)).perturb(AudioSegment(tone(0.1), SR))
+
+
+def test_seeded_noise_and_impulse_repeat(tmp_path):
+    files = {f"noise{i}.wav": white(0.2 + 0.15 * i, seed=20 + i) for i in range(3)}
+    files.update({f"rir{i}.wav": white(0.01, seed=30 + i) for i in range(3)})
+    manifest = write_audio_manifest(tmp_path, files)
+
+    def run(seed: int) -> list[np.ndarray]:
+        noise = NoisePerturbation(str(manifest), min_snr_db=0, max_snr_db=20, rng=seed)
+        impulse = ImpulsePerturbation(str(manifest), rng=seed + 1)
+        outputs = []
+        for _ in range(3):
+            segment = AudioSegment(tone(0.3), SR)
+            noise.perturb(segment)
+            impulse.perturb(segment)
+            outputs.append(segment.samples)
+        return outputs
+
+    first, again, other = run(1), run(1), run(2)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(first, other, strict=True))
+
+
+def test_process_augmentations_builds_noise_and_impulse(tmp_path):
+    noise_dir, rir_dir = tmp_path / "noise", tmp_path / "rir"
+    noise_dir.mkdir()
+    rir_dir.mkdir()
+    noise_manifest = write_audio_manifest(noise_dir, {"n.wav": white(0.4, seed=40)})
+    rir_manifest = write_audio_manifest(rir_dir, {"r.wav": white(0.01, seed=41)})
+    config = {
+        "noise": {
+            "prob": 0.5,
+            "manifest_path": str(noise_manifest),
+            "min_snr_db": 5,
+            "max_snr_db": 5,
+            "rng": 1,
+        },
+        "impulse": {"prob": 1.0, "manifest_path": str(rir_manifest), "shift_impulse": True},
+    }
+    for form in (config, OmegaConf.create(config)):
+        augmentor = process_augmentations(form)
+        assert [(prob, type(p)) for prob, p in augmentor._pipeline] == [
+            (0.5, NoisePerturbation),
+            (1.0, ImpulsePerturbation),
+        ]
+    segment = AudioSegment(tone(0.3), SR)
+    augmentor.perturb(segment)
+    assert segment.num_samples == len(tone(0.3))
+    assert np.abs(segment.samples).max() == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("perturbation_class", [NoisePerturbation, ImpulsePerturbation])
+def test_noise_and_impulse_manifest_errors(tmp_path, perturbation_class):
+    key = "noise" if perturbation_class is NoisePerturbation else "impulse"
+    with pytest.raises(
+        FileNotFoundError, match=f"missing.json' does not exist. Fix augmentor.{key}.manifest_path"
+    ):
+        perturbation_class(str(tmp_path / "missing.json"))
+    empty = tmp_path / "empty.json"
+    empty.write_text("\n")
+    with pytest.raises(ValueError, match="has no entries"):
+        perturbation_class(str(empty))
+    with pytest.raises(ValueError, match=f"needs a manifest.*augmentor.{key}.manifest_path"):
+        perturbation_class()
+    with pytest.raises(
+        ValueError, match=f"does not support tarred audio.*remove augmentor.{key}.audio_tar_filepaths"
+    ):
+        perturbation_class(str(empty), audio_tar_filepaths="noise_{0..3}.tar")
+    listing = tmp_path / "listing.json"
+    listing.write_text(json.dumps({"audio_filepath": "gone.wav", "duration": 1.0}) + "\n")
+    with pytest.raises(FileNotFoundError, match="listing.json:1: audio file .*gone.wav' does not exist"):
+        perturbation_class(str(listing))
+    (tmp_path / "gone.wav").write_bytes(b"not audio")
+    perturbation = perturbation_class(str(listing))
+    with pytest.raises(RuntimeError, match="listing.json:1: cannot load .*gone.wav"):
+        perturbation.perturb(AudioSegment(tone(0.1), SR))

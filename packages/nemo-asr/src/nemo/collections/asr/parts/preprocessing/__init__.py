@@ -4,7 +4,8 @@
 from nemo.utils.lazy_exports import lazy_exports
 
 _PERTURB = (
-    "AudioAugmentor GainPerturbation Perturbation ShiftPerturbation SpeedPerturbation TimeStretchPerturbation "
+    "AudioAugmentor GainPerturbation ImpulsePerturbation NoisePerturbation Perturbation ShiftPerturbation "
+    "SpeedPerturbation TimeStretchPerturbation "
     "WhiteNoisePerturbation perturbation_types process_augmentations register_perturbation"
 ).split()
 

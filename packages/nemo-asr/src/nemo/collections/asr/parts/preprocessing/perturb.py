@@ -8,6 +8,8 @@ write it directly. ``AudioAugmentor`` applies a list of ``(prob, perturbation)``
     augmentor:
       speed: {prob: 0.5, sr: 16000, resample_type: kaiser_fast, min_speed_rate: 0.9, max_speed_rate: 1.1}
       white_noise: {prob: 0.5, min_level: -90, max_level: -46}
+      noise: {prob: 0.5, manifest_path: noise_manifest.json, min_snr_db: 0, max_snr_db: 15}
+      impulse: {prob: 0.3, manifest_path: rir_manifest.json, shift_impulse: true}
 
 Randomness: each object draws from its own ``random.Random`` (``rng`` may be one, or an int seed), so
 seeding one augmentor never touches Python's, numpy's or torch's global generators.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import copy
 import inspect
 import math
+import os
 import random
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
@@ -26,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 import torchaudio.functional
+from nemo.collections.asr.data.manifest import ManifestEntry, read_manifest_entries, split_manifest_paths
 from nemo.collections.asr.parts.preprocessing.segment import AudioSegment
 from nemo.utils import logging
 from omegaconf import DictConfig, OmegaConf
@@ -33,6 +37,8 @@ from omegaconf import DictConfig, OmegaConf
 __all__ = [
     "AudioAugmentor",
     "GainPerturbation",
+    "ImpulsePerturbation",
+    "NoisePerturbation",
     "Perturbation",
     "ShiftPerturbation",
     "SpeedPerturbation",
@@ -333,12 +339,310 @@ class ShiftPerturbation(Perturbation):
         data._samples = shifted
 
 
+def _check_manifest_audio_source(
+    owner: str, config_key: str, manifest_path: str | None, audio_tar_filepaths: Any
+) -> None:
+    """Refuse tarred audio (not supported) and a missing ``manifest_path``."""
+    if audio_tar_filepaths:
+        raise ValueError(
+            f"{owner} does not support tarred audio, got audio_tar_filepaths={audio_tar_filepaths!r}. "
+            f"List the audio files in a JSON-lines manifest, set augmentor.{config_key}.manifest_path to it "
+            f"and remove augmentor.{config_key}.audio_tar_filepaths."
+        )
+    if not manifest_path:
+        raise ValueError(
+            f"{owner} needs a manifest, got manifest_path={manifest_path!r}. Set "
+            f"augmentor.{config_key}.manifest_path to a JSON-lines manifest "
+            '({"audio_filepath": ..., "duration": ...} per line).'
+        )
+
+
+def _read_audio_manifest(owner: str, config_key: str, manifest_path: str) -> list[ManifestEntry]:
+    """Entries of one or more (comma-separated) manifests, checked to be non-empty and to name existing files.
+
+    Raises:
+        FileNotFoundError: a manifest or an audio file it lists does not exist.
+        ManifestError: a malformed line (the message names the file and line).
+        ValueError: the manifests hold no entries.
+    """
+    paths = split_manifest_paths(manifest_path)
+    for path in paths:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"{owner}: manifest {path!r} does not exist. Fix augmentor.{config_key}.manifest_path."
+            )
+    entries = [entry for path in paths for entry in read_manifest_entries(path)]
+    if not entries:
+        raise ValueError(
+            f"{owner}: manifest {manifest_path!r} has no entries; expected one JSON line per audio file. "
+            f"Add lines to it or fix augmentor.{config_key}.manifest_path."
+        )
+    for entry in entries:
+        if not os.path.isfile(entry.audio_filepath):
+            raise FileNotFoundError(
+                f"{entry.where}: audio file {entry.audio_filepath!r} does not exist. "
+                "Fix the path or remove the line from the manifest."
+            )
+    return entries
+
+
+def _load_manifest_audio(
+    entry: ManifestEntry, target_sr: int, offset: float, duration: float
+) -> AudioSegment:
+    """Read ``duration`` seconds of ``entry``'s file from ``offset``, at ``target_sr``; errors name the line."""
+    try:
+        return AudioSegment.from_file(
+            entry.audio_filepath, target_sr=target_sr, offset=offset, duration=duration
+        )
+    except (FileNotFoundError, RuntimeError) as err:
+        raise RuntimeError(f"{entry.where}: cannot load the audio this line lists. {err}") from err
+
+
+def _reference_level(level: float | np.ndarray, ref_mic: int, owner: str) -> float:
+    """A level in dB: ``level`` itself, or its ``ref_mic`` entry when it has one per channel."""
+    if np.ndim(level) == 0:
+        return float(level)
+    levels = np.asarray(level)
+    if not -len(levels) <= ref_mic < len(levels):
+        raise ValueError(
+            f"{owner} got ref_mic={ref_mic} for audio with {len(levels)} channels; "
+            f"expected a channel index in [0, {len(levels)})."
+        )
+    return float(levels[ref_mic])
+
+
+def _mixable_with(samples: np.ndarray, data: np.ndarray, owner: str, source: str) -> np.ndarray:
+    """(K,) or (K, C') ``samples`` shaped to combine sample-wise with (T,) or (T, C) ``data``.
+
+    Mono ``samples`` become (K, 1) for multi-channel ``data`` (applied to every channel); otherwise the
+    channel counts must match.
+    """
+    if samples.ndim == data.ndim and (samples.ndim == 1 or samples.shape[1] == data.shape[1]):
+        return samples
+    if samples.ndim == 1:
+        return samples[:, None]
+    data_channels = 1 if data.ndim == 1 else data.shape[1]
+    raise ValueError(
+        f"{owner}: {source} has {samples.shape[1]} channels but the audio it is applied to has {data_channels}; "
+        f"expected a mono file or one with {data_channels} channels. Replace it in the manifest."
+    )
+
+
+class NoisePerturbation(Perturbation):
+    """Add background noise, drawn from the files of a manifest, at a random signal-to-noise ratio.
+
+    For each call: pick a manifest entry; when it is longer than the audio, read a window of the audio's
+    duration from a uniformly drawn offset, else read it whole (resampled to the audio's rate); draw
+    ``snr_db`` uniformly in ``[min_snr_db, max_snr_db]``; scale the noise by
+    ``min(data.rms_db - noise.rms_db - snr_db, max_gain_db)`` dB; add it sample-wise, or, when it is
+    shorter than the audio, at a uniformly drawn start index.
+
+    Multi-channel (T, C) audio: levels are measured on channel ``ref_mic``; a mono noise file is added to
+    every channel, a C-channel one channel by channel, any other channel count is a ``ValueError``.
+
+    Args:
+        manifest_path: JSON-lines manifest (or comma-separated manifests) of noise files
+            (``audio_filepath``, ``duration``, optional ``offset``); relative paths are resolved against the
+            manifest's folder.
+        min_snr_db: lowest signal-to-noise ratio in dB.
+        max_snr_db: highest signal-to-noise ratio in dB.
+        max_gain_db: the noise is never amplified by more than this many dB.
+        rng: ``random.Random`` or int seed.
+        audio_tar_filepaths: tarred noise audio; not supported (a ``ValueError`` when set).
+        shuffle_n: shuffle buffer of tarred noise; accepted for config compatibility, unused.
+        orig_sr: sample rate of the original noise recordings, in Hz (exposed as :attr:`orig_sr`).
+
+    Raises:
+        ValueError: ``audio_tar_filepaths`` is set, ``manifest_path`` is missing or lists no files.
+        FileNotFoundError: the manifest or a noise file it lists does not exist.
+    """
+
+    def __init__(
+        self,
+        manifest_path: str | None = None,
+        min_snr_db: float = 10,
+        max_snr_db: float = 50,
+        max_gain_db: float = 300.0,
+        rng: RandomSource = None,
+        audio_tar_filepaths: str | list[str] | None = None,
+        shuffle_n: int = 100,
+        orig_sr: int = 16000,
+    ) -> None:
+        owner = type(self).__name__
+        _check_manifest_audio_source(owner, "noise", manifest_path, audio_tar_filepaths)
+        if min_snr_db > max_snr_db:
+            raise ValueError(
+                f"{owner} needs min_snr_db <= max_snr_db, got min_snr_db={min_snr_db}, max_snr_db={max_snr_db}. "
+                "Fix the noise augmentor config."
+            )
+        self._entries = _read_audio_manifest(owner, "noise", manifest_path)
+        self._min_snr_db = min_snr_db
+        self._max_snr_db = max_snr_db
+        self._max_gain_db = max_gain_db
+        self._orig_sr = orig_sr
+        self._rng = _as_random(rng, owner)
+
+    @property
+    def orig_sr(self) -> int:
+        """Sample rate of the original noise recordings, in Hz."""
+        return self._orig_sr
+
+    def get_one_noise_sample(self, target_sr: int) -> AudioSegment:
+        """A whole noise entry of the manifest, drawn at random, read at ``target_sr`` Hz."""
+        entry = self._rng.choice(self._entries)
+        return _load_manifest_audio(entry, target_sr, entry.offset or 0.0, entry.duration)
+
+    def perturb(self, data: AudioSegment, ref_mic: int = 0) -> None:
+        """Add a random noise file to ``data`` in place.
+
+        Args:
+            data: the audio, (T,) or (T, C) samples.
+            ref_mic: channel whose level sets the SNR of multi-channel audio.
+        """
+        entry = self._rng.choice(self._entries)
+        offset = entry.offset or 0.0
+        duration = entry.duration
+        if entry.duration > data.duration:
+            offset += self._rng.uniform(0.0, entry.duration - data.duration)
+            duration = data.duration
+        noise = _load_manifest_audio(entry, data.sample_rate, offset, duration)
+        self.perturb_with_input_noise(data, noise, ref_mic=ref_mic)
+
+    def perturb_with_input_noise(
+        self,
+        data: AudioSegment,
+        noise: AudioSegment,
+        data_rms: float | np.ndarray | None = None,
+        ref_mic: int = 0,
+    ) -> None:
+        """Add ``noise`` to ``data`` in place at an SNR drawn in ``[min_snr_db, max_snr_db]``.
+
+        A noise longer than ``data`` is cut to a window of ``data``'s length at a random start first; its
+        level is measured on that window. ``noise`` itself is left unchanged. An all-zero noise adds nothing.
+
+        Args:
+            data: the audio, (T,) or (T, C) samples.
+            noise: (K,) or (K, C) noise at ``data``'s sample rate.
+            data_rms: level of ``data`` in dB (one per channel, or one number) to use instead of measuring it.
+            ref_mic: channel whose level sets the SNR of multi-channel audio.
+
+        Raises:
+            ValueError: the sample rates or channel counts of ``data`` and ``noise`` do not match.
+        """
+        owner = type(self).__name__
+        if noise.sample_rate != data.sample_rate:
+            raise ValueError(
+                f"{owner}: noise sample rate {noise.sample_rate} Hz differs from the audio's "
+                f"{data.sample_rate} Hz; load the noise with target_sr={data.sample_rate}."
+            )
+        snr_db = self._rng.uniform(self._min_snr_db, self._max_snr_db)
+        surplus = noise.num_samples - data.num_samples
+        if surplus > 0:
+            start = self._rng.randint(0, surplus)
+            noise = AudioSegment(noise.samples[start : start + data.num_samples], noise.sample_rate)
+        noise_level = _reference_level(noise.rms_db, ref_mic, owner)
+        if noise_level == -math.inf:
+            return
+        data_level = _reference_level(data.rms_db if data_rms is None else data_rms, ref_mic, owner)
+        noise_gain_db = min(data_level - noise_level - snr_db, self._max_gain_db)
+        scaled = _mixable_with(noise.samples, data.samples, owner, "the noise")
+        scaled = scaled * np.float32(10.0 ** (noise_gain_db / 20.0))
+        mixed = data.samples.copy()
+        if scaled.shape[0] < mixed.shape[0]:
+            start = self._rng.randint(0, mixed.shape[0] - scaled.shape[0])
+            mixed[start : start + scaled.shape[0]] += scaled
+        else:
+            mixed += scaled
+        data._samples = mixed
+
+
+class ImpulsePerturbation(Perturbation):
+    """Reverberate the audio with a room impulse response drawn from the files of a manifest.
+
+    For each call: pick a manifest entry and read it at the audio's rate; with ``normalize_impulse``
+    divide it by its L2 norm; convolve the audio with it ("full" convolution,
+    ``torchaudio.functional.fftconvolve``); with ``shift_impulse`` drop the first
+    ``argmax(|impulse|)`` output samples (the direct-path delay); keep the audio's original length; scale
+    so the peak absolute value is 1 (NeMo does this to avoid overflow in fp16 training; silent output
+    stays silent).
+
+    Multi-channel (T, C) audio: a mono impulse response is applied to every channel, a C-channel one
+    channel by channel (any other channel count is a ``ValueError``); the L2 norm, the direct-path index
+    (the time of the largest absolute value over all channels) and the peak are taken over all
+    channels, so the channels keep their relative delays and levels.
+
+    Args:
+        manifest_path: JSON-lines manifest (or comma-separated manifests) of impulse-response files
+            (``audio_filepath``, ``duration``, optional ``offset``); relative paths are resolved against the
+            manifest's folder.
+        audio_tar_filepaths: tarred impulse responses; not supported (a ``ValueError`` when set).
+        shuffle_n: shuffle buffer of tarred audio; accepted for config compatibility, unused.
+        normalize_impulse: divide the impulse response by its L2 norm (as in NeMo, the final peak scaling
+            makes the result the same either way; kept for config compatibility).
+        shift_impulse: remove the direct-path delay (the samples before the impulse's peak).
+        rng: ``random.Random`` or int seed.
+
+    Raises:
+        ValueError: ``audio_tar_filepaths`` is set, ``manifest_path`` is missing or lists no files.
+        FileNotFoundError: the manifest or an impulse file it lists does not exist.
+    """
+
+    def __init__(
+        self,
+        manifest_path: str | None = None,
+        audio_tar_filepaths: str | list[str] | None = None,
+        shuffle_n: int = 128,
+        normalize_impulse: bool = False,
+        shift_impulse: bool = False,
+        rng: RandomSource = None,
+    ) -> None:
+        owner = type(self).__name__
+        _check_manifest_audio_source(owner, "impulse", manifest_path, audio_tar_filepaths)
+        self._entries = _read_audio_manifest(owner, "impulse", manifest_path)
+        self._normalize_impulse = normalize_impulse
+        self._shift_impulse = shift_impulse
+        self._rng = _as_random(rng, owner)
+
+    def perturb(self, data: AudioSegment) -> None:
+        """Convolve ``data`` in place with a random impulse response of the manifest.
+
+        Raises:
+            ValueError: the impulse response is all zeros, or its channel count does not fit ``data``.
+        """
+        owner = type(self).__name__
+        entry = self._rng.choice(self._entries)
+        impulse = _load_manifest_audio(entry, data.sample_rate, entry.offset or 0.0, entry.duration).samples
+        source = f"impulse response {entry.audio_filepath!r} ({entry.where})"
+        norm = float(np.linalg.norm(impulse))
+        if norm == 0.0:
+            raise ValueError(
+                f"{owner}: {source} is all zeros; expected a room impulse response. Replace it in the manifest."
+            )
+        impulse = _mixable_with(impulse, data.samples, owner, source)
+        if self._normalize_impulse:
+            impulse = impulse / np.float32(norm)
+        num_samples = data.num_samples
+        reverberant = torchaudio.functional.fftconvolve(
+            _as_channels_first(data.samples), _as_channels_first(impulse)
+        )
+        if self._shift_impulse:
+            direct_path = int(np.argmax(np.abs(impulse).reshape(impulse.shape[0], -1).max(axis=1)))
+            reverberant = reverberant[..., direct_path:]
+        reverberant = reverberant[..., :num_samples]
+        peak = reverberant.abs().max()
+        if peak > 0:
+            reverberant = reverberant / peak
+        data._samples = _as_segment_layout(reverberant, data.samples)
+
+
 perturbation_types: dict[str, type[Perturbation]] = {
     "speed": SpeedPerturbation,
     "time_stretch": TimeStretchPerturbation,
     "gain": GainPerturbation,
     "white_noise": WhiteNoisePerturbation,
     "shift": ShiftPerturbation,
+    "noise": NoisePerturbation,
+    "impulse": ImpulsePerturbation,
 }
 """Names usable as keys of an ``augmentor`` config, mapped to their classes."""
 
