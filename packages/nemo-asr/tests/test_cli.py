@@ -138,6 +138,31 @@ def test_build_lm_writes_an_arpa_file_and_reports_its_counts(speech, tmp_path):
         assert loaded.score(("<s>",), words[0]) == pytest.approx(expected.score(("<s>",), words[0]), abs=1e-6)
 
 
+def test_build_lm_mixes_in_another_arpa_model(speech, tmp_path, capsys):
+    from nemo.collections.asr.parts.submodules.ngram_lm import NGramLanguageModel, estimate_ngram_lm
+
+    general = estimate_ngram_lm(["please call me tomorrow", "the meeting is on tuesday"], order=2)
+    general.write_arpa(tmp_path / "general.arpa")
+    out = tmp_path / "mixed.arpa.gz"
+    args = ["asr", "build-lm", str(speech.manifest), "--order", "2", "--out", str(out)]
+
+    assert main([*args, "--mix", str(tmp_path / "general.arpa"), "--mix-weight", "0.25"]) == 0
+
+    assert "mixed with" in capsys.readouterr().out
+    mixed = NGramLanguageModel.from_arpa(out)
+    in_domain = estimate_ngram_lm(speech.texts, order=2)
+    assert mixed.vocabulary == in_domain.vocabulary | general.vocabulary
+    expected = 0.75 * 10 ** in_domain.score(("<s>",), "please") + 0.25 * 10 ** general.score(
+        ("<s>",), "please"
+    )
+    assert 10 ** mixed.score(("<s>",), "please") == pytest.approx(expected, rel=1e-5)
+    assert main([*args, "--mix", str(tmp_path / "general.arpa"), "--mix-weight", "1.5"]) != 0
+    assert "--mix-weight must be between 0 and 1" in capsys.readouterr().err
+    assert main([*args, "--mix", str(tmp_path / "missing.arpa")]) != 0
+    error = capsys.readouterr().err
+    assert "--mix:" in error and "missing.arpa" in error
+
+
 def test_build_lm_refuses_a_missing_manifest(tmp_path, capsys):
     missing = tmp_path / "missing_manifest.json"
     assert main(["asr", "build-lm", str(missing), "--out", str(tmp_path / "lm.arpa")]) != 0

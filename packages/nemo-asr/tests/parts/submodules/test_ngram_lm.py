@@ -1,4 +1,4 @@
-"""ARPA reading and backoff scoring, the Kneser-Ney estimator and ARPA writing, on real files."""
+"""ARPA reading and backoff scoring, the Kneser-Ney estimator, mixing and ARPA writing, on real files."""
 
 import gzip
 import json
@@ -13,6 +13,7 @@ from nemo.collections.asr.parts.submodules.ngram_lm import (
     ArpaFormatError,
     NGramLanguageModel,
     estimate_ngram_lm,
+    mix_ngram_lms,
 )
 
 ASTERISK_TRAIN = Path(__file__).resolve().parents[5] / "data" / "asterisk" / "train_manifest.json"
@@ -233,3 +234,85 @@ def test_estimator_argument_errors():
         estimate_ngram_lm(["a b"], order=0)
     with pytest.raises(ValueError, match="no words"):
         estimate_ngram_lm(["", "  "], order=2)
+
+
+# A second domain for mixing: sentences that share some words with the Asterisk prompts and bring new ones.
+GENERAL_CORPUS = [
+    "the weather will be cold tomorrow",
+    "please call me tomorrow morning",
+    "the conference will start on tuesday",
+    "press the button to start the engine",
+    "your number was not found",
+    "we will meet on tuesday at the office",
+]
+
+
+@pytest.mark.parametrize("weights", [(0.2, 0.8), (0.5, 0.5), (0.9, 0.1)])
+def test_mixed_model_sums_to_one_and_interpolates_listed_ngrams(weights):
+    in_domain = estimate_ngram_lm(asterisk_sentences(), order=3)
+    general = estimate_ngram_lm(GENERAL_CORPUS, order=2)  # orders may differ
+    mixed = mix_ngram_lms([in_domain, general], weights)
+    assert mixed.order == 3
+    assert mixed.vocabulary == in_domain.vocabulary | general.vocabulary
+
+    def interpolated(context, word):
+        return math.log10(
+            sum(
+                weight * 10 ** model.score(context, word)
+                for model, weight in zip((in_domain, general), weights)
+                if word in model.vocabulary
+            )
+        )
+
+    # Listed n-grams score exactly the interpolation, whichever model lists them.
+    for context, word in [
+        (("the", "pound"), "key"),
+        (("cold",), "tomorrow"),
+        ((), "tuesday"),
+        (("the",), "number"),
+    ]:
+        assert mixed.score(context, word) == pytest.approx(interpolated(context, word), abs=1e-9)
+    # Every context, seen by either model or by neither, gives a distribution over the mixed vocabulary.
+    predictable = sorted(mixed.vocabulary - {BOS})
+    contexts = sorted(
+        seen_contexts(GENERAL_CORPUS, 3) | set(list(seen_contexts(asterisk_sentences()[:40], 3)))
+    )
+    contexts += [("tomorrow", "key"), ("zebra",), ("the", "zebra")]
+    for context in contexts:
+        total = sum(10 ** mixed.score(context, word) for word in predictable)
+        assert total == pytest.approx(1.0, abs=1e-6), context
+
+
+def test_mixing_moves_probability_toward_the_general_model():
+    in_domain = estimate_ngram_lm(asterisk_sentences(), order=3)
+    general = estimate_ngram_lm(GENERAL_CORPUS, order=3)
+    light, heavy = (mix_ngram_lms([in_domain, general], [1 - w, w]) for w in (0.1, 0.8))
+    assert "tomorrow" not in in_domain.vocabulary
+    assert (
+        heavy.score(("cold",), "tomorrow")
+        > light.score(("cold",), "tomorrow")
+        > in_domain.score(("cold",), "tomorrow")
+    )
+
+
+def test_mixed_model_round_trips_through_arpa(tmp_path):
+    mixed = mix_ngram_lms(
+        [estimate_ngram_lm(asterisk_sentences(), order=3), estimate_ngram_lm(GENERAL_CORPUS, order=3)],
+        [0.3, 0.7],
+    )
+    mixed.write_arpa(tmp_path / "mixed.arpa.gz")
+    loaded = NGramLanguageModel.from_arpa(tmp_path / "mixed.arpa.gz")
+    for context, word in [(("please", "call"), "me"), (("the",), "tuesday"), ((), "zebra")]:
+        assert loaded.score(context, word) == pytest.approx(mixed.score(context, word), abs=1e-6)
+
+
+def test_mixing_argument_errors():
+    lm = estimate_ngram_lm(TINY_CORPUS, order=2)
+    with pytest.raises(ValueError, match="two or more models and one weight per model; got 2 models and 1"):
+        mix_ngram_lms([lm, lm], [1.0])
+    with pytest.raises(ValueError, match="two or more models"):
+        mix_ngram_lms([lm], [1.0])
+    with pytest.raises(ValueError, match=r"positive and sum to 1, got \[0.5, 0.6\]"):
+        mix_ngram_lms([lm, lm], [0.5, 0.6])
+    with pytest.raises(ValueError, match="positive"):
+        mix_ngram_lms([lm, lm], [1.2, -0.2])

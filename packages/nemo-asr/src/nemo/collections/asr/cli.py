@@ -2,7 +2,7 @@
 
 nemo transcribe MODEL.nemo AUDIO [AUDIO ...] [--batch-size N] [--lm LM.arpa --beam-size N --alpha A --beta B]
 nemo asr eval MODEL.nemo MANIFEST [--batch-size N] [--use-cer] [--lm LM.arpa --beam-size N --alpha A --beta B]
-nemo asr build-lm MANIFEST [MANIFEST ...] [--order 3] --out LM.arpa
+nemo asr build-lm MANIFEST [MANIFEST ...] [--order 3] [--mix GENERAL.arpa --mix-weight W] --out LM.arpa
 """
 
 from __future__ import annotations
@@ -153,9 +153,26 @@ def _build_lm(argv: list[str]) -> int:
     parser.add_argument("manifests", nargs="+", help="NeMo JSON-lines manifests (their `text` is read)")
     parser.add_argument("--order", type=int, default=3, help="n-gram order (default 3)")
     parser.add_argument("--out", required=True, help="ARPA file to write (.arpa, or .arpa.gz to compress)")
+    parser.add_argument(
+        "--mix", help="an ARPA model (e.g. general English) to interpolate with the manifests' model"
+    )
+    parser.add_argument(
+        "--mix-weight",
+        type=float,
+        default=0.5,
+        help="weight of the --mix model; the manifests' model gets 1 - W (default 0.5)",
+    )
     args = parser.parse_args(argv)
     from nemo.collections.asr.data.manifest import ManifestError, read_manifest_entries
-    from nemo.collections.asr.parts.submodules.ngram_lm import estimate_ngram_lm
+    from nemo.collections.asr.parts.submodules.ngram_lm import (
+        ArpaFormatError,
+        NGramLanguageModel,
+        estimate_ngram_lm,
+        mix_ngram_lms,
+    )
+
+    if args.mix is not None and not 0.0 < args.mix_weight < 1.0:
+        raise CommandError(f"--mix-weight must be between 0 and 1 (exclusive), got {args.mix_weight}.")
 
     sentences = []
     for manifest in args.manifests:
@@ -169,9 +186,17 @@ def _build_lm(argv: list[str]) -> int:
         language_model = estimate_ngram_lm(sentences, order=args.order)
     except ValueError as error:
         raise CommandError(f"{error} (manifests: {', '.join(args.manifests)})") from error
+    mixed = ""
+    if args.mix is not None:
+        try:
+            general = NGramLanguageModel.from_arpa(args.mix)
+        except (FileNotFoundError, ArpaFormatError) as error:
+            raise CommandError(f"--mix: {error}") from error
+        language_model = mix_ngram_lms([language_model, general], [1.0 - args.mix_weight, args.mix_weight])
+        mixed = f", mixed with {args.mix} (weight {args.mix_weight:g})"
     language_model.write_arpa(args.out)
     counts = ", ".join(f"{n}-grams: {count}" for n, count in language_model.ngram_counts.items())
-    print(f"wrote {args.out}: order {language_model.order}, {len(sentences)} sentences, {counts}")
+    print(f"wrote {args.out}: order {language_model.order}, {len(sentences)} sentences{mixed}, {counts}")
     return 0
 
 

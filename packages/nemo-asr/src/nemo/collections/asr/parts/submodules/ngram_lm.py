@@ -4,7 +4,8 @@
 reads one (plain or gzip-compressed) and :meth:`NGramLanguageModel.score` answers ``log10 P(word | context)``
 with the usual backoff rule, handling ``<s>``, ``</s>`` and ``<unk>`` as KenLM does. KenLM's binary format is
 not read. :func:`estimate_ngram_lm` estimates an interpolated modified Kneser-Ney model from sentences (the
-method of KenLM's ``lmplz``), and :meth:`NGramLanguageModel.write_arpa` writes it.
+method of KenLM's ``lmplz``), :func:`mix_ngram_lms` interpolates models into one (SRILM's ``ngram -mix-lm``,
+e.g. a small in-domain model with a general one), and :meth:`NGramLanguageModel.write_arpa` writes either.
 
 Example:
     >>> lm = estimate_ngram_lm(["press the pound key", "enter the pound key"], order=3)
@@ -19,13 +20,13 @@ import gzip
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from nemo.collections.asr.parts.utils.text_files import open_text
 from nemo.utils import logging
 
-__all__ = ["BOS", "EOS", "UNK", "ArpaFormatError", "NGramLanguageModel", "estimate_ngram_lm"]
+__all__ = ["BOS", "EOS", "UNK", "ArpaFormatError", "NGramLanguageModel", "estimate_ngram_lm", "mix_ngram_lms"]
 
 BOS = "<s>"
 EOS = "</s>"
@@ -37,6 +38,8 @@ BOS_LOG10_PROB = -99.0
 # to estimate them from its count-of-counts.
 FALLBACK_DISCOUNTS = (0.5, 1.0, 1.5)
 
+_MIN_MASS = 1e-12
+"""Floor for the probability mass left to backoff (rounding can take ``1 - sum`` to zero or below)."""
 _KENLM_BINARY_MAGIC = b"mmap lm "
 _SECTION = re.compile(r"\\(\d+)-grams:")
 _COUNT = re.compile(r"ngram\s+(\d+)\s*=\s*(\d+)")
@@ -105,14 +108,7 @@ class NGramLanguageModel:
         word = word if word in self._vocabulary else UNK
         recent = context[max(0, len(context) - self.order + 1) :]
         history = tuple(w if w in self._vocabulary else UNK for w in recent)
-        backoff = 0.0
-        for start in range(len(history)):
-            suffix = history[start:]
-            log10_prob = self._log10_probs.get((*suffix, word))
-            if log10_prob is not None:
-                return backoff + log10_prob
-            backoff += self._backoffs.get(suffix, 0.0)
-        return backoff + self._log10_probs[(word,)]
+        return _backoff_log10_prob(self._log10_probs, self._backoffs, history, word)
 
     def is_prefix(self, partial: str) -> bool:
         """Whether ``partial`` begins some word of the vocabulary (``<s>``, ``</s>``, ``<unk>`` excluded)."""
@@ -167,6 +163,21 @@ class NGramLanguageModel:
                         line += f"\t{self._backoffs[ngram]:.7f}"
                     out.write(line + "\n")
             out.write("\n\\end\\\n")
+
+
+def _backoff_log10_prob(
+    log10_probs: Mapping[NGram, float], backoffs: Mapping[NGram, float], history: NGram, word: str
+) -> float:
+    """ARPA backoff: the longest listed ``(*suffix of history, word)``, plus the backoffs of the longer
+    suffixes skipped. ``word`` must be listed as a unigram."""
+    backoff = 0.0
+    for start in range(len(history)):
+        suffix = history[start:]
+        log10_prob = log10_probs.get((*suffix, word))
+        if log10_prob is not None:
+            return backoff + log10_prob
+        backoff += backoffs.get(suffix, 0.0)
+    return backoff + log10_probs[(word,)]
 
 
 def _parse_arpa(lines: Iterable[str], source: str) -> tuple[dict[NGram, float], dict[NGram, float]]:
@@ -352,3 +363,64 @@ def _discounts(ngrams: dict[NGram, int], order: int) -> tuple[float, float, floa
 def _discount(count: int, discounts: tuple[float, float, float]) -> float:
     """The discount for an n-gram seen ``count`` times (D1, D2 or D3+)."""
     return discounts[min(count, 3) - 1]
+
+
+def mix_ngram_lms(models: Sequence[NGramLanguageModel], weights: Sequence[float]) -> NGramLanguageModel:
+    """Linear interpolation of backoff n-gram models, written as one backoff model (static mixing).
+
+    Every n-gram listed by any model is listed in the result with ``P(w | h) = sum_i weight_i * P_i(w | h)``,
+    where ``P_i`` is model i's backoff probability (0 for a word model i does not know; ``<unk>`` mixes the
+    models' ``<unk>`` probabilities). Each context then gets the backoff weight that makes its distribution
+    sum to one over the mixed vocabulary, so for listed n-grams the result scores exactly the interpolation;
+    elsewhere it backs off as ARPA models do (SRILM's ``ngram -mix-lm`` approximation).
+
+    Args:
+        models: two or more models, e.g. a small in-domain one and a general one.
+        weights: one positive weight per model, summing to 1.
+
+    Returns:
+        The mixed model, of the largest order among ``models``.
+
+    Raises:
+        ValueError: the number of weights differs from the number of models, a weight is not positive, or
+            the weights do not sum to 1.
+    """
+    if len(models) < 2 or len(models) != len(weights):
+        raise ValueError(
+            f"mix_ngram_lms needs two or more models and one weight per model; got {len(models)} models and "
+            f"{len(weights)} weights."
+        )
+    if any(weight <= 0 for weight in weights) or not math.isclose(sum(weights), 1.0, abs_tol=1e-6):
+        raise ValueError(
+            f"mixing weights must be positive and sum to 1, got {list(weights)}. Pass e.g. [0.2, 0.8]."
+        )
+    ngrams = set().union(*(model._log10_probs for model in models))
+    log10_probs: dict[NGram, float] = {}
+    for ngram in ngrams:
+        history, word = ngram[:-1], ngram[-1]
+        if word == BOS:
+            log10_probs[ngram] = BOS_LOG10_PROB
+            continue
+        probability = sum(
+            weight * 10.0 ** model.score(history, word)
+            for model, weight in zip(models, weights)
+            if word in model.vocabulary
+        )
+        log10_probs[ngram] = math.log10(probability) if probability > 0.0 else MISSING_UNK_LOG10_PROB
+    return NGramLanguageModel(log10_probs, _normalizing_backoffs(log10_probs), source="mix_ngram_lms")
+
+
+def _normalizing_backoffs(log10_probs: Mapping[NGram, float]) -> dict[NGram, float]:
+    """The backoff weight of every context that has listed continuations, shortest contexts first, so that
+    ``P(. | h)`` sums to one: ``(1 - sum listed P(w | h)) / (1 - sum of P(w | h[1:]) over the same w)``."""
+    continuations: dict[NGram, list[str]] = defaultdict(list)
+    for ngram in log10_probs:
+        if len(ngram) > 1 and ngram[-1] != BOS:
+            continuations[ngram[:-1]].append(ngram[-1])
+    backoffs: dict[NGram, float] = {}
+    for context in sorted(continuations, key=len):
+        words = continuations[context]
+        listed = sum(10.0 ** log10_probs[(*context, word)] for word in words)
+        lower = sum(10.0 ** _backoff_log10_prob(log10_probs, backoffs, context[1:], word) for word in words)
+        backoffs[context] = math.log10(max(1.0 - listed, _MIN_MASS) / max(1.0 - lower, _MIN_MASS))
+    return backoffs
