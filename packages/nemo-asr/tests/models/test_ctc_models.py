@@ -322,3 +322,29 @@ def test_beam_lm_and_lexicon_travel_inside_the_nemo_archive(fresh_ctc, speech, t
     restored.save_to(str(resaved))
     with tarfile.open(resaved) as tar:
         assert not any(name.endswith((".arpa", ".lex")) for name in tar.getnames())
+
+
+def test_a_rejected_decoding_config_leaves_the_model_decoding_as_before(tiny_asr_config, speech, tmp_path):
+    from nemo.collections.asr.parts.submodules.ngram_lm import estimate_ngram_lm
+
+    torch.manual_seed(0)
+    model = EncDecCTCModel(tiny_asr_config("ctc")).eval()
+    lm_path = tmp_path / "words.arpa"
+    estimate_ngram_lm(speech.texts, order=2).write_arpa(lm_path)
+    model.change_decoding_strategy({"strategy": "beam", "beam": {"beam_size": 4, "kenlm_path": str(lm_path)}})
+    before_cfg = OmegaConf.to_container(model.cfg.decoding)
+    before_texts = model.transcribe(speech.paths, verbose=False)
+
+    missing = tmp_path / "missing.arpa"
+    with pytest.raises(FileNotFoundError, match="missing.arpa"):
+        model.change_decoding_strategy(
+            {"strategy": "beam", "beam": {"beam_size": 4, "kenlm_path": str(missing)}}
+        )
+    with pytest.raises(ValueError):
+        model.change_decoding_strategy({"strategy": "no_such_strategy"})
+
+    assert OmegaConf.to_container(model.cfg.decoding) == before_cfg
+    assert model.transcribe(speech.paths, verbose=False) == before_texts
+    model.save_to(str(tmp_path / "after_rejections.nemo"))
+    restored = EncDecCTCModel.restore_from(str(tmp_path / "after_rejections.nemo"), map_location="cpu")
+    assert restored.transcribe(speech.paths, verbose=False) == before_texts

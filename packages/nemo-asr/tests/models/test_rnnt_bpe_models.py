@@ -89,3 +89,23 @@ def test_config_without_tokenizer_section_is_refused(tiny_asr_config, tokenizer_
 
     with pytest.raises(ValueError, match="tokenizer"):
         EncDecRNNTBPEModel(config)
+
+
+def test_beam_strategy_texts_are_the_tokenizer_decoding_of_the_hypotheses(
+    tiny_asr_config, tokenizer_dir, speech
+):
+    torch.manual_seed(2)
+    model = EncDecRNNTBPEModel(tiny_asr_config("rnnt", encoder="convasr", tokenizer=tokenizer_dir)).eval()
+    tokenizer = SentencePieceTokenizer(str(tokenizer_dir / "tokenizer.model"))
+    model.change_decoding_strategy(
+        {
+            "strategy": "beam",
+            "beam": {"beam_size": 3, "search_type": "default", "return_best_hypothesis": False},
+        }
+    )
+
+    texts, _ = model.transcribe(speech.paths, batch_size=2, verbose=False)
+    hypotheses, _ = model.transcribe(speech.paths, batch_size=2, return_hypotheses=True, verbose=False)
+
+    assert any(hypothesis.y_sequence.numel() for hypothesis in hypotheses)
+    assert texts == [tokenizer.ids_to_text(hypothesis.y_sequence.tolist()) for hypothesis in hypotheses]

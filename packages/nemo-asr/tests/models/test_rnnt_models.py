@@ -8,6 +8,8 @@ import soundfile as sf
 import torch
 from nemo.collections.asr.models import EncDecRNNTModel
 from nemo.collections.asr.parts.submodules.rnnt_decoding import RNNTDecoding
+from nemo.collections.asr.parts.utils.rnnt_utils import Hypothesis
+from omegaconf import OmegaConf
 
 LABELS = [" "] + list(string.ascii_lowercase) + ["'"]
 
@@ -201,3 +203,58 @@ def test_change_vocabulary_rebuilds_the_transducer_and_still_trains(tiny_asr_con
     model.setup_training_data(model.cfg.train_ds)
     trainer.fit(model)
     assert trainer.global_step == 1
+
+
+@pytest.fixture(scope="module")
+def beam_model(tiny_asr_config) -> EncDecRNNTModel:
+    """A tiny Conformer-RNNT char model of its own (seeded, eval mode): the beam tests change its decoding."""
+    torch.manual_seed(3)
+    return EncDecRNNTModel(tiny_asr_config("rnnt")).eval()
+
+
+def _beam_config(**beam) -> dict:
+    return {"strategy": "beam", "beam": {"beam_size": 2, "search_type": "default", **beam}}
+
+
+def test_beam_strategy_transcribes_to_strings_and_hypotheses(beam_model, speech):
+    beam_model.change_decoding_strategy(_beam_config(return_best_hypothesis=False))
+
+    texts, _ = beam_model.transcribe(speech.paths, batch_size=3, verbose=False)
+    hypotheses, _ = beam_model.transcribe(speech.paths, batch_size=3, return_hypotheses=True, verbose=False)
+
+    assert len(texts) == len(hypotheses) == len(speech.paths)
+    assert all(isinstance(text, str) and set(text) <= set(LABELS) for text in texts)
+    assert all(isinstance(hypothesis, Hypothesis) for hypothesis in hypotheses)
+    assert [hypothesis.text for hypothesis in hypotheses] == texts
+    assert [hypothesis.text for hypothesis in hypotheses] == [
+        "".join(LABELS[token] for token in hypothesis.y_sequence.tolist()) for hypothesis in hypotheses
+    ]
+
+
+def test_beam_of_one_transcribes_like_greedy_with_five_symbols(beam_model, speech):
+    """beam_size 1 runs NeMo's greedy search, capped at 5 tokens per frame like the config's greedy.max_symbols."""
+    beam_model.change_decoding_strategy({"strategy": "greedy_batch", "greedy": {"max_symbols": 5}})
+    greedy, _ = beam_model.transcribe(speech.paths, verbose=False)
+    assert any(greedy), "the fixed model emits nothing: the comparison would prove little"
+
+    beam_model.change_decoding_strategy(_beam_config(beam_size=1))
+    beam_of_one, _ = beam_model.transcribe(speech.paths, verbose=False)
+
+    assert beam_of_one == greedy
+
+
+def test_beam_strategy_with_another_search_type_names_the_config_key(beam_model):
+    with pytest.raises(ValueError, match=r"decoding\.beam\.search_type is 'alsd'.*search_type=default"):
+        beam_model.change_decoding_strategy(_beam_config(search_type="alsd"))
+
+
+def test_a_rejected_decoding_config_leaves_the_model_decoding_as_before(beam_model, speech):
+    beam_model.change_decoding_strategy(_beam_config(beam_size=2))
+    before_cfg = OmegaConf.to_container(beam_model.cfg.decoding)
+    before_texts, _ = beam_model.transcribe(speech.paths, verbose=False)
+
+    with pytest.raises(ValueError, match="search_type"):
+        beam_model.change_decoding_strategy(_beam_config(search_type="maes"))
+
+    assert OmegaConf.to_container(beam_model.cfg.decoding) == before_cfg
+    assert beam_model.transcribe(speech.paths, verbose=False)[0] == before_texts

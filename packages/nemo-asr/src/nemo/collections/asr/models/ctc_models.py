@@ -59,10 +59,27 @@ class EncDecCTCModel(ASRModel):
     def _setup_decoding(self, decoding_cfg: DictConfig | None) -> None:
         if decoding_cfg is None:
             decoding_cfg = OmegaConf.create({"strategy": "greedy"})
-        with open_dict(self._cfg):
-            self._cfg.decoding = decoding_cfg
-            self._register_decoding_files()
-        self.decoding = self._make_decoding(self._cfg.decoding)
+        # A rejected config (bad key, missing LM file) leaves the config, the packed files and the working
+        # decoder as they were.
+        previous_cfg = self._cfg.get("decoding")
+        previous_files = {
+            key: (getattr(self, "artifacts", None) or {}).get(key) for key in DECODING_FILE_KEYS
+        }
+        try:
+            with open_dict(self._cfg):
+                self._cfg.decoding = decoding_cfg
+                self._register_decoding_files()
+            decoding = self._make_decoding(self._cfg.decoding)
+        except Exception:
+            with open_dict(self._cfg):
+                self._cfg.decoding = previous_cfg
+            for key, item in previous_files.items():
+                if getattr(self, "artifacts", None) is not None:
+                    self.artifacts.pop(key, None)
+                    if item is not None:
+                        self.artifacts[key] = item
+            raise
+        self.decoding = decoding
         self.wer = self._make_wer()
 
     def _make_decoding(self, decoding_cfg: DictConfig) -> CTCDecoding:

@@ -95,9 +95,11 @@ class EncDecRNNTModel(ASRModel):
     def _setup_decoding(self, decoding_cfg: DictConfig | None) -> None:
         if decoding_cfg is None:
             decoding_cfg = OmegaConf.create({"strategy": "greedy_batch", "greedy": {"max_symbols": 10}})
+        # Build first: a rejected config leaves both the config and the working decoder as they were.
+        decoding = self._make_decoding(OmegaConf.create(decoding_cfg))
         with open_dict(self._cfg):
             self._cfg.decoding = decoding_cfg
-        self.decoding = self._make_decoding(self._cfg.decoding)
+        self.decoding = decoding
         self.wer = self._make_wer()
         if self.joint.fuse_loss_wer:
             self.joint.set_loss(self.loss)

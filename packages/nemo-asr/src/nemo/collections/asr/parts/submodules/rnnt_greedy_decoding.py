@@ -34,7 +34,9 @@ class GreedyBatchedRNNTInfer:
         self.max_symbols = max_symbols_per_step or 10
 
     @torch.no_grad()
-    def __call__(self, encoder_output: torch.Tensor, encoded_lengths: torch.Tensor) -> list[Hypothesis]:
+    def __call__(
+        self, encoder_output: torch.Tensor, encoded_lengths: torch.Tensor
+    ) -> tuple[list[Hypothesis]]:
         """Decode a batch.
 
         Args:
@@ -42,8 +44,9 @@ class GreedyBatchedRNNTInfer:
             encoded_lengths: (B,) valid frames.
 
         Returns:
-            One Hypothesis per utterance with ``y_sequence`` (token ids), ``score`` (sum of the chosen
-            tokens' log-probs) and ``timestep`` (frame of each token).
+            A one-item tuple (NeMo's decoders return tuples) holding one Hypothesis per utterance with
+            ``y_sequence`` (token ids), ``score`` (sum of the chosen tokens' log-probs), ``timestep`` (frame of
+            each token) and ``length`` (number of tokens).
         """
         frames = encoder_output.transpose(1, 2)  # (B, T, D)
         batch_size, max_time, _ = frames.shape
@@ -75,7 +78,14 @@ class GreedyBatchedRNNTInfer:
                 )
                 prediction = torch.where(emits.view(-1, 1, 1), new_prediction, prediction)
                 state = _select_state(emits, new_state, state)
-        return [
-            Hypothesis(score=float(scores[row]), y_sequence=tokens[row], timestep=timesteps[row])
-            for row in range(batch_size)
-        ]
+        return (
+            [
+                Hypothesis(
+                    score=float(scores[row]),
+                    y_sequence=tokens[row],
+                    timestep=timesteps[row],
+                    length=len(tokens[row]),
+                )
+                for row in range(batch_size)
+            ],
+        )
