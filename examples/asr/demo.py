@@ -5,8 +5,8 @@
 Data: ``data/asterisk`` (real studio prompts, one voice, CC-BY-SA-3.0). The held-out prompts
 (``data/asterisk/test_manifest.json``) are never trained on, and their text is in neither the language model
 nor the lexicon supplement. ``data/synthetic`` (espeak-ng and flite voices reading new sentences: recombined
-training prompts and common English words) is trained on beside them; ``demo.train_manifests`` lists the real prompts twice, so each is seen twice per
-epoch.
+training prompts and common English words) is trained on beside them; ``demo.train_manifests`` lists the real
+prompts twice, so each is seen twice per epoch.
 
 The recipe (``examples/asr/conf/demo_ctc.yaml``; docs/asr.md has the measured runs behind it): a NeMo
 ``EncDecCTCModel`` whose labels are phones, one character per ARPAbet phone, because on 18 minutes of one
@@ -290,9 +290,8 @@ def main() -> None:
         print(f"Model: {model.num_weights / 1e6:.2f} M parameters; logs in {log_dir}")
         started = time.perf_counter()
         trainer.fit(model)
-    model.cfg.train_ds.manifest_filepath = (
-        training_manifests  # what was trained on, not the deleted WAV copies
-    )
+    # Keep in the saved config what was trained on, not the deleted WAV copies.
+    model.cfg.train_ds.manifest_filepath = training_manifests
     print(
         f"Trained {trainer.global_step} steps ({trainer.current_epoch} epochs) in "
         f"{(time.perf_counter() - started) / 60:.1f} min (1-minute load average {os.getloadavg()[0]:.1f})"

@@ -62,9 +62,7 @@ class EncDecCTCModel(ASRModel):
         # A rejected config (bad key, missing LM file) leaves the config, the packed files and the working
         # decoder as they were.
         previous_cfg = self._cfg.get("decoding")
-        previous_files = {
-            key: (getattr(self, "artifacts", None) or {}).get(key) for key in DECODING_FILE_KEYS
-        }
+        previous_artifacts = dict(getattr(self, "artifacts", None) or {})
         try:
             with open_dict(self._cfg):
                 self._cfg.decoding = decoding_cfg
@@ -73,11 +71,7 @@ class EncDecCTCModel(ASRModel):
         except Exception:
             with open_dict(self._cfg):
                 self._cfg.decoding = previous_cfg
-            for key, item in previous_files.items():
-                if getattr(self, "artifacts", None) is not None:
-                    self.artifacts.pop(key, None)
-                    if item is not None:
-                        self.artifacts[key] = item
+            self.artifacts = previous_artifacts
             raise
         self.decoding = decoding
         self.wer = self._make_wer()

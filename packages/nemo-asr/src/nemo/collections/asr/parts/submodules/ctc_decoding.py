@@ -34,7 +34,7 @@ from nemo.collections.asr.parts.submodules.ctc_beam_decoding import (
     BeamCTCInferConfig,
     ctc_prefix_beam_search,
 )
-from nemo.collections.asr.parts.utils.rnnt_utils import Hypothesis, NBestHypotheses
+from nemo.collections.asr.parts.utils.rnnt_utils import Hypothesis, decoded_results
 from nemo.collections.common.tokenizers.tokenizer_spec import TokenizerSpec
 from omegaconf import DictConfig, OmegaConf
 
@@ -230,18 +230,9 @@ class AbstractCTCDecoding:
             fold_consecutive = fold_override
         with torch.inference_mode():
             (hypotheses,) = self.decoding(decoder_outputs, decoder_lengths)
-        if hypotheses and isinstance(hypotheses[0], NBestHypotheses):
-            all_hypotheses = [
-                self.decode_hypothesis(n.n_best_hypotheses, fold_consecutive) for n in hypotheses
-            ]
-            best = [n_best[0] for n_best in all_hypotheses]
-            if return_hypotheses:
-                return best, all_hypotheses
-            return [h.text for h in best], [h.text for n_best in all_hypotheses for h in n_best]
-        hypotheses = self.decode_hypothesis(hypotheses, fold_consecutive)
-        if return_hypotheses:
-            return hypotheses, None
-        return [h.text for h in hypotheses], None
+        return decoded_results(
+            hypotheses, lambda batch: self.decode_hypothesis(batch, fold_consecutive), return_hypotheses
+        )
 
     def decode_hypothesis(
         self, hypotheses_list: list[Hypothesis], fold_consecutive: bool

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from nemo.collections.asr.parts.submodules.rnnt_beam_decoding import BeamRNNTInfer
 from nemo.collections.asr.parts.submodules.rnnt_greedy_decoding import GreedyBatchedRNNTInfer
-from nemo.collections.asr.parts.utils.rnnt_utils import Hypothesis, NBestHypotheses
+from nemo.collections.asr.parts.utils.rnnt_utils import Hypothesis, decoded_results
 from omegaconf import DictConfig, OmegaConf
 
 SUPPORTED_STRATEGIES = ("greedy", "greedy_batch", "beam")
@@ -98,16 +98,7 @@ class RNNTDecoding:
                 "partial_hypotheses (streaming) is not supported by the RNN-T decoding here; pass None."
             )
         (hypotheses,) = self.decoding(encoder_output, encoded_lengths)
-        if hypotheses and isinstance(hypotheses[0], NBestHypotheses):
-            all_hypotheses = [self.decode_hypothesis(n_best.n_best_hypotheses) for n_best in hypotheses]
-            best = [n_best[0] for n_best in all_hypotheses]
-            if return_hypotheses:
-                return best, all_hypotheses
-            return [h.text for h in best], [h.text for n_best in all_hypotheses for h in n_best]
-        hypotheses = self.decode_hypothesis(hypotheses)
-        if return_hypotheses:
-            return hypotheses, None
-        return [hypothesis.text for hypothesis in hypotheses], None
+        return decoded_results(hypotheses, self.decode_hypothesis, return_hypotheses)
 
     def decode_hypothesis(self, hypotheses_list: list[Hypothesis]) -> list[Hypothesis]:
         """Set ``text`` on each hypothesis from its token ids (blank dropped), in place; returns the list."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-__all__ = ["Hypothesis", "NBestHypotheses", "is_prefix"]
+__all__ = ["Hypothesis", "NBestHypotheses", "decoded_results", "is_prefix"]
 
 
 @dataclass
@@ -71,6 +72,35 @@ class NBestHypotheses:
     """The ``beam_size`` best hypotheses of one utterance, best first."""
 
     n_best_hypotheses: list[Hypothesis] | None
+
+
+def decoded_results(
+    hypotheses: list[Hypothesis] | list[NBestHypotheses],
+    decode: Callable[[list[Hypothesis]], list[Hypothesis]],
+    return_hypotheses: bool,
+) -> tuple[list[str] | list[Hypothesis], list[str] | list[list[Hypothesis]] | None]:
+    """What NeMo's ``*_decoder_predictions_tensor`` return, from a search's hypotheses.
+
+    Args:
+        hypotheses: one Hypothesis per utterance, or one NBestHypotheses per utterance (n-best search).
+        decode: sets ``text`` on a list of hypotheses and returns it.
+        return_hypotheses: return Hypothesis objects instead of their texts.
+
+    Returns:
+        ``(best, all)``: ``best`` one text (or Hypothesis) per utterance; ``all`` is ``None`` for one-best
+        searches, else every n-best text flattened over the batch (or, with ``return_hypotheses``, one list of
+        Hypothesis per utterance, best first).
+    """
+    if hypotheses and isinstance(hypotheses[0], NBestHypotheses):
+        all_hypotheses = [decode(n_best.n_best_hypotheses) for n_best in hypotheses]
+        best = [n_best[0] for n_best in all_hypotheses]
+        if return_hypotheses:
+            return best, all_hypotheses
+        return [h.text for h in best], [h.text for n_best in all_hypotheses for h in n_best]
+    hypotheses = decode(hypotheses)
+    if return_hypotheses:
+        return hypotheses, None
+    return [h.text for h in hypotheses], None
 
 
 def is_prefix(x: list[int], pref: list[int]) -> bool:
