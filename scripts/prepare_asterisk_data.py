@@ -9,8 +9,9 @@ This script is how that folder was made, and how to make it again:
 It reads the G.722 (16 kHz) prompts and their transcripts, normalizes the text to NeMo's character set
 (lower-case a-z, space, apostrophe; digits, ``#`` and ``*`` spelled out), drops tones and prompts whose
 numbers can be read several ways, encodes each prompt as 16 kHz mono Ogg/Opus, and writes NeMo JSON-lines
-manifests with paths relative to the manifest: ``train_manifest.json`` and ``test_manifest.json`` (held-out
-prompts, chosen by a stable hash of the prompt name).
+manifests with paths relative to the manifest, split by a stable hash of the prompt name (``split_of``):
+``test_manifest.json`` (10% held out: read once, for the final score), ``dev_manifest.json`` (the next 10%:
+every choice of recipe, steps and decoding weights is made on it) and ``train_manifest.json`` (the rest).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz
 COPYRIGHT = Path("/usr/share/doc/asterisk-core-sounds-en/copyright")
 SAMPLE_RATE = 16000
 TEST_PERCENT = 10
+DEV_PERCENT = 10
 
 _ONES = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
@@ -82,8 +84,12 @@ def decode_g722(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.float32)
 
 
-def is_held_out(key: str) -> bool:
-    return int(hashlib.sha1(key.encode()).hexdigest(), 16) % 100 < TEST_PERCENT
+def split_of(key: str) -> str:
+    """``"test"``, ``"dev"`` or ``"train"`` for a prompt name, from a stable hash of it (same split on every run)."""
+    bucket = int(hashlib.sha1(key.encode()).hexdigest(), 16) % 100
+    if bucket < TEST_PERCENT:
+        return "test"
+    return "dev" if bucket < TEST_PERCENT + DEV_PERCENT else "train"
 
 
 def main() -> None:
@@ -101,7 +107,7 @@ def main() -> None:
     if audio_dir.exists():
         shutil.rmtree(audio_dir)
     audio_dir.mkdir(parents=True)
-    manifests: dict[str, list[dict]] = {"train": [], "test": []}
+    manifests: dict[str, list[dict]] = {"train": [], "dev": [], "test": []}
     skipped = {"no audio": 0, "ambiguous text": 0, "too long": 0}
     for key, text in sorted(read_transcripts(TRANSCRIPTS).items()):
         source = SOUNDS / f"{key}.g722"
@@ -119,8 +125,7 @@ def main() -> None:
             continue
         name = key.replace("/", "__") + ".opus"
         sf.write(audio_dir / name, audio, SAMPLE_RATE, format="OGG", subtype="OPUS")
-        split = "test" if is_held_out(key) else "train"
-        manifests[split].append(
+        manifests[split_of(key)].append(
             {"audio_filepath": f"audio/{name}", "duration": round(duration, 3), "text": normalized}
         )
     for split, entries in manifests.items():

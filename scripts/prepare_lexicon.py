@@ -14,7 +14,8 @@ of NeMo's ``decoding.beam.flashlight_cfg.lexicon_path``. Every ARPAbet phone (st
 character (``PHONE_SYMBOLS``), so a phone string is a NeMo character-model transcript: a CTC model over these
 symbols plus the word separator " " is an ordinary ``EncDecCTCModel`` with ``labels`` set to them.
 Pronunciations of the training transcripts' words that CMU dict lacks are added from ``SUPPLEMENT`` (written
-for this project; only words of ``data/asterisk/train_manifest.json``, never of the held-out prompts).
+for this project; only words of ``data/asterisk/train_manifest.json``, never of the dev or test prompts: the dev
+split is scored like the test split, so its words get no help the test words do not get).
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ def main() -> None:
         if word in wanted:
             entries[word] = list(dict.fromkeys(to_symbols(p) for p in pronunciations))
     for word, arpabet in SUPPLEMENT.items():
-        entries.setdefault(word, [to_symbols(arpabet.split())])
+        if word in train_words:  # never a word that only the dev or test prompts hold
+            entries.setdefault(word, [to_symbols(arpabet.split())])
 
     missing = sorted(train_words - entries.keys())
     if missing:

@@ -71,7 +71,12 @@ class Speech:
 
 
 def _asterisk_entries() -> dict[str, dict]:
-    lines = (ASTERISK / "train_manifest.json").read_text(encoding="utf-8").splitlines()
+    """Every non-test prompt (train and dev splits) by name: tests use them as plain speech, not for scoring."""
+    lines = [
+        line
+        for split in ("train", "dev")
+        for line in (ASTERISK / f"{split}_manifest.json").read_text(encoding="utf-8").splitlines()
+    ]
     entries = (json.loads(line) for line in lines if line.strip())
     return {Path(entry["audio_filepath"]).stem: entry for entry in entries}
 
@@ -327,3 +332,14 @@ def step_by_step_greedy():
     embedding and at each frame emits ``joint.joint``'s argmax until blank or ``max_symbols`` tokens.
     """
     return _step_by_step_greedy
+
+
+@pytest.fixture
+def nemo_log(caplog):
+    """``caplog`` that also sees ``nemo.utils.logging`` records (the ``nemo`` logger does not propagate)."""
+    import logging
+
+    logger = logging.getLogger("nemo")
+    logger.addHandler(caplog.handler)
+    yield caplog
+    logger.removeHandler(caplog.handler)
