@@ -2,7 +2,10 @@
 
 from nemo.utils.lazy_exports import lazy_exports
 
-__getattr__, __dir__ = lazy_exports(
-    __name__,
-    {"tokenizers": "nemo.collections.common.tokenizers", "metrics": "nemo.collections.common.metrics"},
-)
+_EXPORTS = {
+    "metrics": "nemo.collections.common.metrics",
+    "tokenizers": "nemo.collections.common.tokenizers",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
