@@ -203,7 +203,7 @@ def main() -> None:
     for tool in ("espeak-ng", "flite"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is missing: apt-get install espeak-ng flite")
-    from nemo.collections.asr.parts.submodules.lexicon import read_lexicon
+    from nemo.collections.asr.parts.lm.lexicon import read_lexicon
     from wordfreq import top_n_list
 
     rng = random.Random(args.seed)

@@ -1,9 +1,11 @@
 """``nemo transcribe`` and ``nemo asr eval`` run as the installed console script, on real archives."""
 
 import json
+import math
 import os
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -120,26 +122,39 @@ def test_transcribe_and_eval_with_a_transducer_archive(tiny_asr_config, speech, 
     assert float(cer_line.split()[1]) == pytest.approx(expected_cer, abs=1e-4)
 
 
-def test_build_lm_writes_an_arpa_file_and_reports_its_counts(speech, tmp_path):
-    from nemo.collections.asr.parts.submodules.ngram_lm import NGramLanguageModel, estimate_ngram_lm
+def test_build_lm_writes_the_modified_kneser_ney_arpa_of_its_manifests(tmp_path):
+    from nemo.collections.asr.parts.lm.ngram_lm import NGramLanguageModel
 
-    out = tmp_path / "speech.arpa"
+    # The corpus worked out by hand in parts/lm/test_ngram_lm.py (HAND_CORPUS), split over two manifests.
+    manifests = [tmp_path / "first.json", tmp_path / "second.json"]
+    for manifest, texts in zip(manifests, (["a b"] * 4 + ["b a"] * 3, ["c a"] * 2 + ["d c"])):
+        lines = [json.dumps({"audio_filepath": "x.wav", "duration": 1.0, "text": text}) for text in texts]
+        manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "hand.arpa"
 
-    result = run_nemo("asr", "build-lm", speech.manifest, speech.manifest, "--order", "2", "--out", out)
+    result = run_nemo("asr", "build-lm", *manifests, "--order", "2", "--out", out)
 
     assert result.returncode == 0, result.stderr
-    loaded = NGramLanguageModel.from_arpa(out)
-    expected = estimate_ngram_lm(speech.texts * 2, order=2)
-    assert loaded.ngram_counts == expected.ngram_counts
-    assert f"{2 * len(speech.texts)} sentences" in result.stdout
-    assert f"2-grams: {expected.ngram_counts[2]}" in result.stdout
-    for text in speech.texts:
-        words = text.split()
-        assert loaded.score(("<s>",), words[0]) == pytest.approx(expected.score(("<s>",), words[0]), abs=1e-6)
+    assert "10 sentences" in result.stdout and "1-grams: 7, 2-grams: 11" in result.stdout
+    lm = NGramLanguageModel.from_arpa(out)
+    # Discounts from the count-of-counts: bigrams D1 = 3/7, D2 = 5/7, D3+ = 3/7; unigrams (continuation
+    # counts a 3, b 2, c 2, d 1, </s> 3) D1 = 1/5, D2 = 7/5, D3+ = 3, leaving 9/11 for 6 words.
+    uniform = Fraction(9, 11) / 6
+    p_c, p_d = (2 - Fraction(7, 5)) / 11 + uniform, (1 - Fraction(1, 5)) / 11 + uniform
+    gamma_bos, gamma_d = (2 * Fraction(3, 7) + Fraction(5, 7) + Fraction(3, 7)) / 10, Fraction(3, 7)
+    expected = {
+        ((), "<unk>"): uniform,
+        ((), "d"): p_d,
+        (("<s>",), "d"): (1 - Fraction(3, 7)) / 10 + gamma_bos * p_d,
+        (("d",), "c"): (1 - Fraction(3, 7)) + gamma_d * p_c,
+        (("d",), "b"): gamma_d * ((2 - Fraction(7, 5)) / 11 + uniform),  # unseen after "d": backoff
+    }
+    for (context, word), probability in expected.items():
+        assert lm.score(context, word) == pytest.approx(math.log10(probability), abs=1e-6), (context, word)
 
 
 def test_build_lm_mixes_in_another_arpa_model(speech, tmp_path, capsys):
-    from nemo.collections.asr.parts.submodules.ngram_lm import NGramLanguageModel, estimate_ngram_lm
+    from nemo.collections.asr.parts.lm.ngram_lm import NGramLanguageModel, estimate_ngram_lm
 
     general = estimate_ngram_lm(["please call me tomorrow", "the meeting is on tuesday"], order=2)
     general.write_arpa(tmp_path / "general.arpa")
@@ -170,7 +185,7 @@ def test_build_lm_refuses_a_missing_manifest(tmp_path, capsys):
 
 
 def test_asr_eval_and_transcribe_with_a_language_model(speech, tmp_path, capsys):
-    from nemo.collections.asr.parts.submodules.ngram_lm import estimate_ngram_lm
+    from nemo.collections.asr.parts.lm.ngram_lm import estimate_ngram_lm
 
     arpa = tmp_path / "speech.arpa"
     estimate_ngram_lm(speech.texts, order=3).write_arpa(arpa)

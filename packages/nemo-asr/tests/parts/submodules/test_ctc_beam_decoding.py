@@ -1,25 +1,26 @@
-"""CTC prefix beam search, alone, fused with a word n-gram LM, and constrained by a lexicon (real ARPA and lexicon
-files, real tokenizers, real models)."""
+"""CTC beam search decoding (``BeamCTCInfer`` through ``CTCDecoding``): alone, fused with a word n-gram LM, and
+constrained by a lexicon (real ARPA and lexicon files, real tokenizers, real models). The searches over one utterance
+are tested in ``test_ctc_prefix_search.py``, the LM scoring in ``tests/parts/lm/``."""
 
-import itertools
+import logging
 import math
 import string
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import pytest
 import torch
 from nemo.collections.asr.metrics.wer import WER
-from nemo.collections.asr.parts.submodules import ctc_beam_decoding, ctc_decoding
+from nemo.collections.asr.parts.lm.lexicon import LexiconFormatError
+from nemo.collections.asr.parts.lm.ngram_lm import ArpaFormatError, estimate_ngram_lm
+from nemo.collections.asr.parts.submodules import ctc_beam_decoding, ctc_decoding, ctc_prefix_search
 from nemo.collections.asr.parts.submodules.ctc_beam_decoding import (
     BeamCTCInfer,
-    WordLMFusion,
-    ctc_prefix_beam_search,
-    ctc_prefix_beam_search_with_lm,
-    token_word_parts,
+    BeamCTCInferConfig,
+    FlashlightConfig,
+    PyCTCDecodeConfig,
 )
 from nemo.collections.asr.parts.submodules.ctc_decoding import CTCBPEDecoding, CTCDecoding
-from nemo.collections.asr.parts.submodules.lexicon import LexiconFormatError
-from nemo.collections.asr.parts.submodules.ngram_lm import BOS, EOS, ArpaFormatError, estimate_ngram_lm
 
 ASTERISK_TRAIN = Path(__file__).resolve().parents[5] / "data" / "asterisk" / "train_manifest.json"
 CHARS = [" ", *string.ascii_lowercase, "'"]
@@ -108,86 +109,6 @@ def test_words_outside_the_lm_stay_possible(pound_key_arpa):
     assert decoding.ctc_decoder_predictions_tensor(log_probs)[0] == ["press the zebra key"]
 
 
-def brute_force_prefix_probabilities(probs: torch.Tensor, blank: int) -> dict[tuple[int, ...], float]:
-    """Sum the probability of every alignment path by collapsed label sequence (V**T paths)."""
-    totals: dict[tuple[int, ...], float] = {}
-    frames, vocab = probs.shape
-    for path in itertools.product(range(vocab), repeat=frames):
-        collapsed = tuple(label for label, _ in itertools.groupby(path) if label != blank)
-        p = math.prod(float(probs[t, label]) for t, label in enumerate(path))
-        totals[collapsed] = totals.get(collapsed, 0.0) + p
-    return totals
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_prefix_beam_search_with_a_wide_beam_is_exact(seed):
-    log_probs = torch.randn(5, 3, generator=torch.Generator().manual_seed(seed)).log_softmax(-1)
-    exact = brute_force_prefix_probabilities(log_probs.exp(), blank=2)
-    beams = ctc_prefix_beam_search(log_probs, blank_id=2, beam_size=len(exact))
-    assert len(beams) == len(exact)
-    for tokens, score in beams:
-        assert math.exp(score) == pytest.approx(exact[tuple(tokens)], rel=1e-4)
-    best = max(exact, key=exact.get)
-    assert tuple(beams[0][0]) == best
-
-
-SMALL = [" ", "a", "b"]  # blank = 3
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_fused_scores_are_acoustic_plus_weighted_word_scores(seed):
-    log_probs = torch.randn(6, 4, generator=torch.Generator().manual_seed(seed)).log_softmax(-1)
-    exact = brute_force_prefix_probabilities(log_probs.exp(), blank=3)
-    lm = estimate_ngram_lm(["a b", "b a", "a a b"], order=2)
-    alpha, beta = 0.7, 0.4
-    fusion = WordLMFusion(lm, token_word_parts(SMALL, "char"), alpha=alpha, beta=beta)
-
-    beams = ctc_prefix_beam_search_with_lm(
-        log_probs, 3, 10_000, fusion, token_min_logp=float("-inf"), beam_prune_logp=float("-inf")
-    )
-
-    assert {tuple(tokens) for tokens, _ in beams} == set(exact)
-    for tokens, score in beams:
-        words = "".join(SMALL[t] for t in tokens).split()
-        context, lm_log10 = [BOS], 0.0
-        for word in [*words, EOS]:
-            lm_log10 += lm.score(tuple(context), word)
-            context.append(word)
-        expected = math.log(exact[tuple(tokens)]) + alpha * math.log(10) * lm_log10 + beta * len(words)
-        assert score == pytest.approx(expected, abs=1e-4), words
-    assert [score for _, score in beams] == sorted((score for _, score in beams), reverse=True)
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_fused_search_without_lm_weight_or_pruning_matches_the_acoustic_search(seed):
-    log_probs = torch.randn(10, 4, generator=torch.Generator().manual_seed(seed)).log_softmax(-1)
-    lm = estimate_ngram_lm(["a b", "b a"], order=2)
-    fusion = WordLMFusion(lm, token_word_parts(SMALL, "char"), alpha=0.0, beta=0.0)
-
-    fused = ctc_prefix_beam_search_with_lm(
-        log_probs, 3, 4, fusion, token_min_logp=float("-inf"), beam_prune_logp=float("-inf")
-    )
-    acoustic = ctc_prefix_beam_search(log_probs, 3, 4)
-
-    assert [tokens for tokens, _ in fused] == [tokens for tokens, _ in acoustic]
-    assert [score for _, score in fused] == pytest.approx([score for _, score in acoustic], abs=1e-4)
-
-
-def test_subword_pieces_spell_the_words_of_the_text(tokenizer_dir):
-    from nemo.collections.common.tokenizers import SentencePieceTokenizer
-
-    tokenizer = SentencePieceTokenizer(str(tokenizer_dir / "tokenizer.model"))
-    parts = token_word_parts(tokenizer.ids_to_tokens(list(range(tokenizer.vocab_size))), "subword")
-    text = "please enter the channel number followed by the pound key"
-    words: list[str] = []
-    for begins, piece in (parts[i] for i in tokenizer.text_to_ids(text)):
-        if begins:
-            words.append(piece)
-        else:
-            words[-1] += piece
-    assert words == text.split()
-
-
 def test_pruning_options_reach_the_search(pound_key_arpa):
     cfg = beam_cfg(
         kenlm_path=pound_key_arpa,
@@ -211,6 +132,61 @@ def test_pyctcdecode_strategy_and_search_type_run_the_same_search(pound_key_arpa
     assert by_search_type.ctc_decoder_predictions_tensor(log_probs)[0] == ["pound key"]
 
 
+def pyctcdecode_messages(nemo_log) -> list[logging.LogRecord]:
+    return [record for record in nemo_log.records if "pyctcdecode library is not used" in record.getMessage()]
+
+
+@pytest.mark.parametrize("request_by", ["strategy", "search_type"])
+def test_pyctcdecode_logs_once_which_search_runs_and_how_each_key_maps(nemo_log, pound_key_arpa, request_by):
+    beam = {
+        "beam_size": 8,
+        "kenlm_path": pound_key_arpa,
+        "beam_alpha": 0.5,
+        "beam_beta": 1.5,
+        "pyctcdecode_cfg": {"beam_prune_logp": -7.0, "token_min_logp": -4.0, "hotwords": None},
+    }
+    if request_by == "strategy":
+        cfg = {"strategy": "pyctcdecode", "beam": beam}
+    else:
+        cfg = {"strategy": "beam", "beam": {**beam, "search_type": "pyctcdecode"}}
+    decoding = CTCDecoding(cfg, CHARS)
+    log_probs = spell(char_ids("pound key"), len(CHARS) + 1)[None]
+    for _ in range(2):
+        assert decoding.ctc_decoder_predictions_tensor(log_probs)[0] == ["pound key"]
+
+    (record,) = pyctcdecode_messages(nemo_log)
+    message = record.getMessage()
+    assert record.levelname == "WARNING"
+    assert "the built-in CTC prefix beam search" in message and "runs in its place" in message
+    for mapping in (
+        "beam_size=8 -> prefixes kept per frame (pyctcdecode's beam_width)",
+        f"kenlm_path={pound_key_arpa!r} -> an ARPA word n-gram file",
+        "beam_alpha=0.5 -> weight of ln P_LM(word | previous words) (pyctcdecode's alpha)",
+        "beam_beta=1.5 -> score added per completed word (pyctcdecode's beta)",
+        "beam_prune_logp=-7.0 -> prefixes more than 7.0 below the frame's best are dropped",
+        "token_min_logp=-4.0 -> per frame, tokens less likely than this are not tried",
+        "unk_score_offset=-10.0 -> one-time score of a partial word that begins no LM word",
+        "prune_history, hotwords, hotword_weight -> not implemented: accepted only at NeMo's defaults "
+        "(prune_history=False, hotwords=None, hotword_weight=10.0); other values are refused",
+    ):
+        assert mapping in message, mapping
+
+
+def test_pyctcdecode_without_an_lm_says_the_lm_keys_are_unused(nemo_log):
+    CTCDecoding({"strategy": "pyctcdecode", "beam": {"beam_alpha": 2.0}}, CHARS)
+    (record,) = pyctcdecode_messages(nemo_log)
+    message = record.getMessage()
+    assert "kenlm_path=None -> no LM: prefixes are ranked by their acoustic score alone" in message
+    assert "beam_alpha=2.0, beam_beta=0.0, pyctcdecode_cfg.beam_prune_logp=-10.0" in message
+    assert "-> not used without kenlm_path" in message
+
+
+def test_other_search_types_log_no_pyctcdecode_message(nemo_log, pound_key_arpa, phone_files):
+    CTCDecoding(beam_cfg(kenlm_path=pound_key_arpa), CHARS)
+    CTCDecoding(flashlight_cfg(*phone_files), PHONES)
+    assert pyctcdecode_messages(nemo_log) == []
+
+
 def test_lm_file_errors(tmp_path):
     with pytest.raises(
         FileNotFoundError, match=r"decoding\.beam\.kenlm_path='.*missing\.arpa' does not exist"
@@ -229,8 +205,43 @@ def test_lm_search_needs_the_token_strings(pound_key_arpa):
 
 
 def test_beam_names_are_importable_from_ctc_decoding_too():
-    for name in ("BeamCTCInfer", "BeamCTCInferConfig", "ctc_prefix_beam_search"):
+    for name in ("BeamCTCInfer", "BeamCTCInferConfig"):
         assert getattr(ctc_decoding, name) is getattr(ctc_beam_decoding, name)
+    assert ctc_decoding.ctc_prefix_beam_search is ctc_prefix_search.ctc_prefix_beam_search
+
+
+def test_config_dataclasses_keep_nemo_keys_and_defaults():
+    # NeMo 1.23's nemo/collections/asr/parts/submodules/ctc_beam_decoding.py (beam_size has no default there).
+    beam = asdict(BeamCTCInferConfig(beam_size=4))
+    assert {k: v for k, v in beam.items() if not k.endswith("_cfg")} == {
+        "beam_size": 4,
+        "search_type": "default",
+        "preserve_alignments": False,
+        "compute_timestamps": False,
+        "return_best_hypothesis": True,
+        "beam_alpha": 1.0,
+        "beam_beta": 0.0,
+        "kenlm_path": None,
+    }
+    assert asdict(FlashlightConfig()) == {
+        "lexicon_path": None,
+        "boost_path": None,
+        "beam_size_token": 16,
+        "beam_threshold": 20.0,
+        "unk_weight": float("-inf"),
+        "sil_weight": 0.0,
+    }
+    assert beam["flashlight_cfg"] == asdict(FlashlightConfig())
+    # NeMo's prune_history, hotwords and hotword_weight are accepted at their defaults only (see below).
+    assert beam["pyctcdecode_cfg"] == asdict(PyCTCDecodeConfig())
+    assert {f.name: f.default for f in fields(PyCTCDecodeConfig)} == {
+        "beam_prune_logp": -10.0,
+        "token_min_logp": -5.0,
+        "unk_score_offset": -10.0,
+    }
+    nemo_defaults = {"prune_history": False, "hotwords": None, "hotword_weight": 10.0}
+    search = CTCDecoding(beam_cfg(pyctcdecode_cfg=nemo_defaults), CHARS).decoding
+    assert search.pyctcdecode_cfg == PyCTCDecodeConfig()
 
 
 @pytest.fixture(scope="module")

@@ -164,7 +164,7 @@ def _build_lm(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     from nemo.collections.asr.data.manifest import ManifestError, read_manifest_entries
-    from nemo.collections.asr.parts.submodules.ngram_lm import (
+    from nemo.collections.asr.parts.lm.ngram_lm import (
         ArpaFormatError,
         NGramLanguageModel,
         estimate_ngram_lm,

@@ -15,11 +15,12 @@ Config (``decoding`` in a model's YAML, defaults from :class:`CTCDecodingConfig`
 
 ``beam``, ``pyctcdecode`` and ``flashlight`` run the prefix beam search of
 :mod:`nemo.collections.asr.parts.submodules.ctc_beam_decoding` (``pyctcdecode`` and ``flashlight`` set its
-``search_type``); ``beam.kenlm_path`` names an ARPA word n-gram file fused into it, and ``flashlight``
-constrains it to the words of ``beam.flashlight_cfg.lexicon_path`` (see that module). With the lexicon
-search, the hypothesis text is the word sequence the search found (for a model over phones: the words, not
-the phones); ``y_sequence`` keeps the token ids. The beam-search names (``BeamCTCInfer``,
-``BeamCTCInferConfig``, ``ctc_prefix_beam_search``) are importable from here too.
+``search_type``; ``pyctcdecode`` runs the built-in search and logs how its keys map onto it);
+``beam.kenlm_path`` names an ARPA word n-gram file fused into it, and ``flashlight`` constrains it to the words
+of ``beam.flashlight_cfg.lexicon_path`` (see that module). With the lexicon search, the hypothesis text is the
+word sequence the search found (for a model over phones: the words, not the phones); ``y_sequence`` keeps the
+token ids. ``BeamCTCInfer``, ``BeamCTCInferConfig`` and ``ctc_prefix_beam_search`` (from
+:mod:`~nemo.collections.asr.parts.submodules.ctc_prefix_search`) are importable from here too.
 """
 
 from __future__ import annotations
@@ -29,11 +30,8 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any
 
 import torch
-from nemo.collections.asr.parts.submodules.ctc_beam_decoding import (
-    BeamCTCInfer,
-    BeamCTCInferConfig,
-    ctc_prefix_beam_search,
-)
+from nemo.collections.asr.parts.submodules.ctc_beam_decoding import BeamCTCInfer, BeamCTCInferConfig
+from nemo.collections.asr.parts.submodules.ctc_prefix_search import ctc_prefix_beam_search
 from nemo.collections.asr.parts.utils.rnnt_utils import Hypothesis, decoded_results
 from nemo.collections.common.tokenizers.tokenizer_spec import TokenizerSpec
 from omegaconf import DictConfig, OmegaConf

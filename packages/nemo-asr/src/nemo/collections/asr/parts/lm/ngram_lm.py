@@ -268,8 +268,8 @@ def estimate_ngram_lm(sentences: Iterable[str], order: int = 3) -> NGramLanguage
     Each sentence is split on whitespace and padded as ``<s> w_1 .. w_k </s>``. The highest order counts
     n-grams; lower orders count distinct left extensions (continuation counts), except n-grams that begin
     with ``<s>``, which keep their counts. Each order gets discounts D1, D2, D3+ from its count-of-counts;
-    where those cannot be estimated (a count-of-count is zero, as on tiny corpora, or a discount falls
-    outside ``(0, k]``) the order uses KenLM's fallback (0.5, 1.0, 1.5). Unigrams are interpolated with
+    where those cannot be estimated (n1, n2 or n3 is zero, as on tiny corpora, or a discount falls
+    outside ``[0, k]``) the order uses KenLM's fallback (0.5, 1.0, 1.5). Unigrams are interpolated with
     the uniform distribution over the vocabulary plus ``</s>`` and ``<unk>``, so ``<unk>`` keeps a small
     probability.
 
@@ -317,7 +317,8 @@ def estimate_ngram_lm(sentences: Iterable[str], order: int = 3) -> NGramLanguage
                 probabilities.setdefault((UNK,), uniform)
                 log10_probs.setdefault((UNK,), math.log10(uniform))
             else:
-                backoffs[context] = math.log10(mass)
+                # D2 or D3+ may be 0, so a context whose words all have those counts keeps no mass.
+                backoffs[context] = math.log10(max(mass, _MIN_MASS))
     log10_probs[(BOS,)] = BOS_LOG10_PROB
     return NGramLanguageModel(log10_probs, backoffs, source="estimate_ngram_lm")
 
@@ -345,13 +346,16 @@ def _group_by_context(ngrams: dict[NGram, int]) -> dict[NGram, dict[str, int]]:
 
 
 def _discounts(ngrams: dict[NGram, int], order: int) -> tuple[float, float, float]:
-    """Chen & Goodman's D1, D2, D3+ from the count-of-counts n1..n4 of one order, or the fallback."""
+    """Chen & Goodman's D1, D2, D3+ from the count-of-counts n1..n4 of one order, or the fallback.
+
+    As in KenLM's ``lmplz``, the discounts need n1, n2 and n3 above zero (n4 may be zero: D3+ is then 3)
+    and each Dk within ``[0, k]``."""
     count_of_counts = Counter(ngrams.values())
     n1, n2, n3, n4 = (count_of_counts[k] for k in (1, 2, 3, 4))
-    if min(n1, n2, n3, n4) > 0:
+    if min(n1, n2, n3) > 0:
         y = n1 / (n1 + 2 * n2)
         discounts = (1 - 2 * y * n2 / n1, 2 - 3 * y * n3 / n2, 3 - 4 * y * n4 / n3)
-        if all(0 < discount <= k for k, discount in enumerate(discounts, start=1)):
+        if all(0 <= discount <= k for k, discount in enumerate(discounts, start=1)):
             return discounts
     logging.warning(
         f"n-gram order {order}: count-of-counts n1..n4 = {n1}, {n2}, {n3}, {n4} give no valid Kneser-Ney "

@@ -3,10 +3,12 @@
 import gzip
 import json
 import math
+from collections import Counter, defaultdict
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from nemo.collections.asr.parts.submodules.ngram_lm import (
+from nemo.collections.asr.parts.lm.ngram_lm import (
     BOS,
     EOS,
     UNK,
@@ -164,6 +166,9 @@ def asterisk_sentences() -> list[str]:
 
 
 TINY_CORPUS = ["a b", "b a c", "c c a b"]  # count-of-counts have zeros: discounts fall back
+# Bigram count-of-counts n1..n4 = 2, 3, 1, 3: Y = 1/4 and D3+ = 3 - 4 * 1/4 * 3/1 = 0, so "<s>" and "c",
+# whose continuations all occur 3 times or more, discount nothing and keep no mass for backing off.
+ZERO_DISCOUNT_CORPUS = ["c"] * 6 + ["b a b"] * 2 + ["b b c"] + ["a c c"] * 4
 
 
 def seen_contexts(sentences: list[str], order: int) -> set[tuple[str, ...]]:
@@ -180,10 +185,12 @@ def seen_contexts(sentences: list[str], order: int) -> set[tuple[str, ...]]:
 
 @pytest.mark.parametrize(
     ("corpus", "order"),
-    [("tiny", 1), ("tiny", 2), ("tiny", 3), ("asterisk", 3), ("asterisk", 4)],
+    [("tiny", 1), ("tiny", 2), ("tiny", 3), ("zero_discount", 2), ("asterisk", 3), ("asterisk", 4)],
 )
 def test_estimated_distributions_sum_to_one_for_every_seen_context(corpus, order):
-    sentences = TINY_CORPUS if corpus == "tiny" else asterisk_sentences()
+    sentences = {"tiny": TINY_CORPUS, "zero_discount": ZERO_DISCOUNT_CORPUS}.get(
+        corpus
+    ) or asterisk_sentences()
     lm = estimate_ngram_lm(sentences, order=order)
     predictable = sorted(lm.vocabulary - {BOS})
     assert UNK in predictable and EOS in predictable
@@ -193,6 +200,187 @@ def test_estimated_distributions_sum_to_one_for_every_seen_context(corpus, order
     for context in contexts:
         total = sum(10 ** lm.score(context, word) for word in predictable)
         assert total == pytest.approx(1.0, abs=1e-6), context
+
+
+def read_arpa_entries(path: Path) -> tuple[dict[tuple[str, ...], float], dict[tuple[str, ...], float]]:
+    """``(log10 probs, backoffs)`` exactly as an ARPA file lists them (a few lines, independent of our reader)."""
+    log10_probs, backoffs = {}, {}
+    order = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("\\") and line.endswith("-grams:"):
+            order = int(line[1:].split("-")[0])
+        elif order and line.strip() and not line.startswith("\\"):
+            fields = line.split("\t")
+            ngram = tuple(fields[1].split())
+            assert len(ngram) == order, line
+            log10_probs[ngram] = float(fields[0])
+            if len(fields) == 3:
+                backoffs[ngram] = float(fields[2])
+    return log10_probs, backoffs
+
+
+# Modified Kneser-Ney worked out by hand (Chen & Goodman, as KenLM's lmplz estimates it: interpolated, raw
+# counts at the top order and for n-grams starting with <s>, continuation counts below, unigrams
+# interpolated with the uniform distribution over the words, </s> and <unk>).
+#
+# Bigram model of 4x "a b", 3x "b a", 2x "c a", 1x "d c".
+# Bigram counts: <s> a 4, a b 4, b </s> 4, <s> b 3, b a 3, a </s> 5, <s> c 2, c a 2, <s> d 1, d c 1, c </s> 1
+#   count-of-counts n1..n4 = 3, 2, 2, 3; Y = 3 / (3 + 2*2) = 3/7
+#   D1 = 1 - 2Y n2/n1 = 3/7, D2 = 2 - 3Y n3/n2 = 5/7, D3+ = 3 - 4Y n4/n3 = 3/7
+# Unigram continuation counts (distinct left words): a 3 (<s> b c), b 2 (<s> a), c 2 (<s> d), d 1 (<s>),
+# </s> 3 (a b c); total 11
+#   n1..n4 = 1, 2, 2, 0; Y = 1/5; D1 = 1/5, D2 = 2 - 3/5 = 7/5, D3+ = 3 - 0 = 3 (n4 = 0 is allowed: lmplz
+#   only needs n1..n3 > 0 and each discount in [0, k])
+#   gamma() = (1/5*1 + 7/5*2 + 3*2) / 11 = 9/11, spread over |V| = 6 (a b c d </s> <unk>): 3/22 each
+HAND_CORPUS = ["a b"] * 4 + ["b a"] * 3 + ["c a"] * 2 + ["d c"]
+F = Fraction
+
+
+def chen_goodman_discounts(n1: int, n2: int, n3: int, n4: int) -> dict[int, Fraction]:
+    """D1, D2, D3+ of Chen & Goodman's eq. 26 from the count-of-counts, keyed by count 1, 2, 3."""
+    y = F(n1, n1 + 2 * n2)
+    return {1: 1 - 2 * y * n2 / n1, 2: 2 - 3 * y * n3 / n2, 3: 3 - 4 * y * n4 / n3}
+
+
+BIGRAM_D = chen_goodman_discounts(3, 2, 2, 3)
+UNIGRAM_D = chen_goodman_discounts(1, 2, 2, 0)
+assert BIGRAM_D == {1: F(3, 7), 2: F(5, 7), 3: F(3, 7)} and UNIGRAM_D == {1: F(1, 5), 2: F(7, 5), 3: 3}
+UNIFORM = (UNIGRAM_D[1] * 1 + UNIGRAM_D[2] * 2 + UNIGRAM_D[3] * 2) / 11 / 6  # gamma() = 9/11 over 6 words
+HAND_UNIGRAMS = {
+    "a": (3 - UNIGRAM_D[3]) / 11 + UNIFORM,
+    "b": (2 - UNIGRAM_D[2]) / 11 + UNIFORM,
+    "c": (2 - UNIGRAM_D[2]) / 11 + UNIFORM,
+    "d": (1 - UNIGRAM_D[1]) / 11 + UNIFORM,
+    EOS: (3 - UNIGRAM_D[3]) / 11 + UNIFORM,
+    UNK: UNIFORM,
+}
+# gamma(h) = the discounts of h's continuations / h's total count
+HAND_BACKOFFS = {
+    BOS: (BIGRAM_D[3] * 2 + BIGRAM_D[2] + BIGRAM_D[1]) / 10,  # a 4, b 3, c 2, d 1
+    "a": (BIGRAM_D[3] * 2) / 9,  # b 4, </s> 5
+    "b": (BIGRAM_D[3] * 2) / 7,  # </s> 4, a 3
+    "c": (BIGRAM_D[2] + BIGRAM_D[1]) / 3,  # a 2, </s> 1
+    "d": BIGRAM_D[1] / 1,  # c 1
+}
+
+
+def hand_bigram(context: str, word: str, count: int, total: int) -> Fraction:
+    discounted = count - BIGRAM_D[min(count, 3)]
+    return discounted / total + HAND_BACKOFFS[context] * HAND_UNIGRAMS[word]
+
+
+HAND_BIGRAMS = {
+    (BOS, "a"): hand_bigram(BOS, "a", 4, 10),
+    (BOS, "b"): hand_bigram(BOS, "b", 3, 10),
+    (BOS, "c"): hand_bigram(BOS, "c", 2, 10),
+    (BOS, "d"): hand_bigram(BOS, "d", 1, 10),
+    ("a", "b"): hand_bigram("a", "b", 4, 9),
+    ("a", EOS): hand_bigram("a", EOS, 5, 9),
+    ("b", EOS): hand_bigram("b", EOS, 4, 7),
+    ("b", "a"): hand_bigram("b", "a", 3, 7),
+    ("c", "a"): hand_bigram("c", "a", 2, 3),
+    ("c", EOS): hand_bigram("c", EOS, 1, 3),
+    ("d", "c"): hand_bigram("d", "c", 1, 1),
+}
+
+
+def test_hand_worked_modified_kneser_ney_matches_the_written_arpa(tmp_path):
+    # the hand arithmetic gives distributions: unigrams, and each context's listed words plus its backoff mass
+    assert sum(HAND_UNIGRAMS.values()) == 1
+    assert HAND_BIGRAMS[("d", "c")] + HAND_BACKOFFS["d"] * (1 - HAND_UNIGRAMS["c"]) == 1
+    estimate_ngram_lm(HAND_CORPUS, order=2).write_arpa(tmp_path / "hand.arpa")
+    log10_probs, backoffs = read_arpa_entries(tmp_path / "hand.arpa")
+
+    expected = {(word,): prob for word, prob in HAND_UNIGRAMS.items()} | HAND_BIGRAMS
+    assert set(log10_probs) == set(expected) | {(BOS,)}
+    assert log10_probs[(BOS,)] == -99  # KenLM: <s> is never predicted
+    for ngram, probability in expected.items():
+        assert log10_probs[ngram] == pytest.approx(math.log10(probability), abs=1e-6), ngram
+    assert {ngram[0]: value for ngram, value in backoffs.items() if value != 0} == pytest.approx(
+        {word: math.log10(gamma) for word, gamma in HAND_BACKOFFS.items()}, abs=1e-6
+    )
+
+
+def reference_kneser_ney(sentences: list[str], order: int):
+    """Interpolated modified Kneser-Ney from the formulas (Chen & Goodman 1998, eq. 26; KenLM's lmplz rules).
+
+    Returns ``(probability(context, word), gamma(context), ngrams)``: the model's probability of ``word``
+    after ``context`` (the last ``order - 1`` words), the interpolation weight of a seen context, and every
+    n-gram seen in the padded sentences.
+    """
+    padded = [(BOS, *sentence.split(), EOS) for sentence in sentences if sentence.split()]
+    raw = Counter(
+        words[start : start + n]
+        for words in padded
+        for n in range(1, order + 1)
+        for start in range(len(words) - n + 1)
+    )
+    left_words = defaultdict(set)
+    for ngram in raw:
+        if len(ngram) > 1:
+            left_words[ngram[1:]].add(ngram[0])
+
+    def adjusted(ngram):
+        return raw[ngram] if len(ngram) == order or ngram[0] == BOS else len(left_words[ngram])
+
+    def discounts(n):
+        count_of_counts = Counter(adjusted(g) for g in raw if len(g) == n and g != (BOS,))
+        n1, n2, n3, n4 = (count_of_counts[k] for k in (1, 2, 3, 4))
+        if min(n1, n2, n3) > 0:
+            y = n1 / (n1 + 2 * n2)
+            found = (0.0, 1 - 2 * y * n2 / n1, 2 - 3 * y * n3 / n2, 3 - 4 * y * n4 / n3)
+            if all(0 <= found[k] <= k for k in (1, 2, 3)):
+                return found
+        return (0.0, 0.5, 1.0, 1.5)  # lmplz --discount_fallback
+
+    discount = {n: discounts(n) for n in range(1, order + 1)}
+    continuations = defaultdict(dict)
+    for ngram in raw:
+        if ngram != (BOS,):
+            continuations[ngram[:-1]][ngram[-1]] = adjusted(ngram)
+    vocabulary_size = len({g[0] for g in raw if len(g) == 1} - {BOS}) + 1  # + <unk>
+
+    def gamma(context):
+        counts = continuations[context].values()
+        return sum(discount[len(context) + 1][min(c, 3)] for c in counts) / sum(counts)
+
+    def probability(context, word):
+        context = tuple(context[max(0, len(context) - order + 1) :])
+        lower = probability(context[1:], word) if context else 1 / vocabulary_size
+        if not continuations.get(context):
+            return lower
+        count = continuations[context].get(word, 0)
+        total = sum(continuations[context].values())
+        return (count - discount[len(context) + 1][min(count, 3)]) / total + gamma(context) * lower
+
+    return probability, gamma, set(raw)
+
+
+@pytest.mark.parametrize("order", [2, 3, 4])
+def test_estimator_arpa_matches_an_independent_kneser_ney_reference(tmp_path, order):
+    sentences = asterisk_sentences()
+    probability, gamma, seen = reference_kneser_ney(sentences, order)
+    estimate_ngram_lm(sentences, order=order).write_arpa(tmp_path / "lm.arpa")
+    log10_probs, backoffs = read_arpa_entries(tmp_path / "lm.arpa")
+
+    assert set(log10_probs) == seen | {(UNK,)}
+    for ngram, log10_prob in log10_probs.items():
+        if ngram != (BOS,):
+            assert log10_prob == pytest.approx(math.log10(probability(ngram[:-1], ngram[-1])), abs=1e-5), (
+                ngram
+            )
+    contexts = {ngram[:-1] for ngram in seen if len(ngram) > 1}
+    assert {ngram for ngram, value in backoffs.items() if value != 0} == contexts
+    for context in contexts:
+        assert backoffs[context] == pytest.approx(math.log10(gamma(context)), abs=1e-5), context
+
+
+def test_a_zero_discount_leaves_a_context_nothing_to_back_off_to():
+    lm = estimate_ngram_lm(ZERO_DISCOUNT_CORPUS, order=2)
+    # "c" is followed by "c" 4 times and by </s> 11 times: with nothing discounted, 4/15 and 11/15.
+    assert lm.score(("c",), "c") == pytest.approx(math.log10(4 / 15), abs=1e-9)
+    assert lm.score(("c",), EOS) == pytest.approx(math.log10(11 / 15), abs=1e-9)
+    assert 10 ** lm.score(("c",), "a") < 1e-11
 
 
 def test_kneser_ney_unigrams_count_distinct_left_contexts():

@@ -4,7 +4,7 @@ import gzip
 from pathlib import Path
 
 import pytest
-from nemo.collections.asr.parts.submodules.lexicon import (
+from nemo.collections.asr.parts.lm.lexicon import (
     LexiconEntry,
     LexiconFormatError,
     SpellingTrie,
