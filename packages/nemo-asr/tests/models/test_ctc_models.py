@@ -105,19 +105,72 @@ def test_transcribe_fixture_input_matches_reference_greedy_decoding(name, tmp_pa
     assert expected
 
 
-def test_fit_on_speech_manifest_logs_val_wer(tiny_asr_config, cpu_trainer, speech):
+def _validation_transcripts(model: EncDecCTCModel) -> tuple[list[str], list[str], list[int]]:
+    """Greedy transcripts (by hand) and reference texts of the model's validation set, batch by batch.
+
+    Returns:
+        The hypotheses, the references (the batches' token ids read back as labels) and the batch sizes.
+    """
+    hypotheses, references, batch_sizes = [], [], []
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for audio, audio_len, tokens, tokens_len in model.val_dataloader():
+            log_probs, encoded_len, _ = model(input_signal=audio, input_signal_length=audio_len)
+            for row in range(audio.shape[0]):
+                hypotheses.append(_reference_greedy_text(log_probs[row], int(encoded_len[row])))
+                references.append("".join(FIXTURE_LABELS[t] for t in tokens[row, : tokens_len[row]].tolist()))
+            batch_sizes.append(audio.shape[0])
+    model.train(was_training)
+    return hypotheses, references, batch_sizes
+
+
+def test_logged_val_wer_is_the_corpus_wer_of_the_greedy_transcripts(
+    tiny_asr_config, cpu_trainer, speech, tmp_path
+):
+    from torchmetrics.text import WordErrorRate
+
     torch.manual_seed(0)
-    config = tiny_asr_config("ctc", manifest=speech.manifest, val_manifest=speech.manifest)
+    # A tiny learning rate keeps the random model's many-letter transcripts through the two steps.
+    config = tiny_asr_config("ctc", manifest=speech.manifest, val_manifest=speech.manifest, lr=1e-6)
     trainer = cpu_trainer(max_steps=2)
     model = EncDecCTCModel(config, trainer=trainer)
+    # Random transcripts share no word with the real texts (WER 1 everywhere), so every other reference is
+    # replaced by the utterance's own transcript: the corpus WER then lies strictly between 0 and 1.
+    transcripts, _, _ = _validation_transcripts(model)
+    assert all(text.split() for text in transcripts)
+    references = [
+        " ".join(transcript.split()) if index % 2 == 0 else entry["text"]
+        for index, (transcript, entry) in enumerate(zip(transcripts, speech.entries))
+    ]
+    manifest = tmp_path / "mixed_val.json"
+    manifest.write_text(
+        "".join(
+            json.dumps(
+                {**entry, "audio_filepath": str(speech.folder / entry["audio_filepath"]), "text": text}
+            )
+            + "\n"
+            for entry, text in zip(speech.entries, references)
+        ),
+        encoding="utf-8",
+    )
+    model.setup_validation_data({**config.validation_ds, "manifest_filepath": str(manifest)})
 
     trainer.fit(model)
 
     assert trainer.global_step == 2
     metrics = trainer.callback_metrics
-    assert "val_wer" in metrics and "val_loss" in metrics
     assert torch.isfinite(metrics["train_loss"]) and torch.isfinite(metrics["val_loss"])
-    assert 0.0 <= float(metrics["val_wer"])
+    hypotheses, targets, batch_sizes = _validation_transcripts(model)
+    assert targets == references and batch_sizes == [4, 2]
+    # NeMo's multi_validation_epoch_end: the word errors of all batches over all their reference words.
+    expected = float(WordErrorRate()(hypotheses, targets))
+    batch_mean = (
+        float(WordErrorRate()(hypotheses[:4], targets[:4]))
+        + float(WordErrorRate()(hypotheses[4:], targets[4:]))
+    ) / 2
+    assert 0.0 < expected < 1.0 and expected != pytest.approx(batch_mean, abs=1e-3)
+    assert float(metrics["val_wer"]) == pytest.approx(expected, abs=1e-6)
 
 
 def test_each_listed_validation_manifest_gets_its_own_dataloader(
@@ -285,7 +338,7 @@ def test_forward_on_features_equals_forward_on_audio(trained_ctc, speech):
 def test_beam_lm_and_lexicon_travel_inside_the_nemo_archive(fresh_ctc, speech, tmp_path):
     import tarfile
 
-    from nemo.collections.asr.parts.submodules.ngram_lm import estimate_ngram_lm
+    from nemo.collections.asr.parts.lm.ngram_lm import estimate_ngram_lm
 
     lm_path = tmp_path / "words.arpa"
     estimate_ngram_lm(speech.texts, order=2).write_arpa(lm_path)
@@ -325,7 +378,7 @@ def test_beam_lm_and_lexicon_travel_inside_the_nemo_archive(fresh_ctc, speech, t
 
 
 def test_a_rejected_decoding_config_leaves_the_model_decoding_as_before(tiny_asr_config, speech, tmp_path):
-    from nemo.collections.asr.parts.submodules.ngram_lm import estimate_ngram_lm
+    from nemo.collections.asr.parts.lm.ngram_lm import estimate_ngram_lm
 
     torch.manual_seed(0)
     model = EncDecCTCModel(tiny_asr_config("ctc")).eval()

@@ -1,5 +1,6 @@
 """EncDecRNNTModel: training on real speech, transcribe(), greedy decoding against a step-by-step search."""
 
+import json
 import string
 
 import numpy as np
@@ -49,19 +50,66 @@ def test_training_steps_run_and_loss_decreases_on_one_batch(
     assert losses[-1] < min(losses[:4])
 
 
-def test_fit_with_validation_logs_val_wer(tiny_asr_config, cpu_trainer, speech):
+def _validation_transcripts(model, step_by_step_greedy) -> tuple[list[str], list[str]]:
+    """Step-by-step greedy transcripts and reference texts of the model's validation set.
+
+    Each utterance is searched on its row of the batch's encoder output, as validation decodes it.
+    """
+    hypotheses, references = [], []
+    max_symbols = model.cfg.decoding.greedy.max_symbols
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for audio, audio_len, tokens, tokens_len in model.val_dataloader():
+            encoded, encoded_len = model(input_signal=audio, input_signal_length=audio_len)
+            for row in range(audio.shape[0]):
+                found = step_by_step_greedy(model, encoded[row], int(encoded_len[row]), max_symbols)
+                hypotheses.append("".join(LABELS[token] for token in found))
+                references.append("".join(LABELS[t] for t in tokens[row, : tokens_len[row]].tolist()))
+    model.train(was_training)
+    return hypotheses, references
+
+
+def test_logged_val_wer_is_the_corpus_wer_of_the_greedy_transcripts(
+    tiny_asr_config, cpu_trainer, speech, step_by_step_greedy, tmp_path
+):
+    from torchmetrics.text import WordErrorRate
+
     torch.manual_seed(0)
-    trainer = cpu_trainer(max_steps=2)
-    model = EncDecRNNTModel(
-        tiny_asr_config("rnnt", encoder="convasr", manifest=speech.manifest, val_manifest=speech.manifest),
-        trainer=trainer,
+    config = tiny_asr_config(
+        "rnnt", encoder="convasr", manifest=speech.manifest, val_manifest=speech.manifest, lr=1e-6
     )
+    trainer = cpu_trainer(max_steps=2)
+    model = EncDecRNNTModel(config, trainer=trainer)
+    # As for CTC: every other reference becomes the random model's own transcript, so WER is neither 0 nor 1.
+    transcripts, _ = _validation_transcripts(model, step_by_step_greedy)
+    assert all(text.split() for text in transcripts)
+    references = [
+        " ".join(transcript.split()) if index % 2 == 0 else entry["text"]
+        for index, (transcript, entry) in enumerate(zip(transcripts, speech.entries))
+    ]
+    manifest = tmp_path / "mixed_val.json"
+    manifest.write_text(
+        "".join(
+            json.dumps(
+                {**entry, "audio_filepath": str(speech.folder / entry["audio_filepath"]), "text": text}
+            )
+            + "\n"
+            for entry, text in zip(speech.entries, references)
+        ),
+        encoding="utf-8",
+    )
+    model.setup_validation_data({**config.validation_ds, "manifest_filepath": str(manifest)})
 
     trainer.fit(model)
 
     assert trainer.global_step == 2
     assert torch.isfinite(trainer.callback_metrics["train_loss"])
-    assert "val_wer" in trainer.callback_metrics
+    hypotheses, targets = _validation_transcripts(model, step_by_step_greedy)
+    assert targets == references
+    expected = float(WordErrorRate()(hypotheses, targets))  # all word errors over all reference words
+    assert expected > 0.0 and expected != pytest.approx(1.0, abs=1e-3)
+    assert float(trainer.callback_metrics["val_wer"]) == pytest.approx(expected, abs=1e-6)
 
 
 def test_transcribe_returns_best_and_all_lists_of_strings(rnnt_model, speech):

@@ -113,12 +113,60 @@ def test_torchscript_round_trip(tmp_path, extension):
     assert torch.allclose(encoded, expected, atol=1e-6) and encoded_len.tolist() == [12]
 
 
+class SignDependent(TinyEncoder):
+    """Exports a branch on the data: tracing keeps the branch of the input example only."""
+
+    def input_example(self, max_batch=None, max_dim=None):
+        return torch.rand(2, 4, 10) + 0.1, torch.tensor([10, 7])
+
+    def forward_for_export(self, features, length):
+        encoded = torch.relu(self.conv(features))
+        return (encoded if bool(features.sum() > 0) else encoded + 1.0), length
+
+
 def test_check_trace_verifies_onnx_on_given_examples(tmp_path):
-    examples = [
+    path = tmp_path / "encoder.onnx"
+    inputs = [
         (torch.randn(1, 4, 5), torch.tensor([5])),
-        (torch.randn(4, 4, 9), {"length": torch.tensor([9] * 4)}),
+        (torch.randn(4, 4, 9), torch.tensor([9] * 4)),
+        (torch.randn(2, 4, 7), torch.tensor([7, 3])),
     ]
-    TinyEncoder().export(str(tmp_path / "encoder.onnx"), check_trace=examples)
+    examples = [
+        inputs[0],
+        (inputs[1][0], {"length": inputs[1][1]}),
+        {"length": inputs[2][1], "features": inputs[2][0]},  # keywords in any order
+    ]
+    module = TinyEncoder()
+    module.export(str(path), check_trace=examples)
+
+    # What the check accepted is true: onnxruntime gives torch's outputs on every example.
+    for features, length in inputs:
+        encoded, encoded_len = run_onnx(path, features=features, length=length)
+        with torch.no_grad(), typecheck.disable_checks():
+            expected, _ = module(features, length)
+        assert torch.allclose(torch.from_numpy(encoded), expected, atol=1e-5)
+        assert encoded_len.tolist() == length.tolist()
+
+
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
+def test_check_trace_catches_an_export_that_diverges_on_a_given_example(tmp_path):
+    path = tmp_path / "branchy.onnx"
+    positive = (torch.rand(1, 4, 6) + 0.1, torch.tensor([6]))
+    negative = (-torch.rand(3, 4, 8) - 0.1, torch.tensor([8, 8, 8]))
+    module = SignDependent()
+
+    module.export(str(path), check_trace=[positive])  # the traced branch: no difference to find
+    with pytest.raises(
+        ValueError, match=r"branchy.onnx' disagrees with PyTorch on output 'encoded'"
+    ) as error:
+        module.export(str(path), check_trace=[positive, negative])
+    assert "tolerance 0.01" in str(error.value)
+    # The file really differs from torch there: onnxruntime kept the positive branch.
+    encoded, _ = run_onnx(path, features=negative[0], length=negative[1])
+    with torch.no_grad():
+        expected, _ = module.forward_for_export(*negative)
+    assert not torch.allclose(torch.from_numpy(encoded), expected, atol=0.01)
+    assert is_typecheck_enabled() and "forward" not in vars(module)
 
 
 def test_explicit_input_example_and_dynamic_axes(tmp_path):

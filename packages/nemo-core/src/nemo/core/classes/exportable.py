@@ -382,7 +382,7 @@ def _verify_export(
         args, kwargs = _split_input_example(example)
         expected = _as_tuple(module.forward(*args, **kwargs))
         if export_format is ExportFormat.ONNX:
-            values = dict(zip(names, [*args, *kwargs.values()]))
+            values = {**dict(zip(names, args)), **kwargs}
             feed = {name: values[name].detach().cpu().numpy() for name in graph_inputs}
             found = [torch.from_numpy(array) for array in session.run(None, feed)]
         else:

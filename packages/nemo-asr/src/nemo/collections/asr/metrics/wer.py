@@ -1,8 +1,8 @@
 """Word (and character) error rate: ``word_error_rate`` and the ``WER`` torchmetrics metric (NeMo 1.23 names).
 
-Edit distances come from ``torchmetrics.functional.text.edit_distance``. That function compares strings
-character by character, so for word error rates every distinct word of a batch is first mapped to one
-code point: the character edit distance of the mapped strings is then exactly the word edit distance.
+Edit distances are exact Levenshtein distances (unit costs) from ``rapidfuzz``, over lists of words or of
+characters, as NeMo 1.23 computes them with ``editdistance``. (torchmetrics' ``edit_distance`` is not used: it
+searches a band around the diagonal and can overcount pairs of very different lengths by one or more edits.)
 """
 
 from __future__ import annotations
@@ -14,17 +14,10 @@ import torch
 from nemo.collections.asr.parts.submodules.ctc_decoding import move_dimension_to_the_front
 from nemo.collections.asr.parts.utils.rnnt_utils import Hypothesis
 from nemo.utils import logging
+from rapidfuzz.distance import Levenshtein
 from torchmetrics import Metric
-from torchmetrics.functional.text import edit_distance
 
 __all__ = ["WER", "move_dimension_to_the_front", "word_error_rate", "word_error_rate_per_utt"]
-
-_SURROGATES_START, _SURROGATES_SIZE = 0xD800, 0x800
-
-
-def _code_point(index: int) -> str:
-    """The ``index``-th usable code point (surrogates skipped)."""
-    return chr(index if index < _SURROGATES_START else index + _SURROGATES_SIZE)
 
 
 def _edit_distances(
@@ -40,20 +33,14 @@ def _edit_distances(
             f"Word error rate needs as many hypotheses as references, got {len(hypotheses)} hypotheses and "
             f"{len(references)} references."
         )
-    if not references:
-        return [], []
     if use_cer:
-        predictions, targets = list(hypotheses), list(references)
+        pairs = [(list(hypothesis), list(reference)) for hypothesis, reference in zip(hypotheses, references)]
     else:
-        codes: dict[str, str] = {}
-        predictions, targets = [], []
-        for hypothesis, reference in zip(hypotheses, references):
-            predictions.append(
-                "".join(codes.setdefault(w, _code_point(len(codes))) for w in hypothesis.split())
-            )
-            targets.append("".join(codes.setdefault(w, _code_point(len(codes))) for w in reference.split()))
-    distances = edit_distance(predictions, targets, reduction="none").tolist()
-    return distances, [len(target) for target in targets]
+        pairs = [
+            (hypothesis.split(), reference.split()) for hypothesis, reference in zip(hypotheses, references)
+        ]
+    distances = [Levenshtein.distance(hypothesis, reference) for hypothesis, reference in pairs]
+    return distances, [len(reference) for _, reference in pairs]
 
 
 def word_error_rate(hypotheses: Sequence[str], references: Sequence[str], use_cer: bool = False) -> float:

@@ -1,18 +1,21 @@
 """Transcript parsers: text -> label ids for character models (NeMo 1.23's ``parsers`` module).
 
-``make_parser(labels, name="en")`` returns an :class:`ENCharParser`, which normalizes English text
-first (ASCII folding, lowercasing, numbers and common abbreviations spelled out, punctuation that is
-not a label turned into spaces) and then maps every character to its label index. ``name="base"``
-gives a :class:`CharParser`, which only strips and lowercases.
+``make_parser(labels)`` returns a :class:`CharParser` (NeMo's default, ``name="base"``), which strips
+and lowercases the text and maps every character to its label index. ``make_parser(labels, name="en")``
+returns an :class:`ENCharParser`, which first cleans English text as NeMo 1.23 does (see
+:mod:`~nemo.collections.asr.parts.preprocessing.cleaners`: ASCII folding, numbers and abbreviations
+spelled out, punctuation that is no label turned into spaces). The ASR datasets ask for ``"en"`` unless
+their config key ``parser`` says otherwise, as in NeMo.
 """
 
 from __future__ import annotations
 
-import re
 import string
-import unicodedata
 from collections.abc import Sequence
 from types import MappingProxyType
+
+from nemo.collections.asr.parts.preprocessing.cleaners import ABBREVIATION_VERSIONS, clean_text
+from nemo.utils import logging
 
 __all__ = ["CharParser", "ENCharParser", "make_parser", "NAME_TO_PARSER"]
 
@@ -86,109 +89,20 @@ class CharParser:
         return tokens
 
 
-_NUMBER_UNITS = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen"
-).split()
-_NUMBER_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-_NUMBER_SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand"))
-_ORDINAL_WORDS = {
-    "one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth", "nine": "ninth",
-    "twelve": "twelfth",
-}  # fmt: skip
-_CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence")}
-_NUMBER_PATTERN = re.compile(r"([$£]?)(\d[\d,]*)(?:\.(\d+))?(st|nd|rd|th)?")
-_ABBREVIATIONS = tuple(
-    (re.compile(rf"\b{short}\.", re.IGNORECASE), full)
-    for short, full in (
-        ("mrs", "misess"), ("ms", "miss"), ("mr", "mister"), ("drs", "doctors"), ("dr", "doctor"),
-        ("st", "saint"), ("co", "company"), ("jr", "junior"), ("sr", "senior"), ("maj", "major"),
-        ("gen", "general"), ("rev", "reverend"), ("lt", "lieutenant"), ("hon", "honorable"),
-        ("sgt", "sergeant"), ("capt", "captain"), ("esq", "esquire"), ("ltd", "limited"), ("col", "colonel"),
-        ("ft", "fort"), ("prof", "professor"), ("etc", "et cetera"),
-    )
-)  # fmt: skip
-
-
-def _spell_integer(number: int) -> str:
-    """English words for a non-negative integer ("one hundred one", "twenty-one")."""
-    if number < 20:
-        return _NUMBER_UNITS[number]
-    if number < 100:
-        tens, units = divmod(number, 10)
-        return _NUMBER_TENS[tens] + (f"-{_NUMBER_UNITS[units]}" if units else "")
-    if number < 1000:
-        hundreds, rest = divmod(number, 100)
-        return f"{_NUMBER_UNITS[hundreds]} hundred" + (f" {_spell_integer(rest)}" if rest else "")
-    for scale, name in _NUMBER_SCALES:
-        if number >= scale:
-            high, rest = divmod(number, scale)
-            return f"{_spell_integer(high)} {name}" + (f" {_spell_integer(rest)}" if rest else "")
-    raise AssertionError("unreachable: every integer >= 1000 has a scale")
-
-
-def _spell_ordinal(number: int) -> str:
-    """English ordinal words ("twenty-first", "one hundredth")."""
-    head, last = re.fullmatch(r"(.*[ -])?([a-z]+)", _spell_integer(number)).groups()
-    if last in _ORDINAL_WORDS:
-        last = _ORDINAL_WORDS[last]
-    elif last.endswith("y"):
-        last = last[:-1] + "ieth"
-    else:
-        last += "th"
-    return (head or "") + last
-
-
-def _spell_number(match: re.Match) -> str:
-    currency, whole, fraction, ordinal_suffix = match.groups()
-    whole_number = int(whole.replace(",", ""))
-    if currency:
-        unit, units, small_unit, small_units = _CURRENCIES[currency]
-        words = f"{_spell_integer(whole_number)} {unit if whole_number == 1 else units}"
-        if fraction and int(fraction):
-            cents = int(fraction[:2].ljust(2, "0"))
-            words += f" {_spell_integer(cents)} {small_unit if cents == 1 else small_units}"
-        return f" {words} "
-    if ordinal_suffix and not fraction:
-        return f" {_spell_ordinal(whole_number)} "
-    words = _spell_integer(whole_number)
-    if fraction:
-        words += " point " + " ".join(_NUMBER_UNITS[int(digit)] for digit in fraction)
-    return f" {words} "
-
-
-def clean_text(text: str, table: dict[int, str], punctuation_to_replace: dict[str, str]) -> str:
-    """NeMo's English cleaning: ASCII-fold, lowercase, spell numbers and abbreviations, blank punctuation.
-
-    Args:
-        text: the raw transcript.
-        table: ``str.translate`` table mapping punctuation to spaces.
-        punctuation_to_replace: symbols spoken as words (``{"&": "and"}``).
-
-    Returns:
-        The cleaned text, single-spaced and stripped.
-    """
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    text = re.sub(r"\s+", " ", text.lower())
-    text = _NUMBER_PATTERN.sub(_spell_number, text)
-    for pattern, replacement in _ABBREVIATIONS:
-        text = pattern.sub(replacement, text)
-    for symbol, word in punctuation_to_replace.items():
-        text = text.replace(symbol, f" {word} ")
-    text = text.translate(table)
-    return re.sub(r"\s+", " ", text).strip()
-
-
 class ENCharParser(CharParser):
     """English :class:`CharParser`: cleans text (numbers, abbreviations, punctuation) before tokenizing.
 
     Punctuation that is a label is kept; ``+``, ``&`` and ``%`` are spoken (``plus``, ``and``,
-    ``percent``); other punctuation becomes a space.
+    ``percent``); other punctuation becomes a space. A transcript whose cleaning fails (a number that
+    cannot be read, such as ``"$ .5"``) parses to ``None``, which the datasets drop, as in NeMo.
 
     Args:
-        abbreviation_version: accepted for NeMo's signature; one abbreviation table is used.
-        make_table: build the punctuation table (NeMo's switch; always built here).
+        abbreviation_version: abbreviation table: ``None`` (common), ``"fastpitch"`` or ``"expanded"``.
+        make_table: turn punctuation that is no label into spaces; ``False`` keeps it in the text.
         *args, **kwargs: as :class:`CharParser`.
+
+    Raises:
+        ValueError: ``abbreviation_version`` is unknown.
     """
 
     PUNCTUATION_TO_REPLACE = MappingProxyType({"+": "plus", "&": "and", "%": "percent"})
@@ -197,34 +111,48 @@ class ENCharParser(CharParser):
         self, abbreviation_version: str | None = None, make_table: bool = True, *args, **kwargs
     ) -> None:
         super().__init__(*args, **kwargs)
+        if abbreviation_version not in ABBREVIATION_VERSIONS:
+            raise ValueError(
+                f"ENCharParser got abbreviation_version={abbreviation_version!r}; expected one of "
+                f"{list(ABBREVIATION_VERSIONS)}."
+            )
         self.abbreviation_version = abbreviation_version
+        self._table = self._make_table() if make_table else None
+
+    def _make_table(self) -> dict[int, str]:
         blanked = [
             char
             for char in string.punctuation
             if char not in self.PUNCTUATION_TO_REPLACE and char not in self._labels
         ]
-        self._table = str.maketrans("".join(blanked), " " * len(blanked))
+        return str.maketrans("".join(blanked), " " * len(blanked))
 
     def _normalize(self, text: str) -> str | None:
-        return clean_text(text, self._table, dict(self.PUNCTUATION_TO_REPLACE))
+        try:
+            return clean_text(
+                text, self._table, self.PUNCTUATION_TO_REPLACE, abbreviation_version=self.abbreviation_version
+            )
+        except ValueError as error:
+            logging.warning(f"Transcript {text!r} is dropped: {error}")
+            return None
 
 
 NAME_TO_PARSER = MappingProxyType({"base": CharParser, "en": ENCharParser})
 
 
-def make_parser(labels: Sequence[str] | None = None, name: str = "en", **kwargs) -> CharParser:
+def make_parser(labels: Sequence[str] | None = None, name: str = "base", **kwargs) -> CharParser:
     """Build a character parser.
 
     Args:
         labels: the label of each index; ``None`` uses ``string.printable``.
-        name: ``"en"`` (:class:`ENCharParser`) or ``"base"`` (:class:`CharParser`).
+        name: ``"base"`` (:class:`CharParser`, NeMo's default) or ``"en"`` (:class:`ENCharParser`).
         **kwargs: ``unk_id``, ``blank_id``, ``do_normalize``, ... (see :class:`CharParser`).
 
     Returns:
         The parser.
 
     Example:
-        >>> parser = make_parser([" ", "a", "b"], name="base")
+        >>> parser = make_parser([" ", "a", "b"])
         >>> parser("Ab a")
         [1, 2, 0, 1]
     """
