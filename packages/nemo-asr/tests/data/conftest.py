@@ -55,14 +55,3 @@ def make_corpus(tmp_path):
         return Corpus(folder, _write_manifest(folder / "manifest.json", lines), lines)
 
     return make
-
-
-@pytest.fixture
-def nemo_log(caplog):
-    """Capture ``nemo.utils.logging`` records (its logger does not propagate to the root)."""
-    import logging
-
-    logger = logging.getLogger("nemo")
-    logger.addHandler(caplog.handler)
-    yield caplog
-    logger.removeHandler(caplog.handler)

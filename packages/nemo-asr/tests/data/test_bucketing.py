@@ -1,3 +1,9 @@
+import json
+import os
+import pickle
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from nemo.collections.asr.data.bucketing import (
@@ -7,6 +13,7 @@ from nemo.collections.asr.data.bucketing import (
     bucket_batch_sizes,
     calc_bucketing_batch_sizes,
 )
+from torch.utils.data import DistributedSampler
 
 DURATIONS = np.random.default_rng(0).uniform(0.5, 20.0, size=103)
 
@@ -59,14 +66,108 @@ def test_bucket_batch_sizes_and_drop_last():
     assert sizes == [7, 10] and len(batches) == len(sampler) == 52 // 10 + 51 // 7
 
 
-def test_replicas_get_disjoint_equal_shares():
-    shares = [
-        list(DurationBucketingBatchSampler(DURATIONS, 8, 4, seed=3, num_replicas=3, rank=r)) for r in range(3)
-    ]
+def shares_of(make_sampler, num_replicas: int) -> list[list[list[int]]]:
+    """One epoch of every rank's batches, each rank from its own sampler, as separate processes build them."""
+    return [list(make_sampler(rank)) for rank in range(num_replicas)]
+
+
+def assert_disjoint_cover(shares: list[list[list[int]]], repeated_batches: int) -> None:
+    """Equal batch counts; every utterance in some share; only ``repeated_batches`` whole batches twice."""
     assert len({len(share) for share in shares}) == 1
-    assert len(shares[0]) == len(DurationBucketingBatchSampler(DURATIONS, 8, 4, num_replicas=3, rank=0))
-    covered = {i for share in shares for batch in share for i in batch}
-    assert covered == set(range(len(DURATIONS)))
+    batches = [tuple(batch) for share in shares for batch in share]
+    assert {i for batch in batches for i in batch} == set(range(len(DURATIONS)))
+    assert len(batches) - len(set(batches)) == repeated_batches
+    flat = [i for batch in set(batches) for i in batch]
+    assert sorted(flat) == list(range(len(DURATIONS)))
+    for share in shares:
+        seen = [i for batch in share for i in batch]
+        assert len(seen) == len(set(seen)), "a rank got an utterance twice in one epoch"
+
+
+def test_replicas_get_disjoint_equal_shares():
+    # 103 utterances in 4 buckets of 26/26/26/25 at batch size 8: 4 batches each, 16 in all.
+    four = shares_of(
+        lambda r: DurationBucketingBatchSampler(DURATIONS, 8, 4, seed=3, num_replicas=4, rank=r), 4
+    )
+    assert [len(share) for share in four] == [4, 4, 4, 4]
+    assert_disjoint_cover(four, repeated_batches=0)
+    # 3 ranks: 16 batches padded to 18, so two batches are repeated on ranks that did not have them.
+    three = shares_of(
+        lambda r: DurationBucketingBatchSampler(DURATIONS, 8, 4, seed=3, num_replicas=3, rank=r), 3
+    )
+    assert [len(share) for share in three] == [6, 6, 6]
+    assert len(DurationBucketingBatchSampler(DURATIONS, 8, 4, num_replicas=3, rank=2)) == 6
+    assert_disjoint_cover(three, repeated_batches=2)
+
+
+def test_distributed_sampler_shards_with_its_rank_seed_and_epoch():
+    def make(rank, seed=7):
+        shard = DistributedSampler(range(len(DURATIONS)), num_replicas=2, rank=rank, seed=seed)
+        return DurationBucketingBatchSampler(DURATIONS, 8, 4, seed=3, sampler=shard)
+
+    samplers = [make(0), make(1)]
+    assert [(s.rank, s.num_replicas) for s in samplers] == [(0, 2), (1, 2)]
+    epoch0 = [list(s) for s in samplers]
+    assert_disjoint_cover(epoch0, repeated_batches=0)
+    assert [list(s) for s in samplers] == epoch0, (
+        "the epoch comes from the DistributedSampler, not from passes"
+    )
+    for s in samplers:
+        s.sampler.set_epoch(1)  # what Lightning calls every epoch
+    epoch1 = [list(s) for s in samplers]
+    assert_disjoint_cover(epoch1, repeated_batches=0)
+    assert epoch1[0] != epoch0[0]
+    assert list(make(0, seed=8)) != epoch0[0]
+
+
+def test_lightning_rebuilds_the_same_buckets_around_its_sampler():
+    sampler = DurationBucketingBatchSampler.accepting_lightning_sampler(
+        DURATIONS, 8, num_buckets=4, bucketing_batch_size=[9, 7, 5, 3], seed=3
+    )
+    assert isinstance(sampler, DurationBucketingBatchSampler) and sampler.num_replicas == 1
+    # What Lightning does to a DataLoader's batch sampler under DDP (pytorch_lightning.utilities.data).
+    rebuilt = [
+        type(sampler)(
+            DistributedSampler(range(len(DURATIONS)), num_replicas=2, rank=rank),
+            batch_size=sampler.batch_size,
+            drop_last=sampler.drop_last,
+        )
+        for rank in range(2)
+    ]
+    for copy in rebuilt:
+        assert copy.batch_sizes == [9, 7, 5, 3] and copy.seed == 3
+        assert [b.tolist() for b in copy.buckets] == [b.tolist() for b in sampler.buckets]
+    # Batches per bucket: ceil(26/9) + ceil(26/7) + ceil(26/5) + ceil(25/3) = 3 + 4 + 6 + 9 = 22, 11 per rank.
+    assert [len(copy) for copy in rebuilt] == [11, 11]
+    assert_disjoint_cover([list(copy) for copy in rebuilt], repeated_batches=0)
+    restored = pickle.loads(pickle.dumps(rebuilt[1]))
+    assert type(restored).__name__ == type(rebuilt[1]).__name__ and restored.rank == 1
+    assert list(restored) == list(rebuilt[1])
+
+
+@pytest.mark.slow
+def test_rank_comes_from_torch_distributed_when_iterating(tmp_path):
+    """Without a sampler or rank, each process of a real gloo group takes its own share."""
+    script = (
+        "import json, sys, numpy as np, torch.distributed as dist\n"
+        "from nemo.collections.asr.data.bucketing import DurationBucketingBatchSampler\n"
+        "rank = int(sys.argv[1])\n"
+        "durations = np.random.default_rng(0).uniform(0.5, 20.0, size=103)\n"
+        "sampler = DurationBucketingBatchSampler(durations, 8, 4, seed=3)\n"
+        f"dist.init_process_group('gloo', init_method='file://{tmp_path}/store', rank=rank, world_size=2)\n"
+        "print(json.dumps(list(sampler)))\n"
+        "dist.destroy_process_group()\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    ranks = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(rank)], stdout=subprocess.PIPE, text=True, env=env
+        )
+        for rank in range(2)
+    ]
+    shares = [json.loads(process.communicate(timeout=120)[0]) for process in ranks]
+    assert [process.returncode for process in ranks] == [0, 0]
+    assert_disjoint_cover(shares, repeated_batches=0)
 
 
 def test_bad_num_buckets_names_the_key():
@@ -104,5 +205,5 @@ def test_randomized_chain_reorders_datasets_per_pass():
 def test_lightning_sampler_injection_gets_a_clear_error():
     from torch.utils.data import SequentialSampler
 
-    with pytest.raises(TypeError, match="use_distributed_sampler=False"):
+    with pytest.raises(TypeError, match="accepting_lightning_sampler.*use_distributed_sampler=False"):
         DurationBucketingBatchSampler(SequentialSampler(range(5)), batch_size=2, drop_last=False)

@@ -1,11 +1,23 @@
 """nemo.core: neural types, typed modules, ModelPT, ``.nemo`` archives and the plugin system.
 
-Importing this package is cheap: every public name is resolved on first use.
+Importing this package is cheap: every public name is resolved on first use. It also connects the
+``_target_`` allow-list (``nemo.utils.target_allowlist``, which imports nothing of nemo.core) to the prefixes
+that installed plugins register; the plugins load when a config first names a class outside the built-in
+prefixes.
 """
 
+from nemo.core.version import __version__ as __version__
 from nemo.utils.lazy_exports import lazy_exports
+from nemo.utils.target_allowlist import set_plugin_prefix_source
 
-__version__ = "0.1.0"
+
+def _plugin_target_prefixes() -> tuple[str, ...]:
+    from nemo.core.registry import allowed_target_prefixes
+
+    return allowed_target_prefixes()
+
+
+set_plugin_prefix_source(_plugin_target_prefixes)
 
 _CLASSES = (
     "Typing typecheck NeuralModule Loss Dataset IterableDataset Exportable ExportFormat "

@@ -22,13 +22,11 @@ from typing import TYPE_CHECKING
 from nemo.core.plugins.errors import DuplicateRegistrationError
 from nemo.core.plugins.manager import Contribution, get_plugin_manager, reset_plugin_manager
 from nemo.core.plugins.targets import import_target
-from nemo.core.plugins.types import CommandSpec, ConfigPathSpec, ModelSpec, PluginInfo
+from nemo.core.plugins.types import CommandSpec, ConfigPathSpec, ModelSpec, PluginInfo, PretrainedModelInfo
 from nemo.utils import logging
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
-
-    from nemo.core.classes.model import PretrainedModelInfo
 
 __all__ = [
     "UnknownCommandError",

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
 from nemo.utils import logging
+from nemo.utils.checkpoint_loading import (
+    CONFIG_GLOBAL_NAMES,
+    UnsafeCheckpointError,
+    config_safe_globals,
+    refused_globals,
+)
 from nemo.utils.exp_log_dir import is_global_rank_zero
 from nemo.utils.exp_manager_errors import NotFoundError
+from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 
 def check_resume(
@@ -28,6 +37,11 @@ def check_resume(
       ``*last.ckpt`` is resumed. No checkpoint is an error unless ``resume_ignore_no_checkpoint``.
     * Files already in ``log_dir`` (logs of a previous run) are moved to a new ``log_dir/run_N`` folder.
 
+    The trainer reads the checkpoint with ``torch.load(weights_only=True)``. A checkpoint that pickles
+    OmegaConf configs (written by NeMo 1.23, or by this package before ``ModelPT`` saved plain containers)
+    is read with those classes allowed (``nemo.core.connectors.weights.config_safe_globals``); one that
+    pickles anything else is refused here, before training starts.
+
     Args:
         trainer: the trainer whose ``ckpt_path`` is set.
         log_dir: the run's log folder.
@@ -40,6 +54,7 @@ def check_resume(
     Raises:
         NotFoundError: ``resume_if_exists`` and no checkpoint found (and not ``resume_ignore_no_checkpoint``).
         ValueError: the previous run finished, or several checkpoints match ``*last.ckpt``/``*end.ckpt``.
+        UnsafeCheckpointError: the checkpoint pickles classes or functions that could run code.
     """
     if not log_dir:
         raise ValueError(f"Resuming requires the log_dir {log_dir} to be passed to exp_manager")
@@ -76,11 +91,59 @@ def check_resume(
             checkpoint = last_checkpoints[0]
 
     if checkpoint is not None:
+        _prepare_loading(trainer, Path(checkpoint))
         trainer.ckpt_path = str(checkpoint)
         logging.info(f"Resuming training from checkpoint: {trainer.ckpt_path}")
 
     if is_global_rank_zero():
         _move_previous_run_files(Path(log_dir))
+
+
+class ConfigSafeCheckpointIO(TorchCheckpointIO):
+    """Lightning's ``TorchCheckpointIO``, reading with ``weights_only=True`` and OmegaConf configs allowed."""
+
+    def load_checkpoint(
+        self,
+        path: str | Path,
+        map_location: Callable | None = lambda storage, loc: storage,
+        weights_only: bool | None = None,
+    ) -> dict[str, Any]:
+        """Load ``path`` as ``TorchCheckpointIO`` does; ``weights_only=False`` (only if asked) loads any pickle."""
+        if weights_only is False:
+            return super().load_checkpoint(path, map_location=map_location, weights_only=False)
+        with config_safe_globals():
+            return super().load_checkpoint(path, map_location=map_location, weights_only=True)
+
+
+def _prepare_loading(trainer: pl.Trainer, checkpoint: Path) -> None:
+    """Refuse a checkpoint the trainer could not load safely; let it read pickled OmegaConf configs."""
+    try:
+        refused = refused_globals(checkpoint)
+    except (ValueError, OSError):
+        return  # not a local torch.save zip archive: Lightning's loading reads or reports it
+    unsafe = [name for name in refused if name not in CONFIG_GLOBAL_NAMES]
+    if unsafe:
+        raise UnsafeCheckpointError(
+            f"Cannot resume from {str(checkpoint)!r}: it pickles {unsafe}, which torch.load(weights_only=True) "
+            "refuses because loading them could run code; nothing was loaded. Expected only tensors, plain "
+            "containers and OmegaConf configs (what NeMo checkpoints hold). If you trust the file, resume it "
+            "yourself with trainer.fit(model, ckpt_path=..., weights_only=False); otherwise move it out of the "
+            "checkpoint folder or set exp_manager.resume_if_exists=false."
+        )
+    if not refused:
+        return
+    checkpoint_io = trainer.strategy.checkpoint_io
+    if type(checkpoint_io) is TorchCheckpointIO:
+        trainer.strategy.checkpoint_io = ConfigSafeCheckpointIO()
+        logging.info(
+            f"{checkpoint} holds OmegaConf configs (an older NeMo checkpoint); loading them as data."
+        )
+    else:
+        logging.warning(
+            f"{checkpoint} holds OmegaConf configs (an older NeMo checkpoint), which torch.load(weights_only=True) "
+            f"refuses; the trainer's {type(checkpoint_io).__name__} is left as it is, so it must allow them "
+            "(nemo.core.connectors.weights.config_safe_globals)."
+        )
 
 
 def _move_previous_run_files(log_dir: Path) -> None:

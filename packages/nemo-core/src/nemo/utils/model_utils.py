@@ -1,27 +1,24 @@
 """NeMo's model helpers: class paths from configs, the pretrained cache folder, artifacts, dataset names.
 
 ``import_class_by_path`` is the one door from a config string to a Python object: it checks the path
-against :mod:`nemo.core.classes.target_allowlist` before importing anything, walks only through classes
+against :mod:`nemo.utils.target_allowlist` before importing anything, walks only through classes
 (never a module's ``os`` or a function's ``__globals__``) and checks where the object it found was
 defined.
+
+This module imports nothing of ``nemo.core``: the helpers that take a model call its public methods.
 """
 
 from __future__ import annotations
 
-import copy
 import importlib
 import os
 from dataclasses import dataclass, is_dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from nemo.core.classes.target_allowlist import UnsafeTargetError, check_target, is_target_allowed
-from nemo.utils import logging
+from nemo.utils.target_allowlist import UnsafeTargetError, check_target, is_target_allowed
 from omegaconf import DictConfig, ListConfig, OmegaConf
-
-if TYPE_CHECKING:
-    from nemo.core.classes.modelPT import ModelPT
 
 __all__ = [
     "ArtifactItem",
@@ -216,59 +213,28 @@ def resolve_dataset_name_from_cfg(cfg: DictConfig) -> str | None:
     return None
 
 
-def _resolve_dataloaders(model: ModelPT, split: str) -> None:
-    """Set up one dataloader per dataset path listed in ``cfg.<split>_ds`` (NeMo's multi-dataset logic)."""
-    ds_key, setup, dl_attr, names_attr, idx_attr, idx_key = {
-        "validation": (
-            "validation_ds",
-            model.setup_validation_data,
-            "_validation_dl",
-            "_validation_names",
-            "_val_dl_idx",
-            "val_dl_idx",
-        ),
-        "test": ("test_ds", model.setup_test_data, "_test_dl", "_test_names", "_test_dl_idx", "test_dl_idx"),
-    }[split]
-    cfg = copy.deepcopy(model._cfg)
-    ds_cfg = cfg[ds_key]
-    dl_idx = 0
-    if idx_key in ds_cfg:
-        container = OmegaConf.to_container(ds_cfg)
-        dl_idx = container.pop(idx_key)
-        ds_cfg = OmegaConf.create(container)
-    setattr(model, idx_attr, dl_idx)
+class _MultiDataModel(Protocol):
+    """What the dataloader helpers need of a model (``ModelPT`` has it)."""
 
-    item_key = resolve_dataset_name_from_cfg(ds_cfg)
-    if item_key is None or dl_idx < 0:
-        logging.debug(f"No dataset path found in {ds_key}; setting up a single {split} dataloader.")
-        setup(ds_cfg)
-        return
+    cfg: DictConfig
 
-    values = ds_cfg[item_key]
-    if not isinstance(values, (list, tuple, ListConfig)):
-        setup(ds_cfg)
-        names = [parse_dataset_as_name(values)]
-    else:
-        dataloaders = []
-        for value in values:
-            one_cfg = copy.deepcopy(ds_cfg)
-            one_cfg[item_key] = value
-            setup(one_cfg)
-            dataloaders.append(getattr(model, dl_attr))
-        setattr(model, dl_attr, dataloaders)
-        names = [parse_dataset_as_name(value) for value in values]
-    unique_names_check(names)
-    setattr(model, names_attr, names)
+    def setup_multiple_validation_data(self, val_data_config: DictConfig) -> None: ...
+
+    def setup_multiple_test_data(self, test_data_config: DictConfig) -> None: ...
 
 
-def resolve_validation_dataloaders(model: ModelPT) -> None:
-    """One validation dataloader per path in ``cfg.validation_ds.<path key>``; names from the file names.
+def resolve_validation_dataloaders(model: _MultiDataModel) -> None:
+    """One validation dataloader per path in ``model.cfg.validation_ds.<path key>`` (NeMo's helper).
 
-    ``validation_ds.val_dl_idx`` picks the dataloader whose metrics are also logged without a prefix.
+    ``ModelPT.setup_multiple_validation_data`` does this bookkeeping itself; this calls it with
+    ``model.cfg.validation_ds``, so an override of that method must not call this function.
     """
-    _resolve_dataloaders(model, "validation")
+    model.setup_multiple_validation_data(model.cfg.validation_ds)
 
 
-def resolve_test_dataloaders(model: ModelPT) -> None:
-    """One test dataloader per path in ``cfg.test_ds.<path key>``; ``test_ds.test_dl_idx`` as above."""
-    _resolve_dataloaders(model, "test")
+def resolve_test_dataloaders(model: _MultiDataModel) -> None:
+    """One test dataloader per path in ``model.cfg.test_ds.<path key>`` (NeMo's helper).
+
+    Calls ``model.setup_multiple_test_data(model.cfg.test_ds)``; see :func:`resolve_validation_dataloaders`.
+    """
+    model.setup_multiple_test_data(model.cfg.test_ds)

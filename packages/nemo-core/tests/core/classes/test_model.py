@@ -68,6 +68,21 @@ def test_model_module_imports_no_torch():
     assert json.loads(result.stdout.splitlines()[-1]) == []
 
 
+def test_pretrained_model_info_is_one_class_under_every_import_path():
+    import nemo.core
+    import nemo.core.classes
+    import nemo.core.classes.common
+    import nemo.core.plugins
+
+    paths = [
+        nemo.core.PretrainedModelInfo,
+        nemo.core.classes.PretrainedModelInfo,
+        nemo.core.classes.common.PretrainedModelInfo,
+        nemo.core.plugins.PretrainedModelInfo,
+    ]
+    assert all(found is PretrainedModelInfo for found in paths)
+
+
 def test_pretrained_model_info_fields_equality_and_aliases():
     info = PretrainedModelInfo("stt_tiny", "tiny model", "https://host/stt_tiny.nemo", aliases=["tiny"])
     assert info.class_ is None

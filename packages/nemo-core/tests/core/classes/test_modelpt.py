@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import importlib.metadata
 import io
 import json
 import math
@@ -20,6 +21,7 @@ from nemo.core.classes.model import PretrainedModelInfo
 from nemo.core.classes.modelPT import ModelPT
 from nemo.core.classes.target_allowlist import UnsafeTargetError
 from nemo.core.connectors.weights import UnsafeCheckpointError
+from nemo.utils import model_utils
 from omegaconf import DictConfig, OmegaConf
 
 CATALOG: list[PretrainedModelInfo] = []
@@ -164,7 +166,7 @@ def test_init_stores_config_target_version_and_sets_up_data(data):
     model = TinyModel(base_cfg(data))
     assert isinstance(model.cfg, DictConfig)
     assert model.cfg.target == f"{TinyModel.__module__}.TinyModel"
-    assert isinstance(model.cfg.nemo_version, str)
+    assert model.cfg.nemo_version == importlib.metadata.version("nemo-core")
     assert model.hparams["cfg"] is model.cfg
     assert len(model._train_dl.dataset) == 24
     assert model.num_weights == 4 * 2 + 2
@@ -309,6 +311,35 @@ def test_several_test_sets(data):
     torch.testing.assert_close(metrics["dev_b_test_loss"], expected_mse(model, data["dev_b"]))
     torch.testing.assert_close(metrics["test_loss"], expected_mse(model, data["dev_b"]))
     torch.testing.assert_close(metrics["dev_a_test_loss"], expected_mse(model, data["dev_a"]))
+
+
+def test_model_utils_resolve_helpers_set_up_every_listed_dataset(data):
+    # NeMo's model_utils.resolve_validation_dataloaders / resolve_test_dataloaders, on a model whose
+    # dataloaders were deferred.
+    cfg = base_cfg(
+        data,
+        validation_ds={
+            "manifest_filepath": [str(data["dev_a"]), str(data["dev_b"])],
+            "batch_size": 4,
+            "defer_setup": True,
+        },
+        test_ds={
+            "manifest_filepath": [str(data["dev_b"]), str(data["dev_a"])],
+            "batch_size": 8,
+            "test_dl_idx": 1,
+            "defer_setup": True,
+        },
+    )
+    model = TinyModel(cfg)
+    assert model._validation_dl is None and model._test_dl is None
+    model_utils.resolve_validation_dataloaders(model)
+    model_utils.resolve_test_dataloaders(model)
+    assert model._validation_names == ["dev_a_", "dev_b_"] and model._val_dl_idx == 0
+    assert model._test_names == ["dev_b_", "dev_a_"] and model._test_dl_idx == 1
+    for loaders, order, batch_size in ((model._validation_dl, "ab", 4), (model._test_dl, "ba", 8)):
+        for loader, which in zip(loaders, order, strict=True):
+            torch.testing.assert_close(loader.dataset.tensors[0], read_manifest(data[f"dev_{which}"])[0])
+            assert loader.batch_size == batch_size
 
 
 def test_fit_without_validation_data(data):
@@ -526,6 +557,31 @@ def test_load_from_checkpoint_refuses_pickled_code(tmp_path, data):
     with pytest.raises(UnsafeCheckpointError, match="weights_only=False"):
         TinyModel.load_from_checkpoint(str(tmp_path / "evil.ckpt"))
     assert not (tmp_path / "pwned").exists()
+
+
+def test_checkpoints_pickle_no_classes_so_lightning_resumes_them_with_weights_only(tmp_path, data):
+    class StartStep(pl.Callback):
+        def on_train_start(self, trainer, pl_module):
+            self.step = trainer.global_step
+
+    trainer = make_trainer(max_steps=2)
+    model = TinyModel(base_cfg(data), trainer=trainer)
+    trainer.fit(model)
+    checkpoint = tmp_path / "step2.ckpt"
+    trainer.save_checkpoint(checkpoint)
+    assert torch.serialization.get_unsafe_globals_in_checkpoint(str(checkpoint)) == []
+    saved = torch.load(checkpoint, weights_only=True)["hyper_parameters"]["cfg"]
+    assert type(saved) is dict and saved["train_ds"] == {
+        "manifest_filepath": str(data["train"]),
+        "batch_size": 4,
+    }
+
+    start = StartStep()
+    resumed_trainer = make_trainer(max_steps=4, callbacks=[start])
+    resumed = TinyModel(base_cfg(data), trainer=resumed_trainer)
+    resumed_trainer.fit(resumed, ckpt_path=str(checkpoint))  # Lightning's torch.load, weights_only by default
+    assert (start.step, resumed_trainer.global_step) == (2, 4)
+    assert isinstance(TinyModel.load_from_checkpoint(str(checkpoint)).cfg, DictConfig)
 
 
 # ----------------------------------------------------------------------------- init from checkpoints

@@ -6,7 +6,14 @@ import os
 
 import pytest
 import torch
-from nemo.core.connectors.weights import UnsafeCheckpointError, load_checkpoint, load_state_dict
+from nemo.core.connectors.weights import (
+    CONFIG_GLOBAL_NAMES,
+    UnsafeCheckpointError,
+    load_checkpoint,
+    load_state_dict,
+    plain_containers,
+    refused_globals,
+)
 from omegaconf import OmegaConf
 
 
@@ -63,3 +70,22 @@ def test_truncated_checkpoint_gets_a_clear_error(tmp_path):
     (tmp_path / "w.ckpt").write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match="truncated or not a PyTorch checkpoint"):
         load_state_dict(tmp_path / "w.ckpt")
+
+
+def test_plain_containers_leave_nothing_weights_only_loading_refuses(tmp_path):
+    root = OmegaConf.create(
+        {"rate": 16000, "model": {"rate": "${rate}", "labels": ["a", "b"], "path": "???"}}
+    )
+    value = plain_containers({"cfg": root.model, "extra": (OmegaConf.create([1, {"k": "v"}]), 2)})
+    assert value == {
+        "cfg": {"rate": 16000, "labels": ["a", "b"], "path": "???"},
+        "extra": ([1, {"k": "v"}], 2),
+    }
+    assert type(value["cfg"]) is dict and type(value["extra"][0]) is list
+
+    torch.save({"hyper_parameters": {"cfg": root.model}}, tmp_path / "config.ckpt")
+    torch.save({"hyper_parameters": value}, tmp_path / "plain.ckpt")
+    assert "omegaconf.dictconfig.DictConfig" in refused_globals(tmp_path / "config.ckpt")
+    assert set(refused_globals(tmp_path / "config.ckpt")) <= CONFIG_GLOBAL_NAMES
+    assert refused_globals(tmp_path / "plain.ckpt") == []
+    assert torch.load(tmp_path / "plain.ckpt", weights_only=True)["hyper_parameters"] == value

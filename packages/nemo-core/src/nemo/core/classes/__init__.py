@@ -16,7 +16,7 @@ _EXPORTS = {
     "Serialization": "nemo.core.classes.serialization",
     "FileIO": "nemo.core.classes.file_io",
     "Model": "nemo.core.classes.model",
-    "PretrainedModelInfo": "nemo.core.classes.model",
+    "PretrainedModelInfo": "nemo.core.plugins.types",
     "ModelPT": "nemo.core.classes.modelPT",
 }
 

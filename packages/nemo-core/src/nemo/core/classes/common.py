@@ -10,7 +10,7 @@ _EXPORTS = {
     "Serialization": "nemo.core.classes.serialization",
     "FileIO": "nemo.core.classes.file_io",
     "Model": "nemo.core.classes.model",
-    "PretrainedModelInfo": "nemo.core.classes.model",
+    "PretrainedModelInfo": "nemo.core.plugins.types",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,7 +1,8 @@
-"""Model: the abstract NeMo model (pretrained-model lookup), and PretrainedModelInfo.
+"""Model: the abstract NeMo model (pretrained-model lookup); ``PretrainedModelInfo`` re-exported.
 
-This module imports no torch: plugins build ``PretrainedModelInfo`` entries in tiny modules that must
-stay cheap to import.
+``PretrainedModelInfo`` is defined with the other plugin specs in :mod:`nemo.core.plugins.types`, below the
+registry that lists them; NeMo's import paths (this module, ``nemo.core.classes``) re-export it. This
+module imports no torch.
 
 ``from_pretrained`` is offline-first and never touches the network: the name is a local ``.nemo`` path,
 or a name (or alias) listed by ``cls.list_available_models()`` or by an installed plugin
@@ -12,59 +13,17 @@ from __future__ import annotations
 
 import os
 from abc import abstractmethod
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nemo.core.classes.file_io import FileIO
 from nemo.core.classes.serialization import Serialization
 from nemo.core.classes.typecheck import Typing
+from nemo.core.plugins.types import PretrainedModelInfo
+from nemo.core.registry import find_pretrained
 from nemo.utils import logging
 
 __all__ = ["Model", "PretrainedModelInfo"]
-
-_REGISTRY_MODULE = "nemo.core.registry"
-
-
-@dataclass(eq=False)
-class PretrainedModelInfo:
-    """A pretrained checkpoint that ``from_pretrained`` can find.
-
-    Attributes:
-        pretrained_model_name: the name users pass to ``from_pretrained``.
-        description: one line about the model.
-        location: local path, ``file://`` URL, or URL / file name of a file in the cache folder.
-        class_: the model class (or its import path) to restore it with; default the calling class.
-        aliases: other names that find this entry.
-    """
-
-    pretrained_model_name: str
-    description: str
-    location: str
-    class_: Any = None
-    aliases: list[str] | None = None
-
-    def __hash__(self) -> int:
-        return hash(self.location)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, PretrainedModelInfo):
-            return NotImplemented
-        return self.location == other.location or self.pretrained_model_name == other.pretrained_model_name
-
-    def matches(self, name: str) -> bool:
-        """Whether ``name`` is this entry's name or one of its aliases."""
-        return name == self.pretrained_model_name or name in (self.aliases or [])
-
-
-def _registry_entry(model_name: str) -> PretrainedModelInfo | None:
-    try:
-        from nemo.core.registry import find_pretrained
-    except ModuleNotFoundError as error:
-        if error.name != _REGISTRY_MODULE:
-            raise
-        return None
-    return find_pretrained(model_name)
 
 
 class Model(Typing, Serialization, FileIO):
@@ -85,7 +44,7 @@ class Model(Typing, Serialization, FileIO):
         for info in cls.list_available_models() or []:
             if info.matches(model_name):
                 return info
-        return _registry_entry(model_name)
+        return find_pretrained(model_name)
 
     @classmethod
     def resolve_pretrained_file(cls, model_name: str, refresh_cache: bool = False) -> tuple[Path, Any]:

@@ -30,7 +30,7 @@ import tempfile
 from abc import abstractmethod
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytorch_lightning as pl
 import torch
@@ -46,19 +46,33 @@ from nemo.core.connectors.weights import (
     UnsafeCheckpointError,
     config_safe_globals,
     load_checkpoint,
+    plain_containers,
     unpickling_error_reason,
 )
+from nemo.core.version import __version__
 from nemo.utils import logging, model_utils
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from pytorch_lightning.utilities import model_summary
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 __all__ = ["ModelPT"]
 
 _INIT_KEYS = ("init_from_nemo_model", "init_from_pretrained_model", "init_from_ptl_ckpt")
+
+
+class _Stage(NamedTuple):
+    """Where ModelPT keeps one evaluation stage's dataloaders, their logging names and the main index."""
+
+    prefix: str
+    dl_attr: str
+    names_attr: str
+    idx_attr: str
+    idx_key: str
+
+
 _STAGES = {
-    "validation": ("val", "_validation_dl", "_validation_names", "_val_dl_idx"),
-    "test": ("test", "_test_dl", "_test_names", "_test_dl_idx"),
+    "validation": _Stage("val", "_validation_dl", "_validation_names", "_val_dl_idx", "val_dl_idx"),
+    "test": _Stage("test", "_test_dl", "_test_names", "_test_dl_idx", "test_dl_idx"),
 }
 
 
@@ -76,12 +90,6 @@ def _log_training_step_outputs(training_step: Callable[..., Any]) -> Callable[..
 
     wrapped._nemo_logs_outputs = True
     return wrapped
-
-
-def _nemo_version() -> str:
-    from nemo.core import __version__
-
-    return __version__
 
 
 class ModelPT(pl.LightningModule, Model):
@@ -123,7 +131,7 @@ class ModelPT(pl.LightningModule, Model):
             if "target" not in cfg:
                 cfg.target = f"{type(self).__module__}.{type(self).__name__}"
             if "nemo_version" not in cfg:
-                cfg.nemo_version = _nemo_version()
+                cfg.nemo_version = __version__
         self._cfg = cfg
         self.save_hyperparameters({"cfg": self._cfg})
         self._train_dl = None
@@ -240,25 +248,58 @@ class ModelPT(pl.LightningModule, Model):
         self._setup_multiple("test", test_data_config)
 
     def _setup_multiple(self, stage: str, data_config: DictConfig | dict) -> None:
-        prefix, dl_attr, names_attr, idx_attr = _STAGES[stage]
-        setattr(self, idx_attr, 0)
-        setattr(self, names_attr, None)
-        setattr(self, dl_attr, None)
+        where = _STAGES[stage]
+        setattr(self, where.idx_attr, 0)
+        setattr(self, where.names_attr, None)
+        setattr(self, where.dl_attr, None)
         self._update_dataset_config(dataset_name=stage, config=data_config)
-        resolve = (
-            model_utils.resolve_validation_dataloaders
-            if stage == "validation"
-            else model_utils.resolve_test_dataloaders
-        )
         try:
             self._multi_dataset_mode = True
-            resolve(model=self)
+            self._resolve_dataloaders(stage)
         finally:
             self._multi_dataset_mode = False
-        dataloaders = getattr(self, dl_attr)
-        if getattr(self, names_attr) is None and isinstance(dataloaders, (list, tuple)):
-            setattr(self, names_attr, [f"{prefix}_{index}_" for index in range(len(dataloaders))])
+        dataloaders = getattr(self, where.dl_attr)
+        if getattr(self, where.names_attr) is None and isinstance(dataloaders, (list, tuple)):
+            setattr(self, where.names_attr, [f"{where.prefix}_{index}_" for index in range(len(dataloaders))])
         setattr(self, f"_{stage}_step_outputs", None)
+
+    def _resolve_dataloaders(self, stage: str) -> None:
+        """Set up one dataloader per dataset path listed in ``cfg.<stage>_ds`` (NeMo's multi-dataset rules).
+
+        The config's ``val_dl_idx`` / ``test_dl_idx`` is taken out and kept as the main index. Without a
+        key holding existing paths (or with a negative index) the stage's setup method gets the config
+        once; otherwise once per path, and each dataloader is named after its file.
+        """
+        where = _STAGES[stage]
+        setup = self.setup_validation_data if stage == "validation" else self.setup_test_data
+        ds_cfg = copy.deepcopy(self._cfg)[f"{stage}_ds"]
+        dl_idx = 0
+        if where.idx_key in ds_cfg:
+            container = OmegaConf.to_container(ds_cfg)
+            dl_idx = container.pop(where.idx_key)
+            ds_cfg = OmegaConf.create(container)
+        setattr(self, where.idx_attr, dl_idx)
+
+        item_key = model_utils.resolve_dataset_name_from_cfg(ds_cfg)
+        if item_key is None or dl_idx < 0:
+            logging.debug(f"No dataset path found in {stage}_ds; setting up a single {stage} dataloader.")
+            setup(ds_cfg)
+            return
+        values = ds_cfg[item_key]
+        if not isinstance(values, (list, tuple, ListConfig)):
+            setup(ds_cfg)
+            names = [model_utils.parse_dataset_as_name(values)]
+        else:
+            dataloaders = []
+            for value in values:
+                one_cfg = copy.deepcopy(ds_cfg)
+                one_cfg[item_key] = value
+                setup(one_cfg)
+                dataloaders.append(getattr(self, where.dl_attr))
+            setattr(self, where.dl_attr, dataloaders)
+            names = [model_utils.parse_dataset_as_name(value) for value in values]
+        model_utils.unique_names_check(names)
+        setattr(self, where.names_attr, names)
 
     def _update_dataset_config(self, dataset_name: str, config: DictConfig | dict | None) -> None:
         """Store ``config`` as ``cfg.<dataset_name>_ds`` (skipped while setting up several dataloaders).
@@ -357,8 +398,8 @@ class ModelPT(pl.LightningModule, Model):
             if stage == "validation"
             else self.get_test_dataloader_prefix
         )
-        main_idx = getattr(self, _STAGES[stage][3], 0)
-        loss_key = f"{_STAGES[stage][0]}_loss"
+        main_idx = getattr(self, _STAGES[stage].idx_attr, 0)
+        loss_key = f"{_STAGES[stage].prefix}_loss"
         output_dict: dict[str, Any] = {"log": {}}
         for dataloader_idx, dataloader_outputs in enumerate(outputs):
             prefix = prefix_of(dataloader_idx)
@@ -668,6 +709,22 @@ class ModelPT(pl.LightningModule, Model):
                     f"than tensors, containers and OmegaConf configs ({unpickling_error_reason(error)}). Nothing in "
                     "it was executed. Only if you fully trust the file, pass weights_only=False."
                 ) from None
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Lightning hook: store the hyper-parameters (``{"cfg": ...}``) as builtin dicts and lists.
+
+        ``torch.load(weights_only=True)``, torch's default since 2.6 and what Lightning uses to resume
+        (``trainer.fit(ckpt_path=...)``), refuses pickled OmegaConf objects; so no checkpoint of a ModelPT
+        holds one. Loading turns ``cfg`` back into a DictConfig (``__init__``).
+
+        Args:
+            checkpoint: the dict Lightning is about to save; changed in place.
+        """
+        super().on_save_checkpoint(checkpoint)
+        if self.CHECKPOINT_HYPER_PARAMS_KEY in checkpoint:
+            checkpoint[self.CHECKPOINT_HYPER_PARAMS_KEY] = plain_containers(
+                checkpoint[self.CHECKPOINT_HYPER_PARAMS_KEY]
+            )
 
     @staticmethod
     def _is_model_being_restored() -> bool:

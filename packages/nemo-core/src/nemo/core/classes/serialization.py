@@ -8,7 +8,7 @@ Three config shapes are understood, as in NeMo 1.23:
 - a model config carrying ``target: <class path>`` (what ``ModelPT`` stores): when that class is a
   subclass of the calling class it is built with ``cfg=config``, otherwise the calling class is.
 
-Every class path is checked against :mod:`nemo.core.classes.target_allowlist` before it is imported,
+Every class path is checked against :mod:`nemo.utils.target_allowlist` before it is imported,
 and what Hydra instantiates is the already-checked class object, never a string it would look up again.
 """
 

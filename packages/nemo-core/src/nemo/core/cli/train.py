@@ -22,13 +22,13 @@ import pytorch_lightning as pl
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from nemo.core import registry
-from nemo.core.classes.target_allowlist import UnsafeTargetError
 from nemo.core.cli.errors import CommandError
 from nemo.core.plugins.targets import canonical_import_string, is_import_string
 from nemo.core.plugins.types import ModelSpec
 from nemo.utils import logging
 from nemo.utils.exp_manager import exp_manager
 from nemo.utils.model_utils import import_class_by_path
+from nemo.utils.target_allowlist import UnsafeTargetError
 from omegaconf import DictConfig
 
 

@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from nemo.core.classes.target_allowlist import check_config_targets
 from nemo.core.connectors.archive import extract_archive, read_archive_member, write_archive
 from nemo.core.connectors.restore_context import current_restore_context, restoring
 from nemo.core.connectors.weights import load_state_dict
 from nemo.utils import logging
 from nemo.utils.model_utils import ArtifactItem, ArtifactPathType
+from nemo.utils.target_allowlist import check_config_targets
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 __all__ = ["SaveRestoreConnector"]

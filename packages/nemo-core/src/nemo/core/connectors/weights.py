@@ -1,123 +1,29 @@
-"""Loading weights and Lightning checkpoints without running code hidden in them.
+"""Every weights load, always ``torch.load(weights_only=True)``, under its documented path.
 
-Checkpoints are pickles, and a pickle can call any function while it loads (``os.system`` through
-``__reduce__``). Everything here loads with ``torch.load(..., weights_only=True)``, whose unpickler only
-rebuilds tensors and plain containers; anything else is refused with :class:`UnsafeCheckpointError`
-before it can run.
+Defined in :mod:`nemo.utils.checkpoint_loading`, below everything that loads checkpoints (``exp_manager``'s
+resume included); this module only re-exports it.
+
+Example:
+    >>> from nemo.core.connectors.weights import load_state_dict
+    >>> state_dict = load_state_dict("model_weights.ckpt", map_location="cpu")
 """
 
-from __future__ import annotations
-
-import collections
-import contextlib
-import os
-import pickle
-import typing
-from collections.abc import Iterator
-from typing import Any
-
-import torch
-from omegaconf import DictConfig, ListConfig
-from omegaconf.base import ContainerMetadata, Metadata
-from omegaconf.nodes import AnyNode
+from nemo.utils.checkpoint_loading import CONFIG_GLOBAL_NAMES as CONFIG_GLOBAL_NAMES
+from nemo.utils.checkpoint_loading import UnsafeCheckpointError as UnsafeCheckpointError
+from nemo.utils.checkpoint_loading import config_safe_globals as config_safe_globals
+from nemo.utils.checkpoint_loading import load_checkpoint as load_checkpoint
+from nemo.utils.checkpoint_loading import load_state_dict as load_state_dict
+from nemo.utils.checkpoint_loading import plain_containers as plain_containers
+from nemo.utils.checkpoint_loading import refused_globals as refused_globals
+from nemo.utils.checkpoint_loading import unpickling_error_reason as unpickling_error_reason
 
 __all__ = [
+    "CONFIG_GLOBAL_NAMES",
     "UnsafeCheckpointError",
     "config_safe_globals",
     "load_checkpoint",
     "load_state_dict",
+    "plain_containers",
+    "refused_globals",
     "unpickling_error_reason",
 ]
-
-# What Lightning checkpoints of NeMo models pickle besides tensors: the model config (an OmegaConf
-# DictConfig) under "hyper_parameters". None of these can run code while being rebuilt.
-_CONFIG_GLOBALS = (
-    DictConfig,
-    ListConfig,
-    ContainerMetadata,
-    Metadata,
-    AnyNode,
-    typing.Any,
-    dict,
-    list,
-    int,
-    collections.defaultdict,
-)
-
-
-class UnsafeCheckpointError(pickle.UnpicklingError):
-    """A checkpoint holds pickled objects other than tensors and plain containers; nothing was run."""
-
-
-@contextlib.contextmanager
-def config_safe_globals() -> Iterator[None]:
-    """Let ``torch.load(weights_only=True)`` rebuild OmegaConf configs (as in Lightning ``hyper_parameters``)."""
-    with torch.serialization.safe_globals(list(_CONFIG_GLOBALS)):
-        yield
-
-
-def unpickling_error_reason(error: Exception) -> str:
-    """The line of a ``weights_only`` refusal that names the offending object (``... GLOBAL posix.system ...``)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    for line in lines:
-        if "GLOBAL" in line or "Unsupported" in line:
-            return line
-    return lines[-1] if lines else type(error).__name__
-
-
-def _refuse(path: str | os.PathLike[str], error: Exception, what: str) -> UnsafeCheckpointError:
-    return UnsafeCheckpointError(
-        f"Refusing to load {what} {str(path)!r}: it holds pickled data other than tensors and plain "
-        f"containers (objects that could run code while loading), or it is corrupt. Nothing in it was executed "
-        f"({unpickling_error_reason(error)}). Only if you fully trust this file, load it yourself with "
-        "torch.load(path, weights_only=False) and call model.load_state_dict(...)."
-    )
-
-
-def _load(path: str | os.PathLike[str], map_location: Any, what: str) -> Any:
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise _refuse(path, error, what) from None
-    except FileNotFoundError:
-        raise
-    except (EOFError, OSError) as error:
-        raise ValueError(
-            f"Cannot read {what} {str(path)!r}: {error}. The file is truncated or not a PyTorch checkpoint; "
-            "save or download it again."
-        ) from error
-
-
-def load_state_dict(path: str | os.PathLike[str], map_location: Any = None) -> dict[str, torch.Tensor]:
-    """Load a state dict (``model_weights.ckpt``) with ``torch.load(weights_only=True)``.
-
-    Args:
-        path: file written by ``torch.save(model.state_dict(), path)``.
-        map_location: passed to ``torch.load`` (e.g. ``"cpu"``).
-
-    Returns:
-        Parameter name -> tensor.
-
-    Raises:
-        UnsafeCheckpointError: the file pickles anything but tensors and containers.
-        ValueError: the file is truncated or not a PyTorch checkpoint.
-    """
-    return _load(path, map_location, "weights file")
-
-
-def load_checkpoint(path: str | os.PathLike[str], map_location: Any = None) -> dict[str, Any]:
-    """Load a Lightning ``.ckpt`` (state dict, loop state, hyper-parameter configs) with ``weights_only=True``.
-
-    Args:
-        path: checkpoint written by ``Trainer.save_checkpoint`` or ``ModelCheckpoint``.
-        map_location: passed to ``torch.load``.
-
-    Returns:
-        The checkpoint dict (``"state_dict"``, ``"hyper_parameters"``, ...).
-
-    Raises:
-        UnsafeCheckpointError: the file pickles anything beyond tensors, containers and OmegaConf configs.
-        ValueError: the file is truncated or not a PyTorch checkpoint.
-    """
-    with config_safe_globals():
-        return _load(path, map_location, "checkpoint")

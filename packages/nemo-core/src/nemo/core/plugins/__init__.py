@@ -29,6 +29,7 @@ _EXPORTS = {
     "ConfigPathSpec": "nemo.core.plugins.types:ConfigPathSpec",
     "CommandSpec": "nemo.core.plugins.types:CommandSpec",
     "PluginInfo": "nemo.core.plugins.types:PluginInfo",
+    "PretrainedModelInfo": "nemo.core.plugins.types:PretrainedModelInfo",
     "NemoPluginManager": "nemo.core.plugins.manager:NemoPluginManager",
     "get_plugin_manager": "nemo.core.plugins.manager:get_plugin_manager",
     "reset_plugin_manager": "nemo.core.plugins.manager:reset_plugin_manager",

@@ -1,14 +1,14 @@
 """nemo-core's own hook implementations, loaded even when ``NEMO_DISABLE_PLUGIN_AUTOLOAD=1``.
 
-They register the built-in ``_target_`` prefixes (defined by ``nemo.core.classes.target_allowlist``)
+They register the built-in ``_target_`` prefixes (defined by ``nemo.utils.target_allowlist``)
 and the ``nemo`` subcommands that nemo-core itself provides.
 """
 
 from __future__ import annotations
 
-from nemo.core.classes.target_allowlist import BUILTIN_TARGET_PREFIXES
 from nemo.core.plugins.hookspecs import PLUGIN_API_VERSION, hookimpl
 from nemo.core.plugins.types import CommandSpec
+from nemo.utils.target_allowlist import BUILTIN_TARGET_PREFIXES
 
 NEMO_PLUGIN_API = PLUGIN_API_VERSION
 

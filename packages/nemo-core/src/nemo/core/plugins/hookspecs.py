@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from nemo.core.classes.model import PretrainedModelInfo
-    from nemo.core.plugins.types import CommandSpec, ConfigPathSpec, ModelSpec
+    from nemo.core.plugins.types import CommandSpec, ConfigPathSpec, ModelSpec, PretrainedModelInfo
 
 PROJECT_NAME = "nemo"
 """pluggy project name; the markers below only tag hooks for this project."""
@@ -100,13 +99,13 @@ def nemo_register_pretrained_models() -> list[PretrainedModelInfo]:
     Names and aliases must be unique across all plugins.
 
     Returns:
-        One ``nemo.core.classes.model.PretrainedModelInfo`` per checkpoint.
+        One ``PretrainedModelInfo`` per checkpoint (NeMo's ``nemo.core.classes.PretrainedModelInfo``, defined
+        in ``nemo.core.plugins.types``).
 
     Example:
         A complete plugin module (``class_`` is left out so that listing imports no model)::
 
-            from nemo.core.classes.model import PretrainedModelInfo
-            from nemo.core.plugins import hookimpl
+            from nemo.core.plugins import PretrainedModelInfo, hookimpl
 
             @hookimpl
             def nemo_register_pretrained_models():

@@ -30,6 +30,7 @@ from nemo.core.plugins.errors import PluginError, PluginLoadError
 from nemo.core.plugins.hookspecs import ENTRY_POINT_GROUP, PLUGIN_API_VERSION, PROJECT_NAME
 from nemo.core.plugins.targets import is_dotted_name
 from nemo.core.plugins.types import CommandSpec, ConfigPathSpec, ModelSpec, PluginInfo
+from nemo.core.version import __version__
 from nemo.utils import logging
 
 ENV_DISABLE_AUTOLOAD = "NEMO_DISABLE_PLUGIN_AUTOLOAD"
@@ -40,7 +41,7 @@ _TRUE_VALUES = {"1", "true", "yes", "on"}
 
 
 def _is_pretrained_model_info(item: object) -> bool:
-    # Duck-typed so that checking a plugin's results never imports nemo.core.classes.
+    # Duck-typed, as NeMo reads only the fields: a look-alike record is accepted too.
     return isinstance(getattr(item, "pretrained_model_name", None), str)
 
 
@@ -294,8 +295,6 @@ def get_plugin_manager() -> NemoPluginManager:
     Raises:
         PluginLoadError: a plugin failed while ``NEMO_PLUGINS_STRICT=1``.
     """
-    from nemo.core import __version__
-
     manager = NemoPluginManager(strict=_env_flag(ENV_STRICT))
     manager.add_plugin(builtin, PluginInfo("core", "nemo-core", __version__, "builtin"))
     if _env_flag(ENV_DISABLE_AUTOLOAD):

@@ -1,7 +1,8 @@
-"""What plugins hand to nemo-core, and what the loader reports about each plugin.
+"""What plugins hand to nemo-core (NeMo's ``PretrainedModelInfo`` included), and what the loader reports.
 
-Specs are frozen dataclasses that check their fields when built, so a malformed spec fails inside the
-plugin hook that made it; the plugin manager then reports that failure under the plugin's name.
+``ModelSpec``, ``ConfigPathSpec`` and ``CommandSpec`` are frozen dataclasses that check their fields when
+built, so a malformed spec fails inside the plugin hook that made it; the plugin manager then reports that
+failure under the plugin's name. ``PretrainedModelInfo`` stays NeMo's plain dataclass.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from nemo.core.plugins.targets import is_dotted_name, is_import_string
 
@@ -137,6 +138,40 @@ class CommandSpec:
         _check_pattern("CommandSpec", "name", self.name, _COMMAND, "transcribe")
         _check_import_string("CommandSpec", "target", self.target, "nemo_hello.cli:echo")
         _check_text("CommandSpec", "help", self.help)
+
+
+@dataclass(eq=False)
+class PretrainedModelInfo:
+    """A pretrained checkpoint that ``from_pretrained`` can find.
+
+    NeMo's ``nemo.core.classes.PretrainedModelInfo``. Plugins return these from
+    ``nemo_register_pretrained_models``; models list them in ``list_available_models``.
+
+    Attributes:
+        pretrained_model_name: the name users pass to ``from_pretrained``.
+        description: one line about the model.
+        location: local path, ``file://`` URL, or URL / file name of a file in the cache folder.
+        class_: the model class (or its import path) to restore it with; default the calling class.
+        aliases: other names that find this entry.
+    """
+
+    pretrained_model_name: str
+    description: str
+    location: str
+    class_: Any = None
+    aliases: list[str] | None = None
+
+    def __hash__(self) -> int:
+        return hash(self.location)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PretrainedModelInfo):
+            return NotImplemented
+        return self.location == other.location or self.pretrained_model_name == other.pretrained_model_name
+
+    def matches(self, name: str) -> bool:
+        """Whether ``name`` is this entry's name or one of its aliases."""
+        return name == self.pretrained_model_name or name in (self.aliases or [])
 
 
 PluginStatus = Literal["builtin", "loaded", "failed", "disabled"]

@@ -97,6 +97,18 @@ class NeMoModelCheckpoint(ModelCheckpoint):
         if self.save_nemo_on_train_end:
             self._save_nemo(pl_module)
 
+    def _should_remove_checkpoint(self, trainer: pl.Trainer, previous: str, current: str) -> bool:
+        """Lightning's rule, except that a resumed-from ``-last`` checkpoint goes once a new one is written.
+
+        Lightning keeps the checkpoint it resumed from; a kept ``*last.ckpt`` beside the new one would make
+        the next ``resume_if_exists`` start fail with "Multiple checkpoints ... match *last.ckpt".
+        """
+        both_last = str(previous).endswith("last.ckpt") and str(current).endswith("last.ckpt")
+        resumed_from = os.path.abspath(trainer.ckpt_path) if trainer.ckpt_path else None
+        if both_last and previous != current and os.path.abspath(previous) == resumed_from:
+            return True
+        return super()._should_remove_checkpoint(trainer, previous, current)
+
     def _save_nemo(self, pl_module: pl.LightningModule) -> None:
         save_to = getattr(pl_module, "save_to", None)
         if save_to is None:

@@ -320,6 +320,12 @@ def get_audio_to_text_dataloader(
         The DataLoader, or ``None`` when the config has no ``manifest_filepath``. Batches are
         ``(audio (B, T), audio_len (B,), tokens (B, U), tokens_len (B,))``.
 
+    Distributed training: with ``use_bucketing``, the batch sampler splits whole batches between processes;
+    under Lightning it takes rank, process count, seed and epoch from the ``DistributedSampler`` Lightning
+    injects (see ``DurationBucketingBatchSampler``), otherwise from ``global_rank``/``world_size`` when both
+    are given, else from ``torch.distributed`` when it iterates. Other map-style loaders are plain
+    DataLoaders, which Lightning gives its ``DistributedSampler``.
+
     Example:
         >>> loader = get_audio_to_text_dataloader(cfg.train_ds, labels=cfg.labels)
     """
@@ -329,6 +335,9 @@ def get_audio_to_text_dataloader(
         return None
     if labels is not None:
         config["labels"] = list(labels)
+    # Models build their loaders before the Trainer starts torch.distributed, so the bucketing sampler is
+    # given a rank only when the caller gives both; otherwise Lightning's sampler or torch.distributed decide.
+    shard = (world_size, global_rank) if world_size is not None and global_rank is not None else (None, None)
     default_rank, default_size = _distributed_rank_and_size()
     global_rank = default_rank if global_rank is None else global_rank
     world_size = default_size if world_size is None else world_size
@@ -367,7 +376,7 @@ def get_audio_to_text_dataloader(
         else get_bpe_dataset(config, tokenizer, augmentor)
     )
     if config.get("use_bucketing", False):
-        batch_sampler = DurationBucketingBatchSampler(
+        batch_sampler = DurationBucketingBatchSampler.accepting_lightning_sampler(
             dataset.durations,
             batch_size=config["batch_size"],
             num_buckets=config.get("num_buckets", 8),
@@ -375,8 +384,8 @@ def get_audio_to_text_dataloader(
             shuffle=shuffle,
             seed=config.get("bucketing_seed", 0),
             drop_last=config.get("drop_last", False),
-            num_replicas=world_size,
-            rank=global_rank,
+            num_replicas=shard[0],
+            rank=shard[1],
         )
         return DataLoader(
             dataset, batch_sampler=batch_sampler, collate_fn=dataset.collate_fn, **loader_options

@@ -16,6 +16,7 @@ of buckets (shortest first), ``bucketing_batch_size`` as above with ``batch_size
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 import random
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 from nemo.utils import logging
-from torch.utils.data import ChainDataset, IterableDataset, Sampler
+from torch.utils.data import ChainDataset, DistributedSampler, IterableDataset, Sampler
 
 __all__ = [
     "BUCKETING_STRATEGIES",
@@ -80,9 +81,21 @@ class DurationBucketingBatchSampler(Sampler[list[int]]):
 
     Utterances are sorted by duration and split into ``num_buckets`` buckets of equal count. Every epoch,
     each bucket is shuffled and cut into batches, and the batches of all buckets are shuffled together.
-    The order depends only on ``seed`` and the epoch (``set_epoch``, which Lightning calls; otherwise
-    each pass over the sampler advances the epoch). Under distributed training each process takes every
-    ``num_replicas``-th batch, the batch list being padded by repetition so all get as many.
+    The order depends only on the seeds and the epoch, so it is the same in every process. The epoch is the
+    ``sampler``'s when one is given (Lightning sets it), else the last ``set_epoch``, advanced by each pass.
+
+    Distributed training: each process takes every ``num_replicas``-th batch of the epoch's list, which
+    is padded by repeating its first batches so that every process gets as many batches (DDP waits for
+    all processes at every step). Shares are disjoint apart from those at most ``num_replicas - 1``
+    repeated batches. The process count, rank, shuffle seed and epoch come from, first, a
+    ``DistributedSampler`` given as ``sampler``; else from ``num_replicas``/``rank``; else from
+    ``torch.distributed`` when it is initialised at iteration time; else one process.
+
+    Under Lightning (``use_distributed_sampler=True``, the default), Lightning gives a DataLoader's batch
+    sampler its ``DistributedSampler`` by calling ``type(batch_sampler)(sampler, batch_size=...,
+    drop_last=...)``. Build the sampler with :meth:`accepting_lightning_sampler` (as
+    ``get_audio_to_text_dataloader`` does) so that this call rebuilds the same buckets, sharded by
+    Lightning's sampler.
 
     Args:
         durations: (N,) duration of each dataset item, in seconds.
@@ -90,10 +103,12 @@ class DurationBucketingBatchSampler(Sampler[list[int]]):
         num_buckets: number of duration buckets.
         bucketing_batch_size: see :func:`bucket_batch_sizes`.
         shuffle: shuffle within buckets and across batches; ``False`` gives shortest-first batches.
-        seed: shuffling seed.
+        seed: shuffling seed (config key ``bucketing_seed``).
         drop_last: drop each bucket's last, incomplete batch.
-        num_replicas: number of processes (default: from ``torch.distributed`` when initialized, else 1).
-        rank: this process's rank (default: from ``torch.distributed``, else 0).
+        num_replicas: number of processes, if not taken from ``sampler`` or ``torch.distributed``.
+        rank: this process's rank, if not taken from ``sampler`` or ``torch.distributed``.
+        sampler: a ``DistributedSampler`` whose ``num_replicas``, ``rank``, ``seed`` and ``epoch`` shard
+            the batches (its own ``shuffle`` and ``drop_last`` are not used).
     """
 
     def __init__(
@@ -107,12 +122,19 @@ class DurationBucketingBatchSampler(Sampler[list[int]]):
         drop_last: bool = False,
         num_replicas: int | None = None,
         rank: int | None = None,
+        sampler: DistributedSampler | None = None,
     ) -> None:
         if isinstance(durations, Sampler):
             raise TypeError(
                 f"DurationBucketingBatchSampler got a {type(durations).__name__} instead of durations: Lightning is "
-                "injecting a distributed sampler. This batch sampler splits batches across processes itself; "
-                "create the Trainer with use_distributed_sampler=False when use_bucketing is true."
+                "injecting a distributed sampler into a sampler that was not built to accept it. Build it with "
+                "DurationBucketingBatchSampler.accepting_lightning_sampler(...) (get_audio_to_text_dataloader "
+                "does), or create the Trainer with use_distributed_sampler=False."
+            )
+        if sampler is not None and not isinstance(sampler, DistributedSampler):
+            raise TypeError(
+                f"sampler is a {type(sampler).__name__}; expected a torch.utils.data.DistributedSampler (the one "
+                "Lightning injects), whose rank and number of replicas shard the batches."
             )
         durations = np.asarray(durations, dtype=np.float64)
         if num_buckets < 1 or len(durations) < num_buckets:
@@ -120,20 +142,56 @@ class DurationBucketingBatchSampler(Sampler[list[int]]):
                 f"num_buckets is {num_buckets} for {len(durations)} utterances; expected 1 <= num_buckets <= "
                 "the number of utterances (config key num_buckets)."
             )
-        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
-        self.num_replicas = num_replicas or (torch.distributed.get_world_size() if distributed else 1)
-        self.rank = rank if rank is not None else (torch.distributed.get_rank() if distributed else 0)
+        if num_replicas is not None and (rank is None or not 0 <= rank < num_replicas):
+            raise ValueError(
+                f"rank is {rank} for num_replicas={num_replicas}; expected 0 <= rank < num_replicas. Pass both "
+                "or neither (then they come from torch.distributed)."
+            )
         self.buckets = np.array_split(np.argsort(durations, kind="stable"), num_buckets)
         self.batch_sizes = bucket_batch_sizes(bucketing_batch_size, batch_size, num_buckets)
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
         self.drop_last = drop_last
+        self.sampler = sampler
+        self._num_replicas = num_replicas
+        self._rank = rank
         self.epoch = 0
 
+    @classmethod
+    def accepting_lightning_sampler(cls, *args: Any, **kwargs: Any) -> DurationBucketingBatchSampler:
+        """A sampler (same arguments as the constructor) that Lightning can give its ``DistributedSampler``.
+
+        Lightning rebuilds a custom batch sampler as ``type(batch_sampler)(sampler, batch_size=...,
+        drop_last=...)``, which would lose the bucket settings. The returned sampler's class is a subclass
+        bound to these arguments: called that way, it builds the same buckets with ``sampler`` sharding them.
+        """
+        settings = inspect.signature(cls).bind(*args, **kwargs).arguments
+        return _lightning_rebuildable(cls, settings, settings.pop("sampler", None))
+
     def set_epoch(self, epoch: int) -> None:
-        """Use the shuffle of ``epoch`` on the next pass."""
+        """Use the shuffle of ``epoch`` on the next pass (also sets the epoch of ``sampler``)."""
         self.epoch = epoch
+        if self.sampler is not None:
+            self.sampler.set_epoch(epoch)
+
+    @property
+    def num_replicas(self) -> int:
+        """Number of processes the batches are split across."""
+        if self.sampler is not None:
+            return self.sampler.num_replicas
+        if self._num_replicas is not None:
+            return self._num_replicas
+        return torch.distributed.get_world_size() if _distributed() else 1
+
+    @property
+    def rank(self) -> int:
+        """This process's share: every ``num_replicas``-th batch from this index on."""
+        if self.sampler is not None:
+            return self.sampler.rank
+        if self._rank is not None:
+            return self._rank
+        return torch.distributed.get_rank() if _distributed() else 0
 
     def _all_batches(self, rng: np.random.Generator) -> list[list[int]]:
         batches: list[list[int]] = []
@@ -149,11 +207,16 @@ class DurationBucketingBatchSampler(Sampler[list[int]]):
         return math.ceil(total / self.num_replicas)
 
     def __iter__(self) -> Iterator[list[int]]:
-        batches = self._all_batches(np.random.default_rng([self.seed, self.epoch]))
-        self.epoch += 1
-        total = self._batches_per_replica(len(batches)) * self.num_replicas
+        if self.sampler is None:
+            seeds = [self.seed, self.epoch]
+            self.epoch += 1
+        else:
+            seeds = [self.seed, self.sampler.seed, self.sampler.epoch]
+        batches = self._all_batches(np.random.default_rng(seeds))
+        num_replicas = self.num_replicas
+        total = self._batches_per_replica(len(batches)) * num_replicas
         padded = list(itertools.islice(itertools.cycle(batches), total))
-        return iter(padded[self.rank :: self.num_replicas])
+        return iter(padded[self.rank :: num_replicas])
 
     def __len__(self) -> int:
         if self.drop_last:
@@ -161,6 +224,31 @@ class DurationBucketingBatchSampler(Sampler[list[int]]):
         else:
             total = sum(math.ceil(len(bucket) / size) for bucket, size in zip(self.buckets, self.batch_sizes))
         return self._batches_per_replica(total)
+
+
+def _distributed() -> bool:
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
+def _lightning_rebuildable(
+    base: type[DurationBucketingBatchSampler], settings: dict[str, Any], sampler: DistributedSampler | None
+) -> DurationBucketingBatchSampler:
+    """An instance of a ``base`` subclass whose constructor takes Lightning's ``(sampler, batch_size, drop_last)``.
+
+    ``batch_size`` and ``drop_last`` are ignored: Lightning passes back this sampler's own values.
+    Instances pickle (``ddp_spawn`` pickles the model with its loaders) by rebuilding through this function.
+    """
+
+    class LightningDurationBucketingBatchSampler(base):
+        def __init__(
+            self, sampler: DistributedSampler | None = None, batch_size: Any = None, drop_last: Any = None
+        ) -> None:
+            super().__init__(**settings, sampler=sampler)
+
+        def __reduce__(self) -> tuple[Any, ...]:
+            return _lightning_rebuildable, (base, settings, self.sampler)
+
+    return LightningDurationBucketingBatchSampler(sampler)
 
 
 class BucketingDataset(IterableDataset):
