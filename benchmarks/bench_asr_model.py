@@ -1,8 +1,8 @@
 """Speed of a whole Conformer-CTC small model: training step, inference forward and ``transcribe``.
 
 The model is NeMo's conformer_ctc_char config with d_model 176, 4 heads and 16 layers, dither 0 and no
-SpecAugment, built from a config dict written here (NeMo 1.23 does not ship our YAML). Figures are medians over
-``--repeats`` after ``--warmup`` untimed calls, with torch's default thread count:
+SpecAugment, built from a config dict written here (NeMo 1.23 does not ship our YAML). Each figure is the list
+of ``--repeats`` samples, in seconds, after ``--warmup`` untimed calls, with torch's default thread count:
 
 * ``train_step_s``: forward + CTC loss + backward + AdamW step, batch 4 x 8 s of random audio, random targets.
 * ``inference_forward_s``: eval-mode ``forward`` under ``torch.no_grad``, batch 8 x 10 s.
@@ -27,7 +27,8 @@ import numpy as np
 import soundfile as sf
 import torch
 from omegaconf import OmegaConf
-from timing import median_seconds
+from spread import rounded
+from timing import time_calls
 
 SAMPLE_RATE = 16000
 LABELS = [" ", *"abcdefghijklmnopqrstuvwxyz", "'"]
@@ -149,16 +150,16 @@ def main() -> None:
             model.forward(input_signal=infer_signal, input_signal_length=infer_length)
 
     model.train()
-    train_s = median_seconds(train_step, args.repeats, args.warmup, device)
+    train_s = time_calls(train_step, args.repeats, args.warmup, device)
     if args.profile == "train":
         profile(train_step, args.profile_rows)
     model.eval()
-    inference_s = median_seconds(inference, args.repeats, args.warmup, device)
+    inference_s = time_calls(inference, args.repeats, args.warmup, device)
     if args.profile == "inference":
         profile(inference, args.profile_rows)
     with tempfile.TemporaryDirectory(prefix="bench_asr_model_") as folder:
         files = write_wavs(Path(folder), count=16, seconds=5.0, generator=generator)
-        transcribe_s = median_seconds(
+        transcribe_s = time_calls(
             lambda: model.transcribe(paths2audio_files=files, batch_size=4, verbose=False),
             args.repeats,
             args.warmup,
@@ -168,9 +169,9 @@ def main() -> None:
         json.dumps(
             {
                 "params": n_params,
-                "train_step_s": round(train_s, 3),
-                "inference_forward_s": round(inference_s, 3),
-                "transcribe_16x5s_s": round(transcribe_s, 3),
+                "train_step_s": rounded(train_s, 3),
+                "inference_forward_s": rounded(inference_s, 3),
+                "transcribe_16x5s_s": rounded(transcribe_s, 3),
             }
         )
     )

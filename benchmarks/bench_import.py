@@ -1,17 +1,18 @@
-"""Wall time of importing the packages in a fresh interpreter (median of repeats).
+"""Wall time of importing the packages, each sample a fresh interpreter (start-up included).
 
 Runs under any Python that has NeMo installed (ours or NeMo 1.23), so the two can be compared:
 
-    python benchmarks/bench_import.py            # prints one JSON line
+    python benchmarks/bench_import.py [repeats]   # prints one JSON line: each figure's samples in seconds
 """
 
 from __future__ import annotations
 
 import json
-import statistics
 import subprocess
 import sys
 import time
+
+from spread import rounded
 
 STATEMENTS = {
     "import_torch_s": "import torch",
@@ -23,20 +24,20 @@ STATEMENTS = {
 }
 
 
-def time_import(statement: str, repeats: int) -> float:
-    """Median seconds for a new interpreter to run ``statement`` (interpreter start-up included)."""
+def time_import(statement: str, repeats: int) -> list[float]:
+    """Seconds for each of ``repeats`` new interpreters to run ``statement`` (start-up included)."""
     subprocess.run([sys.executable, "-c", statement], check=True, capture_output=True)  # warm the disk cache
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", statement], check=True, capture_output=True)
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
 
 
 def main() -> None:
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    print(json.dumps({name: round(time_import(stmt, repeats), 3) for name, stmt in STATEMENTS.items()}))
+    print(json.dumps({name: rounded(time_import(stmt, repeats), 3) for name, stmt in STATEMENTS.items()}))
 
 
 if __name__ == "__main__":

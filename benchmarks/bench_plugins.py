@@ -2,8 +2,9 @@
 
 Each fake distribution is a real ``*.dist-info`` folder plus a tiny plugin module registering one
 ``ModelSpec`` whose target module raises if imported. The script times ``python -m nemo.core.cli.main
-models`` in fresh interpreters, checks with ``-X importtime`` that no model module (and not torch) was
-imported, and prints one JSON line.
+models`` in fresh interpreters, alternating without and with the plugins, checks with ``-X importtime``
+that no model module (and not torch) was imported, and prints one JSON line: the samples of each timed
+figure (an ``overhead_per_plugin_s`` sample is one pair's difference over the plugin count).
 
 Run: python benchmarks/bench_plugins.py [--plugins 50] [--repeats 7]
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,6 +21,7 @@ from pathlib import Path
 
 from nemo.core.plugins.testing import plugin_environment, plugin_source, write_distribution
 from nemo.core.plugins.types import ModelSpec
+from spread import rounded
 
 _COMMAND = [sys.executable, "-m", "nemo.core.cli.main", "models"]
 _MODEL_MODULE = "raise RuntimeError('`nemo models` must not import model modules')\n"
@@ -45,15 +46,12 @@ def write_fake_plugins(root: Path, count: int) -> list[str]:
     return modules
 
 
-def time_models_command(paths: list[Path], repeats: int) -> list[float]:
-    """Wall-clock seconds of ``nemo models`` in ``repeats`` fresh interpreters."""
+def time_models_command(paths: list[Path]) -> float:
+    """Wall-clock seconds of ``nemo models`` in a fresh interpreter that sees the plugins under ``paths``."""
     env = plugin_environment(paths)
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run(_COMMAND, env=env, check=True, capture_output=True)
-        seconds.append(time.perf_counter() - start)
-    return seconds
+    start = time.perf_counter()
+    subprocess.run(_COMMAND, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
 
 
 def imported_modules(paths: list[Path]) -> set[str]:
@@ -74,7 +72,7 @@ def imported_modules(paths: list[Path]) -> set[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plugins", type=int, default=50, help="number of fake plugin distributions")
-    parser.add_argument("--repeats", type=int, default=7, help="runs per configuration (median reported)")
+    parser.add_argument("--repeats", type=int, default=7, help="timed runs per configuration")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="nemo-bench-plugins-") as tmp:
@@ -88,19 +86,16 @@ def main() -> None:
         imported = imported_modules([site])
         leaked = sorted(set(model_modules) & imported)
         assert not leaked, f"`nemo models` imported model modules: {leaked}"
-        baseline = time_models_command([], args.repeats)
-        with_plugins = time_models_command([site], args.repeats)
+        pairs = [(time_models_command([]), time_models_command([site])) for _ in range(args.repeats)]
 
     print(
         json.dumps(
             {
-                "benchmark": "nemo models",
                 "plugins": args.plugins,
-                "repeats": args.repeats,
-                "median_s_without": round(statistics.median(baseline), 4),
-                "median_s_with": round(statistics.median(with_plugins), 4),
-                "overhead_s_per_plugin": round(
-                    (statistics.median(with_plugins) - statistics.median(baseline)) / args.plugins, 5
+                "nemo_models_without_plugins_s": rounded((without for without, _ in pairs), 4),
+                "nemo_models_with_plugins_s": rounded((with_ for _, with_ in pairs), 4),
+                "overhead_per_plugin_s": rounded(
+                    ((with_ - without) / args.plugins for without, with_ in pairs), 5
                 ),
                 "model_modules_imported": len(leaked),
                 "torch_imported": "torch" in imported,

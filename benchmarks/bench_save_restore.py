@@ -1,7 +1,7 @@
 """Time ``ModelPT.save_to`` and ``ModelPT.restore_from`` on a ~50 MB model (three 2048x2048 linear layers).
 
-Uses only NeMo's public names, so it runs under NeMo 1.23 as well as here. Each figure is the median of
-``repeats`` runs, in seconds, with the archive on the local temporary folder and weights on the CPU:
+Uses only NeMo's public names, so it runs under NeMo 1.23 as well as here. Each timed figure is the list of
+``repeats`` samples, in seconds, with the archive on the local temporary folder and weights on the CPU:
 
     python benchmarks/bench_save_restore.py [repeats]   # prints one JSON line
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -18,6 +17,7 @@ import time
 import torch
 from nemo.core.classes import ModelPT
 from omegaconf import OmegaConf
+from spread import rounded
 
 WIDTH = 2048
 LAYERS = 3
@@ -61,8 +61,8 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "save_to_s": round(statistics.median(save_times), 4),
-                "restore_from_s": round(statistics.median(restore_times), 4),
+                "save_to_s": rounded(save_times, 4),
+                "restore_from_s": rounded(restore_times, 4),
                 "model_mb": round(size_mb, 1),
                 "archive_mb": round(archive_mb, 1),
             }

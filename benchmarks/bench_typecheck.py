@@ -2,16 +2,17 @@
 
 Times the same identity ``forward`` three ways, interleaved: a plain ``torch.nn.Module``, the typed
 ``NeuralModule`` with checks on (inputs carry ``.neural_type`` from an earlier call, as between chained
-modules), and the typed module with ``typecheck.set_typecheck_enabled(False)``. Overheads are medians
-of per-call CPU time relative to the plain call. Runs under any Python with NeMo installed (ours or NeMo 1.23):
+modules), and the typed module with ``typecheck.set_typecheck_enabled(False)``. Each repeat times
+``calls_per_repeat`` calls of each; its sample is the mean per-call CPU time, and an overhead sample is the
+typed (or disabled) time minus the plain time of the same repeat. Runs under any Python with NeMo installed
+(ours or NeMo 1.23):
 
-    python benchmarks/bench_typecheck.py [calls_per_repeat] [repeats]   # prints one JSON line
+    python benchmarks/bench_typecheck.py [calls_per_repeat] [repeats]   # one JSON line: samples in us
 """
 
 from __future__ import annotations
 
 import json
-import statistics
 import sys
 import time
 import timeit
@@ -20,6 +21,7 @@ import torch
 from nemo.core.classes import NeuralModule
 from nemo.core.classes.common import typecheck
 from nemo.core.neural_types import AudioSignal, LengthsType, NeuralType
+from spread import rounded
 
 
 class PlainModule(torch.nn.Module):
@@ -63,18 +65,18 @@ def main() -> None:
     def call_typed():
         return typed(input_signal=signal, length=length)
 
-    plain_times, typed_times, disabled_times = [], [], []
+    plain_times, typed_overheads, disabled_overheads = [], [], []
     for _ in range(repeats):
-        plain_times.append(per_call_us(call_plain, number))
-        typed_times.append(per_call_us(call_typed, number))
+        plain_us = per_call_us(call_plain, number)
+        plain_times.append(plain_us)
+        typed_overheads.append(per_call_us(call_typed, number) - plain_us)
         typecheck.set_typecheck_enabled(enabled=False)
-        disabled_times.append(per_call_us(call_typed, number))
+        disabled_overheads.append(per_call_us(call_typed, number) - plain_us)
         typecheck.set_typecheck_enabled(enabled=True)
-    plain_us = statistics.median(plain_times)
     result = {
-        "typecheck_overhead_us": round(statistics.median(typed_times) - plain_us, 3),
-        "disabled_overhead_us": round(statistics.median(disabled_times) - plain_us, 3),
-        "plain_call_us": round(plain_us, 3),
+        "typecheck_overhead_us": rounded(typed_overheads, 3),
+        "disabled_overhead_us": rounded(disabled_overheads, 3),
+        "plain_call_us": rounded(plain_times, 3),
     }
     print(json.dumps(result))
 

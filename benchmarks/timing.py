@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
 
@@ -15,8 +14,11 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def median_seconds(step: Callable[[], object], repeats: int, warmup: int, device: torch.device) -> float:
-    """Median wall time of ``step()`` in seconds, after ``warmup`` untimed calls."""
+def time_calls(step: Callable[[], object], repeats: int, warmup: int, device: torch.device) -> list[float]:
+    """Wall seconds of each of ``repeats`` calls of ``step()``, after ``warmup`` untimed calls.
+
+    The samples are returned whole: ``run_all.py`` reports their median, range and count (``spread.py``).
+    """
     for _ in range(warmup):
         step()
     synchronize(device)
@@ -26,4 +28,4 @@ def median_seconds(step: Callable[[], object], repeats: int, warmup: int, device
         step()
         synchronize(device)
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times

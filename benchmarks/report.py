@@ -1,0 +1,140 @@
+"""The Markdown page ``run_all.py`` writes: the figures table, the compute-floor table and the reading notes.
+
+A script's result is its figures pooled over every round (``dict``: a timed figure is the list of its samples,
+any other figure a number, string or bool) or the error text of a failed run (``str``). Importable as
+``report`` from this folder; it imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from spread import Spread, summarize
+
+Result = dict[str, object] | str
+
+HEADER_NOTES = [
+    "Each timed figure is the median of the samples of every round, with the lowest and highest sample and "
+    "their number n (a sample is one timed call, or one fresh interpreter for the imports). Other figures "
+    "(parameters, GFLOP, counts) are the first round's.",
+    "Speed-up is NeMo 1.23's median over ours for times (`_s`, `_ms`, `_us`), our median over NeMo's for rates "
+    "(`per_second`, `_gflops`): above 1 means ours is faster. *ranges* says whether the two lowest-to-highest "
+    "ranges overlap: where they do, the difference between the medians is within the spread of the samples, "
+    "and this table does not show which is faster.",
+]
+
+READING_NOTES = [
+    "## What the figures time",
+    "",
+    "- `bench_import`: a fresh interpreter running one import statement, start-up included. "
+    "`import_nemo_core_s` and `import_nemo_asr_s` are the bare package imports (ours defers torch and Lightning "
+    "to first use); `import_modelpt_s` and `import_ctc_model_s` import a model class, with torch and Lightning, "
+    "as a training script does.",
+    "- `bench_typecheck`: per-call CPU time of an identity `forward` with two typed inputs; the overheads are "
+    "the typed call minus a plain `torch.nn.Module` call timed in the same repeat.",
+    "- `bench_asr_model` (train step, inference forward, `transcribe` of 16 files of 5 s) and "
+    "`bench_asr_conformer` (the encoder alone) use the Conformer-small config: d_model 176, 16 layers, "
+    "13 M parameters, fp32, torch's default thread count.",
+    "- `bench_plugins`: `nemo models` in a fresh interpreter, alternately without and with 50 installed plugin "
+    "distributions; `model_modules_imported` and `torch_imported` come from `python -X importtime`.",
+]
+
+
+def is_rate(name: str) -> bool:
+    """Whether the figure ``name`` is a rate (higher is better)."""
+    return "per_second" in name or name.endswith("_gflops")
+
+
+def is_time(name: str) -> bool:
+    """Whether the figure ``name`` is a time (lower is better)."""
+    return name.endswith(("_s", "_ms", "_us"))
+
+
+def scalar_text(value: object) -> str:
+    """A figure that is not timed, as table text (floats in ``%g``, integers whole)."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def figure(result: Result, name: str) -> Spread | object | None:
+    """The figure ``name`` of ``result``: a ``Spread`` for a timed figure, the value itself otherwise."""
+    if not isinstance(result, dict) or name not in result:
+        return None
+    value = result[name]
+    return summarize(name, value) if isinstance(value, list) else value
+
+
+def comparison(name: str, ours: object, theirs: object) -> tuple[str, str]:
+    """The speed-up and ranges cells for the figure ``name``; empty unless both sides timed it."""
+    if not isinstance(ours, Spread) or not isinstance(theirs, Spread) or not (is_rate(name) or is_time(name)):
+        return "", ""
+    numerator, denominator = (ours, theirs) if is_rate(name) else (theirs, ours)
+    ratio = f"{numerator.median / denominator.median:.2f}x" if denominator.median > 0 else "n/a"
+    return ratio, "overlap" if ours.overlaps(theirs) else "apart"
+
+
+def cell(value: object) -> str:
+    """Table text of a figure: a ``Spread``'s median with range and count, or the plain value."""
+    if value is None:
+        return ""
+    return value.cell() if isinstance(value, Spread) else scalar_text(value)
+
+
+def figure_lines(rows: list[tuple[str, Result, Result | None]]) -> list[str]:
+    """The main table: one row per figure of every script, ours beside NeMo 1.23's."""
+    lines = [
+        "| benchmark | figure | ours | NeMo 1.23 | speed-up | ranges |",
+        "|---|---|---|---|---|---|",
+    ]
+    for stem, ours, theirs in rows:
+        if isinstance(ours, str):
+            lines.append(f"| {stem} | failed | {ours} | | | |")
+            continue
+        for name in ours:
+            mine, reference = figure(ours, name), figure(theirs, name)
+            reference_text = theirs if isinstance(theirs, str) else cell(reference)
+            ratio, ranges = comparison(name, mine, reference)
+            lines.append(f"| {stem} | {name} | {cell(mine)} | {reference_text} | {ratio} | {ranges} |")
+    return lines
+
+
+def floor_lines(rows: list[tuple[str, Result, Result | None]]) -> list[str]:
+    """``bench_asr_model``'s times beside the time ``bench_asr_compute_floor``'s counted operations take at the
+    highest fp32 matrix-multiply rate measured; empty when either script did not run."""
+    found = {stem: (ours, theirs) for stem, ours, theirs in rows}
+    model_ours, model_theirs = found.get("bench_asr_model", (None, None))
+    floors = found.get("bench_asr_compute_floor", (None, None))[0]
+    if not isinstance(model_ours, dict) or not isinstance(floors, dict):
+        return []
+    rate = figure(floors, "gemm_gflops")
+    if not isinstance(rate, Spread):
+        return []
+    lines = [
+        "## Against the compute floor",
+        "",
+        "`bench_asr_compute_floor` counts the floating-point operations of `bench_asr_model`'s three figures "
+        "(matrix products, convolutions and attention; not elementwise work, normalization, the FFT or audio "
+        f"I/O) and times fp32 matrix products: {rate.cell()} GFLOP/s. The floor is the counted operations at "
+        f"the highest of those rates, {rate.high:g} GFLOP/s: the time the model's work would take if all of it "
+        "ran as fast as the fastest fp32 matrix product measured here. It bounds neither other kernels nor "
+        "lower precision.",
+        "",
+        "| figure | GFLOP | floor (s) | ours (s) | floor / our median | NeMo 1.23 (s) | NeMo median / floor |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in ("train_step", "inference_forward", "transcribe_16x5s"):
+        gflop, ours = floors.get(f"{name}_gflop"), figure(model_ours, f"{name}_s")
+        if not isinstance(gflop, (int, float)) or not isinstance(ours, Spread):
+            continue
+        floor = gflop / rate.high
+        theirs = figure(model_theirs, f"{name}_s")
+        nemo_ratio = f"{theirs.median / floor:.2f}x" if isinstance(theirs, Spread) else ""
+        lines.append(
+            f"| {name} | {gflop:g} | {floor:.3g} | {ours.cell()} | {floor / ours.median:.0%} | {cell(theirs)} "
+            f"| {nemo_ratio} |"
+        )
+    return [*lines, ""]
+
+
+def page(header: list[str], rows: list[tuple[str, Result, Result | None]]) -> str:
+    """The whole page: the ``header`` paragraphs, the notes on reading the cells, both tables and what they time."""
+    paragraphs = [line for paragraph in (*header, *HEADER_NOTES) for line in (paragraph, "")]
+    lines = [*paragraphs, *figure_lines(rows), "", *floor_lines(rows), *READING_NOTES]
+    return "\n".join(lines) + "\n"
