@@ -343,3 +343,44 @@ def nemo_log(caplog):
     logger.addHandler(caplog.handler)
     yield caplog
     logger.removeHandler(caplog.handler)
+
+
+def _reference_edit_distance(reference: list, hypothesis: list) -> int:
+    """Levenshtein distance (unit costs), written in the tests as the independent reference for WER/CER."""
+    row = list(range(len(hypothesis) + 1))
+    for i, ref in enumerate(reference, 1):
+        previous, row[0] = row[0], i
+        for j, hyp in enumerate(hypothesis, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ref != hyp))
+    return row[-1]
+
+
+@pytest.fixture(scope="session")
+def reference_edit_distance():
+    """``reference_edit_distance(reference_tokens, hypothesis_tokens) -> int``: the tests' own Levenshtein."""
+    return _reference_edit_distance
+
+
+@pytest.fixture
+def half_own_transcripts(speech, tmp_path):
+    """``half_own_transcripts(transcripts) -> (references, manifest)``: a validation manifest of ``speech``
+    whose every other reference is the model's own transcript of that clip (the others keep the real text).
+
+    A random model shares no word with the real texts (WER 1 everywhere); with half its own transcripts as
+    references the corpus WER lies strictly between 0 and 1, so a logged WER can be checked for its value.
+    """
+
+    def build(transcripts: list[str]) -> tuple[list[str], Path]:
+        references = [
+            " ".join(transcript.split()) if index % 2 == 0 else entry["text"]
+            for index, (transcript, entry) in enumerate(zip(transcripts, speech.entries))
+        ]
+        manifest = tmp_path / "mixed_val.json"
+        lines = [
+            {**entry, "audio_filepath": str(speech.folder / entry["audio_filepath"]), "text": text}
+            for entry, text in zip(speech.entries, references)
+        ]
+        manifest.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+        return references, manifest
+
+    return build

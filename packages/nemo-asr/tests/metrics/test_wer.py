@@ -120,25 +120,15 @@ def test_wer_refuses_an_object_that_cannot_decode():
         WER(decoding=[])
 
 
-def _levenshtein(reference: list, hypothesis: list) -> int:
-    """Full-matrix edit distance, the independent reference."""
-    table = [
-        [i + j if i * j == 0 else 0 for j in range(len(hypothesis) + 1)] for i in range(len(reference) + 1)
-    ]
-    for i in range(1, len(reference) + 1):
-        for j in range(1, len(hypothesis) + 1):
-            substitution = table[i - 1][j - 1] + (reference[i - 1] != hypothesis[j - 1])
-            table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, substitution)
-    return table[-1][-1]
-
-
-def test_error_rates_are_exact_for_very_different_lengths():
+def test_error_rates_are_exact_for_very_different_lengths(reference_edit_distance):
     # A banded search (torchmetrics' edit_distance) gives 75 edits for this pair; the exact distance is 74.
     reference = "welcome to comedian mail first i will guide you through a short setup process"
     pairs = [(reference, "fuckin"), ("press the pound key", "press pound key now please"), ("a b", "")]
     hypotheses, references = [h for _, h in pairs], [r for r, _ in pairs]
-    chars = sum(_levenshtein(list(r), list(h)) for r, h in pairs) / sum(len(r) for r, _ in pairs)
-    words = sum(_levenshtein(r.split(), h.split()) for r, h in pairs) / sum(len(r.split()) for r, _ in pairs)
-    assert _levenshtein(list(reference), list("fuckin")) == 74
+    chars = sum(reference_edit_distance(list(r), list(h)) for r, h in pairs) / sum(len(r) for r, _ in pairs)
+    words = sum(reference_edit_distance(r.split(), h.split()) for r, h in pairs) / sum(
+        len(r.split()) for r, _ in pairs
+    )
+    assert reference_edit_distance(list(reference), list("fuckin")) == 74
     assert word_error_rate(hypotheses, references, use_cer=True) == pytest.approx(chars)
     assert word_error_rate(hypotheses, references) == pytest.approx(words)

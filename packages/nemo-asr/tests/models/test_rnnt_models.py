@@ -1,6 +1,5 @@
 """EncDecRNNTModel: training on real speech, transcribe(), greedy decoding against a step-by-step search."""
 
-import json
 import string
 
 import numpy as np
@@ -71,7 +70,7 @@ def _validation_transcripts(model, step_by_step_greedy) -> tuple[list[str], list
 
 
 def test_logged_val_wer_is_the_corpus_wer_of_the_greedy_transcripts(
-    tiny_asr_config, cpu_trainer, speech, step_by_step_greedy, tmp_path
+    tiny_asr_config, cpu_trainer, speech, step_by_step_greedy, half_own_transcripts
 ):
     from torchmetrics.text import WordErrorRate
 
@@ -81,24 +80,9 @@ def test_logged_val_wer_is_the_corpus_wer_of_the_greedy_transcripts(
     )
     trainer = cpu_trainer(max_steps=2)
     model = EncDecRNNTModel(config, trainer=trainer)
-    # As for CTC: every other reference becomes the random model's own transcript, so WER is neither 0 nor 1.
     transcripts, _ = _validation_transcripts(model, step_by_step_greedy)
     assert all(text.split() for text in transcripts)
-    references = [
-        " ".join(transcript.split()) if index % 2 == 0 else entry["text"]
-        for index, (transcript, entry) in enumerate(zip(transcripts, speech.entries))
-    ]
-    manifest = tmp_path / "mixed_val.json"
-    manifest.write_text(
-        "".join(
-            json.dumps(
-                {**entry, "audio_filepath": str(speech.folder / entry["audio_filepath"]), "text": text}
-            )
-            + "\n"
-            for entry, text in zip(speech.entries, references)
-        ),
-        encoding="utf-8",
-    )
+    references, manifest = half_own_transcripts(transcripts)
     model.setup_validation_data({**config.validation_ds, "manifest_filepath": str(manifest)})
 
     trainer.fit(model)
