@@ -56,3 +56,22 @@ def test_common_words_are_frequent_words_the_lexicon_spells():
     ranked = ["the", "of", "b", "a", "x-ray", "zyzzyva"]
     spellable = {"the", "of", "a", "b", "x-ray"}
     assert script.common_words(ranked, spellable, 3) == ["the", "of", "a"]
+
+
+def test_the_committed_set_holds_no_dev_or_test_text():
+    """data/synthetic was made from the train split alone: its recombined prompts (every other clip, the even
+    ones) use only training words, and no clip reads a dev or test prompt."""
+    asterisk = ROOT / "data" / "asterisk"
+    texts = {
+        split: [json.loads(line)["text"] for line in (asterisk / f"{split}_manifest.json").open()]
+        for split in ("train", "dev", "test")
+    }
+    training_words = {word for text in texts["train"] for word in text.split()}
+    synthetic = [
+        json.loads(line)["text"] for line in (ROOT / "data" / "synthetic" / "train_manifest.json").open()
+    ]
+
+    assert len(synthetic) == 1600
+    assert not set(synthetic) & (set(texts["dev"]) | set(texts["test"]))
+    outside = [text for text in synthetic[0::2] if not set(text.split()) <= training_words]
+    assert not outside, outside[:5]
