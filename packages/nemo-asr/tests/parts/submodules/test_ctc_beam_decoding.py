@@ -503,3 +503,15 @@ def test_phone_model_transcribes_to_lexicon_words(tiny_asr_config, speech, tmp_p
         assert len(segments) == len(hypothesis.words), hypothesis.text
         for word, segment in zip(hypothesis.words, segments):
             assert segment in spellings[word]
+
+
+def test_an_unchanged_lm_file_is_read_once_across_decodings_and_a_rewritten_one_again(tmp_path):
+    path = tmp_path / "words.arpa"
+    estimate_ngram_lm(LM_SENTENCES, order=3).write_arpa(path)
+    first = CTCDecoding(beam_cfg(kenlm_path=str(path)), CHARS).decoding.language_model
+    second = CTCDecoding(beam_cfg(kenlm_path=str(path), beam_alpha=0.3), CHARS).decoding.language_model
+    assert second is first
+
+    estimate_ngram_lm([*LM_SENTENCES, "press star to cancel"], order=3).write_arpa(path)
+    rewritten = CTCDecoding(beam_cfg(kenlm_path=str(path)), CHARS).decoding.language_model
+    assert rewritten is not first and rewritten.is_prefix("cancel")

@@ -22,8 +22,9 @@ Which module does what:
   ``ctc_lexicon_beam_search``;
 - :mod:`~nemo.collections.asr.parts.lm.word_lm_fusion` and :mod:`~nemo.collections.asr.parts.lm.lexicon_lm_fusion`:
   what the LM (and the lexicon) add to each prefix's score, pyctcdecode's and flashlight's scoring;
-- this module: reads the LM and the lexicon once, builds the scoring for the model's tokens, and searches each
-  utterance of a batch.
+- this module: reads the LM and the lexicon (each file once while it is unchanged, however often the decoding
+  is rebuilt, e.g. once per point of a ``beam_alpha`` x ``beam_beta`` search), builds the scoring for the
+  model's tokens, and searches each utterance of a batch.
 
 ``search_type: pyctcdecode`` runs the built-in search, not the pyctcdecode library; the setup logs one warning
 saying so and how each key maps onto it.
@@ -31,8 +32,10 @@ saying so and how each key maps onto it.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from nemo.collections.asr.parts.lm.lexicon import LexiconEntry, read_lexicon, spell_with_token_ids
@@ -63,8 +66,9 @@ __all__ = ["BeamCTCInfer", "BeamCTCInferConfig", "FlashlightConfig", "PyCTCDecod
 class BeamCTCInfer:
     """Prefix beam search over each utterance of a batch, with optional word n-gram LM fusion.
 
-    The ARPA file at ``kenlm_path`` (and, for ``search_type="flashlight"``, the lexicon) is read once, here;
-    the decoding classes then call :meth:`set_vocabulary` and :meth:`set_decoding_type` so that tokens can be
+    The ARPA file at ``kenlm_path`` (and, for ``search_type="flashlight"``, the lexicon) is read here, or taken
+    from an earlier ``BeamCTCInfer`` that read the same, unchanged file (the parsed LM and lexicon are never
+    modified, so instances share them); the decoding classes then call :meth:`set_vocabulary` and :meth:`set_decoding_type` so that tokens can be
     spelled into words.
 
     Args:
@@ -112,7 +116,7 @@ class BeamCTCInfer:
         self.lexicon: list[LexiconEntry] | None = None
         if search_type == "flashlight":
             check_flashlight_setup(self.flashlight_cfg, kenlm_path)
-            self.lexicon = read_lexicon(self.flashlight_cfg.lexicon_path)
+            self.lexicon = _read_unchanged_file(read_lexicon, self.flashlight_cfg.lexicon_path)
         self.language_model = _load_language_model(kenlm_path) if kenlm_path else None
         self.vocab: list[str] | None = None
         self.decoding_type: str | None = None
@@ -241,4 +245,25 @@ def _load_language_model(kenlm_path: str) -> NGramLanguageModel:
             f"decoding.beam.kenlm_path={kenlm_path!r} does not exist. Pass the path of an ARPA word n-gram file "
             "(.arpa or .arpa.gz), e.g. one written by `nemo asr build-lm MANIFEST --out lm.arpa`."
         )
-    return NGramLanguageModel.from_arpa(kenlm_path)
+    return _read_unchanged_file(NGramLanguageModel.from_arpa, kenlm_path)
+
+
+_Parsed = TypeVar("_Parsed")
+
+
+def _read_unchanged_file(reader: Callable[[str], _Parsed], path: str | Path) -> _Parsed:
+    """``reader(path)``, reused while the file keeps its path, size and modification time.
+
+    Reading a large ARPA file takes seconds; a decoding rebuilt with other weights (``change_decoding_strategy``
+    once per grid point) then reuses the parsed model instead of reading it again.
+    """
+    resolved = Path(path).resolve()
+    if not resolved.is_file():
+        return reader(str(path))  # the reader reports the missing file in its own words
+    stat = resolved.stat()
+    return _read_file(reader, str(resolved), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_file(reader: Callable[[str], _Parsed], path: str, mtime_ns: int, size: int) -> _Parsed:
+    return reader(path)
