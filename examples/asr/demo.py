@@ -154,8 +154,9 @@ def read_split(path: Path) -> tuple[list[str], list[str]]:
     return [entry.audio_filepath for entry in entries], [entry.text for entry in entries]
 
 
-def choose_decoding(cfg, model, lm_path: Path, dev_manifest: Path):
-    """The beam decoding config with the ``demo.beam_weight_grid`` point that scores best on the dev split.
+def choose_decoding(cfg, model, lm_path: Path, audio: list[str], references: list[str]):
+    """The beam decoding config with the ``demo.beam_weight_grid`` point that scores best on the dev split
+    (``audio`` and its ``references``).
 
     Returns:
         The chosen decoding config, every grid point's dev scores (``BeamWeightPoint``) and the chosen point.
@@ -171,7 +172,6 @@ def choose_decoding(cfg, model, lm_path: Path, dev_manifest: Path):
     decoding["beam"]["kenlm_path"] = str(lm_path)
     if cfg.demo.targets == "phones":
         decoding["beam"].setdefault("flashlight_cfg", {})["lexicon_path"] = str(ROOT / cfg.demo.lexicon)
-    audio, references = read_split(dev_manifest)
     grid = cfg.demo.beam_weight_grid
     points = search_beam_weights(model, audio, references, decoding, grid.beam_alpha, grid.beam_beta)
     best = best_point(points)
@@ -185,15 +185,15 @@ def choose_decoding(cfg, model, lm_path: Path, dev_manifest: Path):
     return with_beam_weights(decoding, best.beam_alpha, best.beam_beta), points, best
 
 
-def acoustic_dev_score(cfg, model, dev_manifest: Path) -> str:
-    """The acoustic model alone on the dev split: greedy phone error (phone targets) or greedy WER (letters)."""
+def acoustic_dev_score(cfg, model, audio: list[str], references: list[str]) -> str:
+    """The acoustic model alone on the dev split: greedy phone error (phone targets, on the dev phone manifest)
+    or greedy WER of ``audio`` against ``references`` (letters)."""
     from nemo.collections.asr.metrics.wer import word_error_rate
 
     if cfg.demo.targets == "phones":
-        audio, phones = read_split(Path(cfg.model.validation_ds.manifest_filepath))
-        per = word_error_rate(model.transcribe(audio, batch_size=8), phones, use_cer=True)
-        return f"greedy phone error rate {per:.1%} (the {len(audio)} dev prompts with lexicon words)"
-    audio, references = read_split(dev_manifest)
+        phone_audio, phones = read_split(Path(cfg.model.validation_ds.manifest_filepath))
+        per = word_error_rate(model.transcribe(phone_audio, batch_size=8), phones, use_cer=True)
+        return f"greedy phone error rate {per:.1%} (the {len(phone_audio)} dev prompts with lexicon words)"
     return f"greedy WER {word_error_rate(model.transcribe(audio, batch_size=8), references):.1%}"
 
 
@@ -234,8 +234,9 @@ def main() -> None:
         f"{(time.perf_counter() - started) / 60:.1f} min (1-minute load average {os.getloadavg()[0]:.1f})"
     )
 
-    acoustic = acoustic_dev_score(cfg, model, dev_manifest)
-    decoding, grid, chosen = choose_decoding(cfg, model, lm_path, dev_manifest)
+    dev_audio, dev_references = read_split(dev_manifest)
+    acoustic = acoustic_dev_score(cfg, model, dev_audio, dev_references)
+    decoding, grid, chosen = choose_decoding(cfg, model, lm_path, dev_audio, dev_references)
     model.change_decoding_strategy(decoding)
     nemo_path = log_dir / f"{cfg.name}.nemo"
     model.save_to(str(nemo_path))
@@ -252,7 +253,7 @@ def main() -> None:
     cer = word_error_rate(hypotheses, references, use_cer=True)
     print(f"Acoustic model alone on the dev split: {acoustic}")
     print(
-        f"Dev prompts: {len(read_split(dev_manifest)[0])}  WER {chosen.wer:.1%}  CER {chosen.cer:.1%}  "
+        f"Dev prompts: {len(dev_audio)}  WER {chosen.wer:.1%}  CER {chosen.cer:.1%}  "
         "(at the weights chosen on them)"
     )
     print(f"Test prompts: {len(audio)}  WER {wer:.1%}  CER {cer:.1%}  (beam search + LM, {decode_s:.1f} s)")

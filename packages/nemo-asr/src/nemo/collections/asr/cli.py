@@ -163,25 +163,22 @@ def _build_lm(argv: list[str]) -> int:
         help="weight of the --mix model; the manifests' model gets 1 - W (default 0.5)",
     )
     args = parser.parse_args(argv)
-    from nemo.collections.asr.data.manifest import ManifestError, read_manifest_entries
+    from nemo.collections.asr.data.manifest import ManifestError
     from nemo.collections.asr.parts.lm.ngram_lm import (
         ArpaFormatError,
         NGramLanguageModel,
         estimate_ngram_lm,
         mix_ngram_lms,
     )
+    from nemo.collections.asr.parts.lm.text_corpus import manifest_texts
 
     if args.mix is not None and not 0.0 < args.mix_weight < 1.0:
         raise CommandError(f"--mix-weight must be between 0 and 1 (exclusive), got {args.mix_weight}.")
 
-    sentences = []
-    for manifest in args.manifests:
-        try:
-            sentences.extend(
-                entry.text for entry in read_manifest_entries(manifest, resolve_audio_paths=False)
-            )
-        except (FileNotFoundError, ManifestError) as error:
-            raise CommandError(str(error)) from error
+    try:
+        sentences = manifest_texts(args.manifests)
+    except (FileNotFoundError, ManifestError) as error:
+        raise CommandError(str(error)) from error
     try:
         language_model = estimate_ngram_lm(sentences, order=args.order)
     except ValueError as error:
