@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
 from nemo.collections.asr.data.manifest import read_manifest_entries
-from nemo.collections.asr.data.phone_manifest import manifest_line
 
 __all__ = ["decode_audio_once"]
 
@@ -34,5 +34,6 @@ def decode_audio_once(manifests: Iterable[str | Path], folder: str | Path) -> Pa
                     copy = folder / f"{len(copies):05d}.wav"
                     sf.write(copy, samples, sample_rate, subtype="PCM_16")
                     copies[entry.audio_filepath] = str(copy)
-                out.write(manifest_line(entry, entry.text, copies[entry.audio_filepath]))
+                line = entry.to_json(audio_filepath=copies[entry.audio_filepath])
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
     return target

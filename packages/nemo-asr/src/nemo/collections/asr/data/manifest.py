@@ -69,6 +69,20 @@ class ManifestEntry:
         """``"<manifest>:<line>"``, for error messages."""
         return f"{self.manifest_filepath}:{self.line_number}"
 
+    def to_json(self, audio_filepath: str | None = None, text: str | None = None) -> dict[str, Any]:
+        """The entry as a manifest line's JSON object, optionally with another ``audio_filepath`` or ``text``.
+
+        Keys: ``audio_filepath``, ``duration``, ``text``, ``offset`` (when set), then the line's other keys.
+        """
+        item: dict[str, Any] = {
+            "audio_filepath": self.audio_filepath if audio_filepath is None else audio_filepath,
+            "duration": self.duration,
+            "text": self.text if text is None else text,
+        }
+        if self.offset is not None:
+            item["offset"] = self.offset
+        return {**item, **self.extra}
+
 
 def split_manifest_paths(manifest_filepath: str | Sequence[str]) -> list[str]:
     """Manifest paths from a comma-separated string or a list (config key ``manifest_filepath``)."""

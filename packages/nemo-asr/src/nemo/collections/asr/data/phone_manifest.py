@@ -12,10 +12,10 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from nemo.collections.asr.data.manifest import ManifestEntry, ManifestError, read_manifest_entries
+from nemo.collections.asr.data.manifest import ManifestError, read_manifest_entries
 from nemo.collections.asr.parts.lm.lexicon import read_lexicon
 
-__all__ = ["manifest_line", "read_pronunciations", "write_phone_manifest"]
+__all__ = ["read_pronunciations", "write_phone_manifest"]
 
 
 def read_pronunciations(lexicon_path: str | Path) -> dict[str, str]:
@@ -24,17 +24,6 @@ def read_pronunciations(lexicon_path: str | Path) -> dict[str, str]:
     for entry in read_lexicon(lexicon_path):
         pronunciations.setdefault(entry.word, "".join(entry.spelling))
     return pronunciations
-
-
-def manifest_line(entry: ManifestEntry, text: str, audio_filepath: str) -> str:
-    """One NeMo manifest line (with its newline) for ``entry`` with a new ``text`` and ``audio_filepath``.
-
-    Keys other than ``audio_filepath``, ``duration``, ``text`` and ``offset`` are kept as they were.
-    """
-    line = {**entry.extra, "audio_filepath": audio_filepath, "duration": entry.duration, "text": text}
-    if entry.offset is not None:
-        line["offset"] = entry.offset
-    return json.dumps(line, ensure_ascii=False) + "\n"
 
 
 def write_phone_manifest(
@@ -69,5 +58,6 @@ def write_phone_manifest(
                         "utterance out, or train on letters."
                     )
                 phones = " ".join(pronunciations[word] for word in entry.text.split())
-                out.write(manifest_line(entry, phones, str(Path(entry.audio_filepath).resolve())))
+                line = entry.to_json(audio_filepath=str(Path(entry.audio_filepath).resolve()), text=phones)
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
     return dropped

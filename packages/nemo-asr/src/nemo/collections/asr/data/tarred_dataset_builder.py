@@ -23,7 +23,7 @@ import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from nemo.collections.asr.data.manifest import ManifestEntry, load_audio_text_manifests
+from nemo.collections.asr.data.manifest import load_audio_text_manifests
 from nemo.utils import logging
 
 __all__ = ["convert_to_tarred_audio_dataset", "main"]
@@ -39,13 +39,6 @@ def _member_name(source: str, taken: dict[str, str]) -> str:
         name, counter = f"{stem}-{counter}{extension}", counter + 1
     taken[name] = source
     return name
-
-
-def _entry_json(entry: ManifestEntry, member: str, shard_id: int) -> dict:
-    item = {"audio_filepath": member, "duration": entry.duration, "text": entry.text}
-    if entry.offset is not None:
-        item["offset"] = entry.offset
-    return {**item, **entry.extra, "shard_id": shard_id}
 
 
 def convert_to_tarred_audio_dataset(
@@ -98,7 +91,9 @@ def convert_to_tarred_audio_dataset(
                 if member not in added:
                     tar.add(entry.audio_filepath, arcname=member)
                     added.add(member)
-                manifest_lines.append(json.dumps(_entry_json(entry, member, shard_id)))
+                manifest_lines.append(
+                    json.dumps({**entry.to_json(audio_filepath=member), "shard_id": shard_id})
+                )
         shard_paths.append(str(shard_path))
     manifest_out = target / TARRED_MANIFEST_NAME
     manifest_out.write_text("".join(f"{line}\n" for line in manifest_lines), encoding="utf-8")

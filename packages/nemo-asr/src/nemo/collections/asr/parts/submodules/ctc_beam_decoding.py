@@ -264,6 +264,6 @@ def _read_unchanged_file(reader: Callable[[str], _Parsed], path: str | Path) -> 
     return _read_file(reader, str(resolved), stat.st_mtime_ns, stat.st_size)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=2)  # one LM and one lexicon: parsed LMs can take hundreds of MB
 def _read_file(reader: Callable[[str], _Parsed], path: str, mtime_ns: int, size: int) -> _Parsed:
     return reader(path)
