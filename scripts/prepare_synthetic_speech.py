@@ -129,8 +129,9 @@ def trim_and_normalize(samples: np.ndarray) -> np.ndarray:
 
 def read_training_texts(manifest: Path) -> list[str]:
     """Unique texts of the training manifest, in file order."""
-    texts = [json.loads(line)["text"] for line in manifest.read_text().splitlines() if line.strip()]
-    return list(dict.fromkeys(texts))
+    from nemo.collections.asr.parts.lm.text_corpus import manifest_texts
+
+    return list(dict.fromkeys(manifest_texts([manifest])))
 
 
 def common_words(ranked: list[str], spellable: set[str], count: int) -> list[str]:
