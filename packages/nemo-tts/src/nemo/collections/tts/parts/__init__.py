@@ -1,0 +1,1 @@
+"""TTS model parts: utilities and preprocessing."""

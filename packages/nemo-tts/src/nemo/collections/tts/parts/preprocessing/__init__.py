@@ -1,0 +1,1 @@
+"""TTS preprocessing: text normalization and pitch estimation."""

@@ -1,0 +1,1 @@
+"""TTS utilities: dataset helpers, pitch statistics, masks and plotting."""
