@@ -114,6 +114,19 @@ def test_model_target_outside_the_allow_list_is_refused_before_import(tmp_path, 
     assert "Refusing to import 'os.system'" in error and "model.target" in error
 
 
+def test_values_left_unset_are_named_before_anything_is_built(tmp_path, capsys):
+    path = _write(
+        tmp_path,
+        "unset.yaml",
+        "data: ???\nmodel:\n  target: os.system\n  train_ds:\n    manifest: ${data}\n"
+        "  layers: [1, '???']\n  lr: ???\n",
+    )
+    assert main(["train", path, "model.lr=0.1"]) == 1
+    error = capsys.readouterr().err
+    assert "leaves 2 value(s) unset (???): data, model.layers[1]." in error
+    assert "nemo train unset data=VALUE" in error
+
+
 def test_bad_override_is_reported_with_hydras_reason(tmp_path, capsys):
     path = _write(tmp_path, "cfg.yaml", "model:\n  target: nemo.core.classes.modelPT.ModelPT\n")
     assert main(["train", path, "model.not_there=1"]) == 1

@@ -29,7 +29,7 @@ from nemo.utils import logging
 from nemo.utils.exp_manager import exp_manager
 from nemo.utils.model_utils import import_class_by_path
 from nemo.utils.target_allowlist import UnsafeTargetError
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 
 def resolve_config(model_or_config: str) -> tuple[Path, ModelSpec | None]:
@@ -91,6 +91,37 @@ def compose_config(path: Path, overrides: list[str]) -> DictConfig:
         raise CommandError(f"cannot compose {path} with overrides {overrides}: {exc}") from exc
 
 
+def check_no_missing_values(cfg: DictConfig, path: Path) -> None:
+    """Refuse a config that still has ``???`` values, naming each key and how to set it.
+
+    Raises:
+        CommandError: the keys left ``???`` (e.g. ``train_dataset``), with an example override.
+    """
+    missing = _missing_keys(OmegaConf.to_container(cfg, resolve=False), "")
+    if missing:
+        raise CommandError(
+            f"{path} leaves {len(missing)} value(s) unset (???): {', '.join(missing)}. Set each on the command "
+            f"line, e.g. nemo train {path.stem} {missing[0]}=VALUE"
+        )
+
+
+def _missing_keys(node: object, prefix: str) -> list[str]:
+    """Dotted keys whose value is the literal ``???`` in a plain (unresolved) config container."""
+    if isinstance(node, dict):
+        items = ((f"{prefix}{key}", value) for key, value in node.items())
+    elif isinstance(node, list):
+        items = ((f"{prefix[:-1]}[{index}]", value) for index, value in enumerate(node))
+    else:
+        return []
+    missing = []
+    for key, value in items:
+        if value == "???":
+            missing.append(key)
+        else:
+            missing += _missing_keys(value, f"{key}.")
+    return missing
+
+
 def resolve_model_class(cfg: DictConfig, spec: ModelSpec | None, path: Path) -> type:
     """The class to train: ``cfg.model.target`` if set, else ``spec``'s target.
 
@@ -149,6 +180,7 @@ def run(argv: list[str]) -> int:
 
     path, spec = resolve_config(args.model_or_config)
     cfg = compose_config(path, args.overrides)
+    check_no_missing_values(cfg, path)
     model_class = resolve_model_class(cfg, spec, path)
     logging.info(f"training {model_class.__module__}.{model_class.__qualname__} with config {path}")
 

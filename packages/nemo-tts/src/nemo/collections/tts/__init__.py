@@ -1,7 +1,15 @@
-"""The TTS collection: ``import nemo.collections.tts as nemo_tts``.
+"""Speech synthesis: ``import nemo.collections.tts as nemo_tts`` then ``nemo_tts.models.FastPitchModel``.
 
-A skeleton so far: the package installs on its own, and its plugin registers with nemo-core
-(``nemo plugins`` lists it); models arrive with their own issues.
+Submodules load on first attribute access, so this import costs almost nothing.
 """
 
-__all__: list[str] = []
+from nemo.utils.lazy_exports import lazy_exports
+
+_SUBMODULES = ["data", "g2p", "inference", "losses", "models", "modules", "parts", "torch"]
+_EXPORTS = {
+    **{name: f"nemo.collections.tts.{name}" for name in _SUBMODULES},
+    "synthesize": "nemo.collections.tts.inference",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

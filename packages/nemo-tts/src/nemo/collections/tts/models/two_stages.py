@@ -1,0 +1,227 @@
+"""Vocoding in two stages, with NeMo 1.23's classes and config keys: a :class:`MelToSpec` model turns a mel
+spectrogram into a linear magnitude spectrogram, and a linear vocoder (Griffin-Lim) turns that into audio.
+
+- :class:`MelPsuedoInverseModel` (NeMo's spelling; keys ``sampling_rate``, ``n_fft``, ``mel_fmin``,
+  ``mel_fmax``, ``mel_freq``): multiplies by the transposed slaney mel filterbank, as NeMo does.
+- :class:`GriffinLimModel` (keys ``n_iters``, ``n_fft``, ``l_hop``): Griffin-Lim phase reconstruction with
+  librosa's defaults (hann window, hop ``n_fft // 4``, centred frames), in torch, batched.
+- :class:`TwoStagesModel` (keys ``mel2spec``, ``linvocoder``: each ``{_target_: <model class>, cfg: {...}}``,
+  built as Hydra builds them in NeMo, or empty and set later).
+
+Example:
+    >>> mel2spec = MelPsuedoInverseModel({"sampling_rate": 22050, "n_fft": 1024, "mel_fmin": 0,
+    ...                                   "mel_fmax": 8000, "mel_freq": 80})
+    >>> model = TwoStagesModel({"mel2spec": {}, "linvocoder": {}})
+    >>> model.set_mel_to_spec_model(mel2spec)
+    >>> model.set_linear_vocoder(GriffinLimModel({"n_iters": 32, "n_fft": 1024, "l_hop": 256}))
+    >>> audio = model.convert_spectrogram_to_audio(spec=log_mel)  # (B, 80, T) -> (B, (T - 1) * 256)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from nemo.collections.asr.parts.preprocessing.features import mel_filterbank
+from nemo.collections.tts.models.base import MelToSpec, Vocoder
+from nemo.core.neural_types.elements import AudioSignal, MelSpectrogramType
+from nemo.core.neural_types.neural_type import NeuralType
+from omegaconf import DictConfig, OmegaConf
+
+__all__ = ["GriffinLimModel", "MelPsuedoInverseModel", "TwoStagesConfig", "TwoStagesModel", "griffin_lim"]
+
+
+def _require_keys(cfg: DictConfig, keys: Sequence[str], owner: str) -> None:
+    missing = [key for key in keys if key not in cfg]
+    if missing:
+        raise ValueError(
+            f"{owner}: the config has no {missing}; it needs {list(keys)}. Add the missing keys to the model config."
+        )
+
+
+def griffin_lim(
+    magnitudes: torch.Tensor, n_iters: int = 50, n_fft: int = 1024, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Audio whose STFT magnitude approximates ``magnitudes``, by Griffin-Lim from a random phase.
+
+    The STFT is librosa's default one (as in NeMo's helper): hann window of ``n_fft``, hop ``n_fft // 4``,
+    centred frames with zero padding; a bin of zero magnitude gets phase 1.
+
+    Args:
+        magnitudes: linear magnitudes (n_fft // 2 + 1, T) or (B, n_fft // 2 + 1, T).
+        n_iters: phase-update iterations after the random start.
+        n_fft: FFT size of the re-analysis.
+        generator: random generator of the initial phase (default: torch's global one).
+
+    Returns:
+        Audio (B, (T - 1) * (n_fft // 4)), or ((T - 1) * (n_fft // 4),) for 2-D input.
+    """
+    squeeze = magnitudes.dim() == 2
+    if squeeze:
+        magnitudes = magnitudes.unsqueeze(0)
+    freq_bins = magnitudes.shape[1]
+    if freq_bins != n_fft // 2 + 1:
+        raise ValueError(
+            f"griffin_lim: the spectrogram has {freq_bins} frequency bins; n_fft={n_fft} needs {n_fft // 2 + 1}. "
+            "Set the GriffinLimModel's n_fft to 2 * (bins - 1), or check the MelToSpec model's n_fft."
+        )
+    magnitudes = magnitudes.float()
+    hop = n_fft // 4
+    window = torch.hann_window(n_fft, device=magnitudes.device)
+    angles = torch.rand(magnitudes.shape, generator=generator, device=magnitudes.device) * (2 * math.pi)
+    phase = torch.polar(torch.ones_like(angles), angles)
+    stft = {"n_fft": n_fft, "hop_length": hop, "win_length": n_fft, "window": window, "center": True}
+    signal = torch.istft(magnitudes * phase, **stft)
+    for _ in range(n_iters):
+        spec = torch.stft(signal, pad_mode="constant", return_complex=True, **stft)
+        size = spec.abs()
+        silent = size == 0
+        phase = torch.where(
+            silent, torch.ones_like(spec), spec / torch.where(silent, torch.ones_like(size), size)
+        )
+        signal = torch.istft(magnitudes * phase, **stft)
+    return signal[0] if squeeze else signal
+
+
+class MelPsuedoInverseModel(MelToSpec):
+    """Mel -> linear magnitudes through the transposed slaney mel filterbank (NeMo 1.23's behaviour and name).
+
+    Buffer ``mel_pseudo_inverse`` (mel_freq, n_fft // 2 + 1) is not saved in the state dict (as in NeMo).
+    """
+
+    def __init__(self, cfg: DictConfig | Mapping[str, Any], trainer: pl.Trainer | None = None) -> None:
+        super().__init__(cfg=cfg, trainer=trainer)
+        _require_keys(
+            self._cfg, ("sampling_rate", "n_fft", "mel_fmin", "mel_fmax", "mel_freq"), type(self).__name__
+        )
+        weights = mel_filterbank(
+            int(self._cfg.sampling_rate),
+            int(self._cfg.n_fft),
+            int(self._cfg.mel_freq),
+            float(self._cfg.mel_fmin),
+            float(self._cfg.mel_fmax) if self._cfg.mel_fmax is not None else self._cfg.sampling_rate / 2,
+            "slaney",
+        )
+        self.register_buffer("mel_pseudo_inverse", weights, persistent=False)
+
+    def convert_mel_spectrogram_to_linear(self, mel: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+        """Linear magnitudes (B, n_fft // 2 + 1, T) from (non-log) mel energies ``mel`` (B, mel_freq, T)."""
+        return torch.tensordot(mel, self.mel_pseudo_inverse, dims=([1], [0])).transpose(1, 2)
+
+    def setup_training_data(self, cfg: DictConfig) -> None:
+        """Nothing to train."""
+
+    def setup_validation_data(self, cfg: DictConfig) -> None:
+        """Nothing to validate."""
+
+
+class GriffinLimModel(Vocoder):
+    """Griffin-Lim vocoder for linear magnitude spectrograms (config keys ``n_iters``, ``n_fft``, ``l_hop``)."""
+
+    def __init__(self, cfg: DictConfig | Mapping[str, Any], trainer: pl.Trainer | None = None) -> None:
+        super().__init__(cfg=cfg, trainer=trainer)
+        _require_keys(self._cfg, ("n_iters", "n_fft", "l_hop"), type(self).__name__)
+        self.n_iters = int(self._cfg.n_iters)
+        self.n_fft = int(self._cfg.n_fft)
+        self.l_hop = int(self._cfg.l_hop)
+
+    def convert_spectrogram_to_audio(
+        self, spec: torch.Tensor, Ts: Sequence[int] | None = None
+    ) -> torch.Tensor:
+        """Audio (B, (max(Ts) - 1) * l_hop) from linear magnitudes ``spec`` (B, n_fft // 2 + 1, T).
+
+        Args:
+            spec: magnitudes; frames past an item's length are ignored when ``Ts`` is given.
+            Ts: frames of each item (default: all ``T``); shorter items end with zeros.
+        """
+        batch, _, max_frames = spec.shape
+        lengths = [max_frames] * batch if Ts is None else [int(t) for t in Ts]
+        audios = torch.zeros(batch, (max(lengths) - 1) * self.l_hop, device=spec.device)
+        if all(length == max_frames for length in lengths):
+            signals = [griffin_lim(spec, n_iters=self.n_iters, n_fft=self.n_fft)]
+            rows = [slice(None)]
+        else:
+            signals = [
+                griffin_lim(spec[i : i + 1, :, :length], n_iters=self.n_iters, n_fft=self.n_fft)
+                for i, length in enumerate(lengths)
+            ]
+            rows = [slice(i, i + 1) for i in range(batch)]
+        for row, signal in zip(rows, signals):
+            size = min(signal.shape[-1], audios.shape[-1])
+            audios[row, :size] = signal[..., :size]
+        return audios
+
+    def setup_training_data(self, cfg: DictConfig) -> None:
+        """Nothing to train."""
+
+    def setup_validation_data(self, cfg: DictConfig) -> None:
+        """Nothing to validate."""
+
+
+@dataclass
+class TwoStagesConfig:
+    """The keys of a :class:`TwoStagesModel` config: the two models' ``_target_`` configs (may be empty)."""
+
+    mel2spec: dict[Any, Any] = field(default_factory=dict)
+    linvocoder: dict[Any, Any] = field(default_factory=dict)
+
+
+class TwoStagesModel(Vocoder):
+    """Log-mel -> (exp) mel -> linear magnitudes (``mel2spec``) -> audio (``linvocoder``).
+
+    ``mel2spec`` / ``linvocoder`` configs with a ``_target_`` are built; otherwise set the models with
+    :meth:`set_mel_to_spec_model` and :meth:`set_linear_vocoder`.
+    """
+
+    def __init__(self, cfg: DictConfig | Mapping[str, Any], trainer: pl.Trainer | None = None) -> None:
+        super().__init__(cfg=cfg, trainer=trainer)
+        _require_keys(self._cfg, ("mel2spec", "linvocoder"), type(self).__name__)
+        self.mel2spec = self._build(self._cfg.mel2spec)
+        self.linvocoder = self._build(self._cfg.linvocoder)
+
+    def _build(self, cfg: DictConfig | None) -> Any:
+        if cfg is None or "_target_" not in cfg:
+            return None
+        return self.from_config_dict(OmegaConf.create(OmegaConf.to_container(cfg, resolve=True)))
+
+    def set_mel_to_spec_model(self, mel2spec: MelToSpec) -> None:
+        """Use ``mel2spec`` for the first stage."""
+        self.mel2spec = mel2spec
+
+    def set_linear_vocoder(self, linvocoder: Vocoder) -> None:
+        """Use ``linvocoder`` for the second stage."""
+        self.linvocoder = linvocoder
+
+    @property
+    def input_types(self) -> dict[str, NeuralType]:
+        return {"mel": NeuralType(("B", "D", "T"), MelSpectrogramType())}
+
+    @property
+    def output_types(self) -> dict[str, NeuralType]:
+        return {"wave": NeuralType(("B", "T"), AudioSignal())}
+
+    def forward(self, *, mel: torch.Tensor) -> torch.Tensor:
+        """Audio (B, T_audio) from log-mel spectrograms ``mel`` (B, n_mels, T)."""
+        return self.convert_spectrogram_to_audio(mel)
+
+    def convert_spectrogram_to_audio(self, spec: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+        """Audio from log-mel spectrograms ``spec`` (B, n_mels, T); ``kwargs`` go to the linear vocoder."""
+        if self.mel2spec is None or self.linvocoder is None:
+            raise ValueError(
+                "TwoStagesModel needs both stages: set mel2spec._target_ and linvocoder._target_ in the config, "
+                "or call set_mel_to_spec_model() and set_linear_vocoder()."
+            )
+        self.eval()
+        with torch.no_grad():
+            linear_spec = self.mel2spec.convert_mel_spectrogram_to_linear(torch.exp(spec))
+            return self.linvocoder.convert_spectrogram_to_audio(linear_spec, **kwargs)
+
+    def setup_training_data(self, cfg: DictConfig) -> None:
+        """Nothing to train."""
+
+    def setup_validation_data(self, cfg: DictConfig) -> None:
+        """Nothing to validate."""

@@ -1,0 +1,1 @@
+"""TTS neural modules: FastPitch, its transformer, aligner and predictors, HiFi-GAN."""

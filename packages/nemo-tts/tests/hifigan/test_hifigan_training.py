@@ -1,0 +1,247 @@
+"""HiFi-GAN trains with a real Lightning Trainer on real speech (the bundled Asterisk prompts, 16 kHz).
+
+The config is NeMo's ``hifigan.yaml`` model section with a small generator (upsample 8-8-4, hop 256) and NeMo's
+``debug`` switch, which narrows the discriminators so that a CPU step takes a fraction of a second.
+"""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import pytorch_lightning as pl
+import soundfile as sf
+import torch
+from nemo.collections.tts.models import HifiGanModel
+from omegaconf import OmegaConf
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+ASTERISK = REPO_ROOT / "data" / "asterisk"
+N_CLIPS = 4
+SEGMENT = 4096
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("hifigan_data") / "manifest.json"
+    lines = (ASTERISK / "train_manifest.json").read_text().splitlines()[:N_CLIPS]
+    with path.open("w") as file:
+        for line in lines:
+            entry = json.loads(line)
+            entry["audio_filepath"] = str(ASTERISK / entry["audio_filepath"])
+            file.write(json.dumps(entry) + "\n")
+    return path
+
+
+def tiny_config(manifest: Path) -> dict:
+    dataset = {
+        "_target_": "nemo.collections.tts.data.dataset.VocoderDataset",
+        "manifest_filepath": str(manifest),
+        "sample_rate": 16000,
+        "n_segments": SEGMENT,
+    }
+    return {
+        "preprocessor": {
+            "_target_": "nemo.collections.asr.parts.preprocessing.features.FilterbankFeatures",
+            "nfilt": 80,
+            "lowfreq": 0,
+            "highfreq": None,
+            "n_fft": 1024,
+            "n_window_size": 1024,
+            "n_window_stride": 256,
+            "pad_to": 0,
+            "pad_value": -11.52,
+            "sample_rate": 16000,
+            "window": "hann",
+            "normalize": None,
+            "preemph": None,
+            "dither": 0.0,
+            "frame_splicing": 1,
+            "log": True,
+            "log_zero_guard_type": "clamp",
+            "log_zero_guard_value": 1e-05,
+            "mag_power": 1.0,
+            "use_grads": False,
+            "exact_pad": True,
+        },
+        "generator": {
+            "_target_": "nemo.collections.tts.modules.hifigan_modules.Generator",
+            "resblock": 1,
+            "upsample_rates": [8, 8, 4],
+            "upsample_kernel_sizes": [16, 16, 8],
+            "upsample_initial_channel": 32,
+            "resblock_kernel_sizes": [3, 7],
+            "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5]],
+        },
+        "debug": True,
+        "optim": {
+            "_target_": "torch.optim.AdamW",
+            "lr": 0.0002,
+            "betas": [0.8, 0.99],
+            "sched": {"name": "CosineAnnealing", "min_lr": 1e-05, "warmup_ratio": 0.5},
+        },
+        "max_steps": 8,
+        "l1_loss_factor": 45,
+        "train_ds": {
+            "dataset": dataset,
+            "dataloader_params": {"drop_last": False, "shuffle": True, "batch_size": 2, "num_workers": 0},
+        },
+        "validation_ds": {
+            "dataset": dataset,
+            "dataloader_params": {"drop_last": False, "shuffle": False, "batch_size": 2, "num_workers": 0},
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def trained(manifest: Path) -> tuple[HifiGanModel, dict, pl.Trainer]:
+    torch.manual_seed(0)
+    trainer = pl.Trainer(
+        max_steps=6,  # Lightning counts both optimizers' steps: 3 training steps.
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=1,
+        val_check_interval=2,
+        num_sanity_val_steps=0,
+    )
+    model = HifiGanModel(cfg=OmegaConf.create(tiny_config(manifest)), trainer=trainer)
+    before = {key: value.clone() for key, value in model.state_dict().items()}
+    trainer.fit(model)
+    return model, before, trainer
+
+
+def test_both_optimizers_change_their_weights(trained: tuple[HifiGanModel, dict, pl.Trainer]) -> None:
+    model, before, _ = trained
+    after = model.state_dict()
+    for key in (
+        "generator.conv_pre.weight_v",
+        "generator.ups.2.weight_g",
+        "mpd.discriminators.4.convs.0.weight_v",
+        "msd.discriminators.0.convs.0.weight_orig",
+        "msd.discriminators.2.conv_post.weight_v",
+    ):
+        assert not torch.equal(after[key], before[key]), key
+    # The mel filterbanks are buffers, not trained.
+    assert torch.equal(after["trg_melspec_fn.fb"], before["trg_melspec_fn.fb"])
+
+
+def test_logged_losses_are_finite_and_named_as_nemo(trained: tuple[HifiGanModel, dict, pl.Trainer]) -> None:
+    _, _, trainer = trained
+    metrics = trainer.callback_metrics
+    names = (
+        "g_loss_fm_mpd",
+        "g_loss_fm_msd",
+        "g_loss_gen_mpd",
+        "g_loss_gen_msd",
+        "g_loss",
+        "d_loss_mpd",
+        "d_loss_msd",
+        "d_loss",
+        "g_l1_loss",
+        "val_loss",
+        "lr",
+    )
+    for name in names:
+        assert name in metrics, name
+        assert math.isfinite(float(metrics[name])), name
+    total = sum(
+        float(metrics[name])
+        for name in ("g_loss_fm_mpd", "g_loss_fm_msd", "g_loss_gen_mpd", "g_loss_gen_msd")
+    )
+    assert float(metrics["g_loss"]) == pytest.approx(total + 45 * float(metrics["g_l1_loss"]), rel=1e-5)
+    assert float(metrics["d_loss"]) == pytest.approx(
+        float(metrics["d_loss_mpd"]) + float(metrics["d_loss_msd"]), rel=1e-5
+    )
+
+
+def test_schedulers_step_with_the_training_steps(trained: tuple[HifiGanModel, dict, pl.Trainer]) -> None:
+    model, _, trainer = trained
+    optim_g, optim_d = trainer.optimizers
+    scheduler_g, scheduler_d = (config.scheduler for config in trainer.lr_scheduler_configs)
+    assert scheduler_g.last_epoch == scheduler_d.last_epoch == 3
+    # Warm-up over half of max_steps 8 (4 steps); NeMo's WarmupPolicy gives peak * (step + 1) / (warmup + 1).
+    assert optim_g.param_groups[0]["lr"] == pytest.approx(0.0002 * (3 + 1) / (4 + 1))
+    assert optim_d.param_groups[0]["lr"] == pytest.approx(optim_g.param_groups[0]["lr"])
+    assert model.lr_schedule_interval == "step"
+
+
+def test_generator_losses_reach_only_the_generator(manifest: Path) -> None:
+    """The generator step keeps the discriminators out of autograd, and leaves them trainable afterwards."""
+    model = HifiGanModel(cfg=OmegaConf.create(tiny_config(manifest)))
+    audio, audio_len = next(iter(model._train_dl))
+    mel, _ = model.audio_to_melspec_precessor(audio, audio_len)
+    audio_pred = model.generator(x=mel)
+    losses = model._generator_adversarial_losses(audio.unsqueeze(1), audio_pred)
+    sum(losses).backward()
+    assert all(loss.ndim == 0 and torch.isfinite(loss) for loss in losses)
+    assert model.generator.conv_pre.weight_v.grad is not None
+    assert model.generator.ups[0].weight_g.grad.abs().sum() > 0
+    discriminator_params = [*model.mpd.parameters(), *model.msd.parameters()]
+    assert all(p.grad is None for p in discriminator_params)
+    assert all(p.requires_grad for p in discriminator_params)
+
+
+def test_two_training_steps_match_nemo() -> None:
+    """NeMo 1.23 trained ``data/hifigan_train_tiny.nemo`` for two steps on one batch (data/make_hifigan_train_fixture.py);
+    the same steps here give the same weights, spectral-norm vectors and logged losses."""
+    data = Path(__file__).parent / "data"
+    expected = torch.load(data / "hifigan_train_tiny.io.pt", weights_only=True)
+    model = HifiGanModel.restore_from(data / "hifigan_train_tiny.nemo", map_location="cpu")
+    loader = torch.utils.data.DataLoader([(expected["audio"], expected["audio_len"])] * 2, batch_size=None)
+    trainer = pl.Trainer(
+        max_epochs=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
+    model.set_trainer(trainer)
+    model._train_dl = loader
+    trainer.fit(model, train_dataloaders=loader)
+    state = model.state_dict()
+    for key, value in expected["after"].items():
+        torch.testing.assert_close(state[key], value, atol=1e-5, rtol=1e-4, msg=key)
+    for key, value in expected["metrics"].items():
+        assert float(trainer.callback_metrics[key]) == pytest.approx(value, rel=1e-4, abs=1e-6), key
+
+
+def test_fine_tuning_on_precomputed_mels(manifest: Path, tmp_path: Path) -> None:
+    """``load_precomputed_mel`` (NeMo's fine-tuning set-up): the generator trains from the manifest's mel files."""
+    cfg = tiny_config(manifest)
+    featurizer = HifiGanModel(cfg=OmegaConf.create({**cfg, "train_ds": None, "validation_ds": None}))
+    fine_tune_manifest = tmp_path / "mels.json"
+    with fine_tune_manifest.open("w") as file:
+        for index, line in enumerate(manifest.read_text().splitlines()):
+            entry = json.loads(line)
+            audio, _ = sf.read(entry["audio_filepath"], dtype="float32")
+            with torch.no_grad():
+                mel, _ = featurizer.audio_to_melspec_precessor(
+                    torch.from_numpy(audio)[None], torch.tensor([audio.shape[0]])
+                )
+            entry["mel_filepath"] = str(tmp_path / f"{index}.npy")
+            np.save(entry["mel_filepath"], mel[0].numpy())
+            file.write(json.dumps(entry) + "\n")
+    cfg["train_ds"]["dataset"].update(
+        manifest_filepath=str(fine_tune_manifest), load_precomputed_mel=True, hop_length=256
+    )
+    cfg["validation_ds"] = None
+    trainer = pl.Trainer(
+        max_steps=4,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    model = HifiGanModel(cfg=OmegaConf.create(cfg), trainer=trainer)
+    assert model.input_as_mel
+    before = model.generator.conv_pre.weight_v.detach().clone()
+    trainer.fit(model)
+    assert not torch.equal(model.generator.conv_pre.weight_v, before)
+    assert math.isfinite(float(trainer.callback_metrics["g_l1_loss"]))
