@@ -24,6 +24,7 @@ ARCHITECTURE = REPO / "docs" / "architecture.md"
 MODULE_MAPS = {
     "## nemo-core module map": REPO / "packages/nemo-core/src",
     "## nemo-asr module map": REPO / "packages/nemo-asr/src/nemo/collections/asr",
+    "## nemo-tts module map": REPO / "packages/nemo-tts/src/nemo/collections/tts",
 }
 
 _PROBE = """

@@ -4,8 +4,8 @@ nemo synthesize "TEXT" -o OUT.wav --model M [--vocoder V] [--speaker N] [--pace 
 nemo synthesize --file LINES.txt --out-dir DIR --model M [--vocoder V] ...   (DIR/0001.wav, DIR/0002.wav, ...)
 nemo tts pitch-stats MANIFEST [...]                                           (pitch_mean / pitch_std)
 
-``M`` and ``V`` are ``.nemo`` paths or pretrained names (``nemo pretrained``); without ``--vocoder``,
-Griffin-Lim is built from the model's mel settings.
+``M`` and ``V`` are ``.nemo`` paths or pretrained names (``nemo.core.registry.list_pretrained()``); without
+``--vocoder``, Griffin-Lim is built from the model's mel settings.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ def load_tts_model(model: str, map_location: str | torch.device | None = "cpu") 
     """Restore a TTS model from a ``.nemo`` path or a pretrained name; nothing is downloaded.
 
     Args:
-        model: a ``.nemo`` file, or a name (or alias) a plugin registers (``nemo pretrained`` lists them).
+        model: a ``.nemo`` file, or a name (or alias) a plugin registers (``nemo.core.registry.list_pretrained()``).
         map_location: device for the weights.
 
     Returns:
