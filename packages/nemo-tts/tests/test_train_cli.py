@@ -47,6 +47,30 @@ def events(run_dir: Path) -> EventAccumulator:
     return accumulator
 
 
+def train_tiny(
+    config: str, train: Path, dev: Path, runs: Path, *overrides: str, train_batch_size: int
+) -> tuple[EventAccumulator, Path]:
+    """``nemo train config`` on the given manifests, logging every step into ``runs``.
+
+    Returns:
+        The run's TensorBoard events and the ``.nemo`` archive it wrote.
+    """
+    result = run_nemo(
+        "train",
+        config,
+        f"train_dataset={train}",
+        f"validation_datasets={dev}",
+        *overrides,
+        "trainer.log_every_n_steps=1",
+        f"model.train_ds.dataloader_params.batch_size={train_batch_size}",
+        "model.validation_ds.dataloader_params.batch_size=2",
+        f"exp_manager.exp_dir={runs}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (archive,) = sorted(runs.rglob("*.nemo"))
+    return events(runs), archive
+
+
 def test_fastpitch_tiny_cpu_trains_from_pitch_stats_to_a_speaking_archive(tmp_path):
     train = small_manifest(tmp_path / "data", "train", count=8, min_duration=1.0)
     dev = small_manifest(tmp_path / "data", "dev", count=2, min_duration=1.0)
@@ -59,23 +83,17 @@ def test_fastpitch_tiny_cpu_trains_from_pitch_stats_to_a_speaking_archive(tmp_pa
     assert 100.0 < pitch_mean < 300.0 and 10.0 < pitch_std < 100.0  # one female voice, as Hz
     assert len(list((sup / "pitch").iterdir())) == 8  # cached for training to reuse
 
-    result = run_nemo(
-        "train",
+    run, archive = train_tiny(
         "fastpitch_tiny_cpu",
-        f"train_dataset={train}",
-        f"validation_datasets={dev}",
+        train,
+        dev,
+        tmp_path / "runs",
         f"sup_data_path={sup}",
         f"pitch_mean={pitch_mean}",
         f"pitch_std={pitch_std}",
         "trainer.max_epochs=2",
-        "trainer.log_every_n_steps=1",
-        "model.train_ds.dataloader_params.batch_size=4",
-        "model.validation_ds.dataloader_params.batch_size=2",
-        f"exp_manager.exp_dir={tmp_path / 'runs'}",
+        train_batch_size=4,
     )
-
-    assert result.returncode == 0, result.stderr[-3000:]
-    run = events(tmp_path / "runs")
     scalars = set(run.Tags()["scalars"])
     assert {
         "t_loss",
@@ -91,7 +109,6 @@ def test_fastpitch_tiny_cpu_trains_from_pitch_stats_to_a_speaking_archive(tmp_pa
     assert {"val_mel_target", "val_mel_predicted", "val_attn", "val_pitch_predicted"} <= images
     assert {"train_mel_target", "train_attn"} <= images  # after the first validation, as NeMo does
 
-    (archive,) = sorted((tmp_path / "runs").rglob("*.nemo"))
     from nemo.collections.tts.models import FastPitchModel
 
     model = FastPitchModel.restore_from(str(archive), map_location="cpu").eval()
@@ -104,22 +121,16 @@ def test_hifigan_tiny_cpu_trains_both_optimizers_and_logs_the_gan_losses(tmp_pat
     train = small_manifest(tmp_path / "data", "train", count=4, min_duration=1.0)
     dev = small_manifest(tmp_path / "data", "dev", count=2, min_duration=2.0)
 
-    result = run_nemo(
-        "train",
+    run, archive = train_tiny(
         "hifigan_tiny_cpu",
-        f"train_dataset={train}",
-        f"validation_datasets={dev}",
+        train,
+        dev,
+        tmp_path / "runs",
         "trainer.max_steps=-1",
         "+trainer.max_epochs=1",
-        "trainer.log_every_n_steps=1",
         "trainer.check_val_every_n_epoch=1",
-        "model.train_ds.dataloader_params.batch_size=2",
-        "model.validation_ds.dataloader_params.batch_size=2",
-        f"exp_manager.exp_dir={tmp_path / 'runs'}",
+        train_batch_size=2,
     )
-
-    assert result.returncode == 0, result.stderr[-3000:]
-    run = events(tmp_path / "runs")
     scalars = set(run.Tags()["scalars"])
     assert {
         "d_loss",
@@ -131,7 +142,6 @@ def test_hifigan_tiny_cpu_trains_both_optimizers_and_logs_the_gan_losses(tmp_pat
         "val_loss",
     } <= scalars
     assert len(run.Scalars("d_loss")) == 2  # 2 batches, both optimizers stepping on each
-    (archive,) = sorted((tmp_path / "runs").rglob("*.nemo"))
     from nemo.collections.tts.models import HifiGanModel
 
     model = HifiGanModel.restore_from(str(archive), map_location="cpu").eval()

@@ -86,19 +86,14 @@ class _Recorder(pl.Callback):
         self.rows.append({"epoch": trainer.current_epoch, "raw_bin": self.raw_bin, **metrics})
 
 
-def test_fit_learned_alignment_losses_decrease(speech_manifest, fastpitch_config, tmp_path):
+def test_fit_learned_alignment_losses_decrease(speech_manifest, fastpitch_config, tmp_path, cpu_trainer):
     torch.manual_seed(0)
     cfg = _config(fastpitch_config, speech_manifest, tmp_path / "sup")
     recorder = _Recorder()
-    trainer = pl.Trainer(
+    trainer = cpu_trainer(
         max_epochs=STEPS,
         limit_train_batches=1,
         limit_val_batches=0,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
         callbacks=[recorder],
     )
     model = FastPitchModel(cfg=cfg, trainer=trainer)
@@ -129,24 +124,22 @@ def test_fit_learned_alignment_losses_decrease(speech_manifest, fastpitch_config
         assert end < factor * start, (name, start, end)
 
 
-def test_validation_logs_losses_and_tensorboard_images(speech_manifest, fastpitch_config, tmp_path):
+def test_validation_logs_losses_and_tensorboard_images(
+    speech_manifest, fastpitch_config, tmp_path, cpu_trainer
+):
     from pytorch_lightning.loggers import TensorBoardLogger
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     torch.manual_seed(0)
     cfg = _config(fastpitch_config, speech_manifest, tmp_path / "sup", log_images=True)
     logger = TensorBoardLogger(str(tmp_path / "tb"), name="fastpitch")
-    trainer = pl.Trainer(
+    trainer = cpu_trainer(
         max_epochs=1,
         limit_train_batches=1,
         limit_val_batches=1,
         num_sanity_val_steps=0,
         log_every_n_steps=1,
-        accelerator="cpu",
         logger=logger,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
     )
     model = FastPitchModel(cfg=cfg, trainer=trainer)
     trainer.fit(model)

@@ -6,6 +6,8 @@ The config is NeMo's ``hifigan.yaml`` model section with a small generator (upsa
 
 import json
 import math
+import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from omegaconf import OmegaConf
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 ASTERISK = REPO_ROOT / "data" / "asterisk"
+DATA = Path(__file__).parent / "data"
 N_CLIPS = 4
 SEGMENT = 4096
 
@@ -35,75 +38,37 @@ def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def tiny_config(manifest: Path) -> dict:
+    """The model config of ``data/hifigan_train_tiny.nemo`` (see its generator script), warming up over half of
+    ``max_steps`` 8, training and validating on ``manifest``'s clips."""
+    with tarfile.open(DATA / "hifigan_train_tiny.nemo") as archive:
+        text = archive.extractfile("./model_config.yaml").read().decode("utf-8")
+    cfg = OmegaConf.to_container(OmegaConf.create(text))
+    for key in ("target", "nemo_version"):
+        del cfg[key]
+    cfg["optim"]["sched"]["warmup_ratio"] = 0.5
+    cfg["max_steps"] = 8
     dataset = {
         "_target_": "nemo.collections.tts.data.dataset.VocoderDataset",
         "manifest_filepath": str(manifest),
         "sample_rate": 16000,
         "n_segments": SEGMENT,
     }
-    return {
-        "preprocessor": {
-            "_target_": "nemo.collections.asr.parts.preprocessing.features.FilterbankFeatures",
-            "nfilt": 80,
-            "lowfreq": 0,
-            "highfreq": None,
-            "n_fft": 1024,
-            "n_window_size": 1024,
-            "n_window_stride": 256,
-            "pad_to": 0,
-            "pad_value": -11.52,
-            "sample_rate": 16000,
-            "window": "hann",
-            "normalize": None,
-            "preemph": None,
-            "dither": 0.0,
-            "frame_splicing": 1,
-            "log": True,
-            "log_zero_guard_type": "clamp",
-            "log_zero_guard_value": 1e-05,
-            "mag_power": 1.0,
-            "use_grads": False,
-            "exact_pad": True,
-        },
-        "generator": {
-            "_target_": "nemo.collections.tts.modules.hifigan_modules.Generator",
-            "resblock": 1,
-            "upsample_rates": [8, 8, 4],
-            "upsample_kernel_sizes": [16, 16, 8],
-            "upsample_initial_channel": 32,
-            "resblock_kernel_sizes": [3, 7],
-            "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5]],
-        },
-        "debug": True,
-        "optim": {
-            "_target_": "torch.optim.AdamW",
-            "lr": 0.0002,
-            "betas": [0.8, 0.99],
-            "sched": {"name": "CosineAnnealing", "min_lr": 1e-05, "warmup_ratio": 0.5},
-        },
-        "max_steps": 8,
-        "l1_loss_factor": 45,
-        "train_ds": {
-            "dataset": dataset,
-            "dataloader_params": {"drop_last": False, "shuffle": True, "batch_size": 2, "num_workers": 0},
-        },
-        "validation_ds": {
-            "dataset": dataset,
-            "dataloader_params": {"drop_last": False, "shuffle": False, "batch_size": 2, "num_workers": 0},
-        },
+    cfg["train_ds"] = {
+        "dataset": dataset,
+        "dataloader_params": {"drop_last": False, "shuffle": True, "batch_size": 2, "num_workers": 0},
     }
+    cfg["validation_ds"] = {
+        "dataset": dataset,
+        "dataloader_params": {"drop_last": False, "shuffle": False, "batch_size": 2, "num_workers": 0},
+    }
+    return cfg
 
 
 @pytest.fixture(scope="module")
-def trained(manifest: Path) -> tuple[HifiGanModel, dict, pl.Trainer]:
+def trained(manifest: Path, cpu_trainer: Callable[..., pl.Trainer]) -> tuple[HifiGanModel, dict, pl.Trainer]:
     torch.manual_seed(0)
-    trainer = pl.Trainer(
+    trainer = cpu_trainer(
         max_steps=6,  # Lightning counts both optimizers' steps: 3 training steps.
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
         limit_val_batches=1,
         val_check_interval=2,
         num_sanity_val_steps=0,
@@ -185,20 +150,14 @@ def test_generator_losses_reach_only_the_generator(manifest: Path) -> None:
     assert all(p.requires_grad for p in discriminator_params)
 
 
-def test_two_training_steps_match_nemo() -> None:
+def test_two_training_steps_match_nemo(cpu_trainer: Callable[..., pl.Trainer]) -> None:
     """NeMo 1.23 trained ``data/hifigan_train_tiny.nemo`` for two steps on one batch (data/make_hifigan_train_fixture.py);
     the same steps here give the same weights, spectral-norm vectors and logged losses."""
-    data = Path(__file__).parent / "data"
-    expected = torch.load(data / "hifigan_train_tiny.io.pt", weights_only=True)
-    model = HifiGanModel.restore_from(data / "hifigan_train_tiny.nemo", map_location="cpu")
+    expected = torch.load(DATA / "hifigan_train_tiny.io.pt", weights_only=True)
+    model = HifiGanModel.restore_from(DATA / "hifigan_train_tiny.nemo", map_location="cpu")
     loader = torch.utils.data.DataLoader([(expected["audio"], expected["audio_len"])] * 2, batch_size=None)
-    trainer = pl.Trainer(
+    trainer = cpu_trainer(
         max_epochs=1,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
         num_sanity_val_steps=0,
     )
     model.set_trainer(trainer)
@@ -211,7 +170,9 @@ def test_two_training_steps_match_nemo() -> None:
         assert float(trainer.callback_metrics[key]) == pytest.approx(value, rel=1e-4, abs=1e-6), key
 
 
-def test_fine_tuning_on_precomputed_mels(manifest: Path, tmp_path: Path) -> None:
+def test_fine_tuning_on_precomputed_mels(
+    manifest: Path, tmp_path: Path, cpu_trainer: Callable[..., pl.Trainer]
+) -> None:
     """``load_precomputed_mel`` (NeMo's fine-tuning set-up): the generator trains from the manifest's mel files."""
     cfg = tiny_config(manifest)
     featurizer = HifiGanModel(cfg=OmegaConf.create({**cfg, "train_ds": None, "validation_ds": None}))
@@ -231,13 +192,8 @@ def test_fine_tuning_on_precomputed_mels(manifest: Path, tmp_path: Path) -> None
         manifest_filepath=str(fine_tune_manifest), load_precomputed_mel=True, hop_length=256
     )
     cfg["validation_ds"] = None
-    trainer = pl.Trainer(
+    trainer = cpu_trainer(
         max_steps=4,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
     )
     model = HifiGanModel(cfg=OmegaConf.create(cfg), trainer=trainer)
     assert model.input_as_mel

@@ -26,8 +26,25 @@ def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (values * mask).sum() / mask.sum()
 
 
-class DurationLoss(Loss):
-    """MSE between predicted log-durations and ``log(1 + durs_tgt)`` over valid tokens, times ``loss_scale``."""
+class _ScalarLoss(Loss):
+    """A loss whose single output is the scalar ``loss``."""
+
+    @property
+    def output_types(self) -> dict[str, NeuralType]:
+        return {"loss": NeuralType(elements_type=LossType())}
+
+
+class _ScaledTokenLoss(_ScalarLoss):
+    """Masked MSE over the valid tokens of (B, T) predictions and targets, times ``loss_scale``.
+
+    Subclasses name their three inputs (prediction, target, lengths) and the prediction/target element type in
+    ``_PORTS``, and keep NeMo 1.23's ``forward`` argument names.
+
+    Args:
+        loss_scale: factor applied to the loss.
+    """
+
+    _PORTS: tuple[tuple[str, type], tuple[str, type], str]
 
     def __init__(self, loss_scale: float = 0.1):
         super().__init__()
@@ -35,77 +52,56 @@ class DurationLoss(Loss):
 
     @property
     def input_types(self) -> dict[str, NeuralType]:
+        (pred_name, pred_type), (tgt_name, tgt_type), len_name = self._PORTS
         return {
-            "log_durs_predicted": NeuralType(("B", "T"), TokenLogDurationType()),
-            "durs_tgt": NeuralType(("B", "T"), TokenDurationType()),
-            "len": NeuralType(("B",), LengthsType()),
+            pred_name: NeuralType(("B", "T"), pred_type()),
+            tgt_name: NeuralType(("B", "T"), tgt_type()),
+            len_name: NeuralType(("B",), LengthsType()),
         }
 
-    @property
-    def output_types(self) -> dict[str, NeuralType]:
-        return {"loss": NeuralType(elements_type=LossType())}
+    def _scaled_masked_mse(
+        self, predicted: torch.Tensor, target: torch.Tensor, lengths: torch.Tensor
+    ) -> torch.Tensor:
+        """(B, T) prediction and target, (B,) lengths -> scalar mean squared error over valid tokens, scaled."""
+        mask = mask_from_lens(lengths, max_len=target.shape[1])
+        loss = F.mse_loss(target, predicted, reduction="none")
+        return _masked_mean(loss, mask) * self.loss_scale
+
+
+class DurationLoss(_ScaledTokenLoss):
+    """MSE between predicted log-durations and ``log(1 + durs_tgt)`` over valid tokens, times ``loss_scale``."""
+
+    _PORTS = (("log_durs_predicted", TokenLogDurationType), ("durs_tgt", TokenDurationType), "len")
 
     @typecheck()
     def forward(
         self, log_durs_predicted: torch.Tensor, durs_tgt: torch.Tensor, len: torch.Tensor
     ) -> torch.Tensor:
         """(B, T) predictions and targets, (B,) lengths -> scalar loss."""
-        mask = mask_from_lens(len, max_len=durs_tgt.shape[1])
-        loss = F.mse_loss(log_durs_predicted, torch.log(durs_tgt.float() + 1), reduction="none")
-        return _masked_mean(loss, mask) * self.loss_scale
+        return self._scaled_masked_mse(log_durs_predicted, torch.log(durs_tgt.float() + 1), len)
 
 
-class PitchLoss(Loss):
+class PitchLoss(_ScaledTokenLoss):
     """MSE between per-token pitch prediction and target over valid tokens, times ``loss_scale``."""
 
-    def __init__(self, loss_scale: float = 0.1):
-        super().__init__()
-        self.loss_scale = loss_scale
-
-    @property
-    def input_types(self) -> dict[str, NeuralType]:
-        return {
-            "pitch_predicted": NeuralType(("B", "T"), RegressionValuesType()),
-            "pitch_tgt": NeuralType(("B", "T"), RegressionValuesType()),
-            "len": NeuralType(("B",), LengthsType()),
-        }
-
-    @property
-    def output_types(self) -> dict[str, NeuralType]:
-        return {"loss": NeuralType(elements_type=LossType())}
+    _PORTS = (("pitch_predicted", RegressionValuesType), ("pitch_tgt", RegressionValuesType), "len")
 
     @typecheck()
     def forward(
         self, pitch_predicted: torch.Tensor, pitch_tgt: torch.Tensor, len: torch.Tensor
     ) -> torch.Tensor:
         """(B, T) predictions (right-padded with 0 to the target's T), targets, (B,) lengths -> scalar."""
-        mask = mask_from_lens(len, max_len=pitch_tgt.shape[1])
         pitch_predicted = F.pad(
             pitch_predicted, (0, pitch_tgt.shape[1] - pitch_predicted.shape[1]), value=0.0
         )
-        loss = F.mse_loss(pitch_tgt, pitch_predicted, reduction="none")
-        return _masked_mean(loss, mask) * self.loss_scale
+        return self._scaled_masked_mse(pitch_predicted, pitch_tgt, len)
 
 
-class EnergyLoss(Loss):
+class EnergyLoss(_ScaledTokenLoss):
     """MSE between per-token energy prediction and target over valid tokens, times ``loss_scale``; 0.0 when
     there is no target."""
 
-    def __init__(self, loss_scale: float = 0.1):
-        super().__init__()
-        self.loss_scale = loss_scale
-
-    @property
-    def input_types(self) -> dict[str, NeuralType]:
-        return {
-            "energy_predicted": NeuralType(("B", "T"), RegressionValuesType()),
-            "energy_tgt": NeuralType(("B", "T"), RegressionValuesType()),
-            "length": NeuralType(("B",), LengthsType()),
-        }
-
-    @property
-    def output_types(self) -> dict[str, NeuralType]:
-        return {"loss": NeuralType(elements_type=LossType())}
+    _PORTS = (("energy_predicted", RegressionValuesType), ("energy_tgt", RegressionValuesType), "length")
 
     @typecheck()
     def forward(
@@ -114,12 +110,10 @@ class EnergyLoss(Loss):
         """(B, T) predictions and targets, (B,) lengths -> scalar (0.0 without a target)."""
         if energy_tgt is None:
             return 0.0
-        mask = mask_from_lens(length, max_len=energy_tgt.shape[1])
-        loss = F.mse_loss(energy_tgt, energy_predicted, reduction="none")
-        return _masked_mean(loss, mask) * self.loss_scale
+        return self._scaled_masked_mse(energy_predicted, energy_tgt, length)
 
 
-class MelLoss(Loss):
+class MelLoss(_ScalarLoss):
     """MSE between predicted and target mels over the target's non-zero cells (the prediction is cut or
     zero-padded to the target's length)."""
 
@@ -129,10 +123,6 @@ class MelLoss(Loss):
             "spect_predicted": NeuralType(("B", "D", "T"), MelSpectrogramType()),
             "spect_tgt": NeuralType(("B", "D", "T"), MelSpectrogramType()),
         }
-
-    @property
-    def output_types(self) -> dict[str, NeuralType]:
-        return {"loss": NeuralType(elements_type=LossType())}
 
     @typecheck()
     def forward(self, spect_predicted: torch.Tensor, spect_tgt: torch.Tensor) -> torch.Tensor:

@@ -21,7 +21,7 @@ import torch
 from nemo.collections.tts.losses.aligner_loss import BinLoss, ForwardSumLoss
 from nemo.collections.tts.losses.fastpitchloss import DurationLoss, EnergyLoss, MelLoss, PitchLoss
 from nemo.collections.tts.models.base import SpectrogramGenerator
-from nemo.collections.tts.modules.fastpitch import FastPitchModule
+from nemo.collections.tts.modules.fastpitch import FastPitchModule, forward_input_types
 from nemo.collections.tts.parts.utils.helpers import (
     g2p_backward_compatible_support,
     plot_alignment_to_numpy,
@@ -34,10 +34,8 @@ from nemo.core.classes.exportable import Exportable
 from nemo.core.classes.typecheck import typecheck
 from nemo.core.neural_types import (
     Index,
-    LengthsType,
     MelSpectrogramType,
     NeuralType,
-    ProbsType,
     RegressionValuesType,
     TokenDurationType,
     TokenIndex,
@@ -272,22 +270,7 @@ class FastPitchModel(SpectrogramGenerator, Exportable):
         return torch.tensor(tokens, dtype=torch.long, device=self.device).unsqueeze(0)
 
     # ------------------------------------------------------------------------------------------ inference
-    @typecheck(
-        input_types={
-            "text": NeuralType(("B", "T_text"), TokenIndex()),
-            "durs": NeuralType(("B", "T_text"), TokenDurationType()),
-            "pitch": NeuralType(("B", "T_audio"), RegressionValuesType()),
-            "energy": NeuralType(("B", "T_audio"), RegressionValuesType(), optional=True),
-            "speaker": NeuralType(("B",), Index(), optional=True),
-            "pace": NeuralType(optional=True),
-            "spec": NeuralType(("B", "D", "T_spec"), MelSpectrogramType(), optional=True),
-            "attn_prior": NeuralType(("B", "T_spec", "T_text"), ProbsType(), optional=True),
-            "mel_lens": NeuralType(("B",), LengthsType(), optional=True),
-            "input_lens": NeuralType(("B",), LengthsType(), optional=True),
-            "reference_spec": NeuralType(("B", "D", "T_spec"), MelSpectrogramType(), optional=True),
-            "reference_spec_lens": NeuralType(("B",), LengthsType(), optional=True),
-        }
-    )
+    @typecheck(input_types=forward_input_types())
     def forward(
         self,
         *,
@@ -398,20 +381,41 @@ class FastPitchModel(SpectrogramGenerator, Exportable):
         )
         return data, outputs, mels, spec_len
 
-    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        """Loss = mel + duration + pitch + energy (+ forward-sum + warmed-up binarization with an aligner)."""
-        data, outputs, mels, spec_len = self._shared_step(batch)
-        mels_pred, _, _, log_durs_pred, pitch_pred, attn_soft, attn_logprob, attn_hard, attn_hard_dur = (
-            outputs[:9]
-        )
+    def _prosody_losses(
+        self, data: dict[str, Any], outputs: tuple, mels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | float]:
+        """Mel, duration, pitch and energy losses of one step (durations from the aligner when the batch has
+        none).
+
+        Args:
+            data: the unpacked batch (``text_lens``, optional ``durs``).
+            outputs: :meth:`forward`'s 12 outputs.
+            mels: (B, n_mels, T_spec) target mels.
+
+        Returns:
+            mel_loss, dur_loss, pitch_loss, energy_loss (0.0 without an energy target).
+        """
+        mels_pred, log_durs_pred, pitch_pred, attn_hard_dur = outputs[0], outputs[3], outputs[4], outputs[8]
         pitch, energy_pred, energy_tgt = outputs[9:]
         text_lens = data["text_lens"]
         durs = data.get("durs")
         if durs is None:
             durs = attn_hard_dur
-
         mel_loss = self.mel_loss_fn(spect_predicted=mels_pred, spect_tgt=mels)
         dur_loss = self.duration_loss_fn(log_durs_predicted=log_durs_pred, durs_tgt=durs, len=text_lens)
+        pitch_loss = self.pitch_loss_fn(pitch_predicted=pitch_pred, pitch_tgt=pitch, len=text_lens)
+        energy_loss = self.energy_loss_fn(
+            energy_predicted=energy_pred, energy_tgt=energy_tgt, length=text_lens
+        )
+        return mel_loss, dur_loss, pitch_loss, energy_loss
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        """Loss = mel + duration + pitch + energy (+ forward-sum + warmed-up binarization with an aligner)."""
+        data, outputs, mels, spec_len = self._shared_step(batch)
+        mels_pred, attn_soft, attn_logprob, attn_hard = outputs[0], outputs[5], outputs[6], outputs[7]
+        energy_tgt = outputs[11]
+        text_lens = data["text_lens"]
+        mel_loss, dur_loss, pitch_loss, energy_loss = self._prosody_losses(data, outputs, mels)
         loss = mel_loss + dur_loss
         if self.learn_alignment:
             ctc_loss = self.forward_sum_loss_fn(
@@ -420,10 +424,6 @@ class FastPitchModel(SpectrogramGenerator, Exportable):
             bin_loss_weight = min(self.current_epoch / self.bin_loss_warmup_epochs, 1.0) * 1.0
             bin_loss = self.bin_loss_fn(hard_attention=attn_hard, soft_attention=attn_soft) * bin_loss_weight
             loss = loss + ctc_loss + bin_loss
-        pitch_loss = self.pitch_loss_fn(pitch_predicted=pitch_pred, pitch_tgt=pitch, len=text_lens)
-        energy_loss = self.energy_loss_fn(
-            energy_predicted=energy_pred, energy_tgt=energy_tgt, length=text_lens
-        )
         loss = loss + pitch_loss + energy_loss
 
         self.log("t_loss", loss)
@@ -449,18 +449,10 @@ class FastPitchModel(SpectrogramGenerator, Exportable):
         """Losses on the batch with target durations (no aligner losses); the first batch keeps tensors
         for the TensorBoard images."""
         data, outputs, mels, _ = self._shared_step(batch)
-        mels_pred, _, _, log_durs_pred, pitch_pred, attn_soft, _, attn_hard, attn_hard_dur = outputs[:9]
-        pitch, energy_pred, energy_tgt = outputs[9:]
+        mels_pred, pitch_pred, attn_soft, attn_hard = outputs[0], outputs[4], outputs[5], outputs[7]
+        pitch, energy_tgt = outputs[9], outputs[11]
         text_lens = data["text_lens"]
-        durs = data.get("durs")
-        if durs is None:
-            durs = attn_hard_dur
-        mel_loss = self.mel_loss_fn(spect_predicted=mels_pred, spect_tgt=mels)
-        dur_loss = self.duration_loss_fn(log_durs_predicted=log_durs_pred, durs_tgt=durs, len=text_lens)
-        pitch_loss = self.pitch_loss_fn(pitch_predicted=pitch_pred, pitch_tgt=pitch, len=text_lens)
-        energy_loss = self.energy_loss_fn(
-            energy_predicted=energy_pred, energy_tgt=energy_tgt, length=text_lens
-        )
+        mel_loss, dur_loss, pitch_loss, energy_loss = self._prosody_losses(data, outputs, mels)
         first = batch_idx == 0
         val_outputs = {
             "val_loss": mel_loss + dur_loss + pitch_loss + energy_loss,

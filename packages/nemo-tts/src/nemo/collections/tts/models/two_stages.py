@@ -43,6 +43,16 @@ def _require_keys(cfg: DictConfig, keys: Sequence[str], owner: str) -> None:
         )
 
 
+class _NoTrainingData:
+    """``setup_training_data``/``setup_validation_data`` for the models here, which have nothing to train."""
+
+    def setup_training_data(self, cfg: DictConfig) -> None:
+        """Nothing to train."""
+
+    def setup_validation_data(self, cfg: DictConfig) -> None:
+        """Nothing to validate."""
+
+
 def griffin_lim(
     magnitudes: torch.Tensor, n_iters: int = 50, n_fft: int = 1024, generator: torch.Generator | None = None
 ) -> torch.Tensor:
@@ -87,7 +97,7 @@ def griffin_lim(
     return signal[0] if squeeze else signal
 
 
-class MelPsuedoInverseModel(MelToSpec):
+class MelPsuedoInverseModel(_NoTrainingData, MelToSpec):
     """Mel -> linear magnitudes through the transposed slaney mel filterbank (NeMo 1.23's behaviour and name).
 
     Buffer ``mel_pseudo_inverse`` (mel_freq, n_fft // 2 + 1) is not saved in the state dict (as in NeMo).
@@ -112,14 +122,8 @@ class MelPsuedoInverseModel(MelToSpec):
         """Linear magnitudes (B, n_fft // 2 + 1, T) from (non-log) mel energies ``mel`` (B, mel_freq, T)."""
         return torch.tensordot(mel, self.mel_pseudo_inverse, dims=([1], [0])).transpose(1, 2)
 
-    def setup_training_data(self, cfg: DictConfig) -> None:
-        """Nothing to train."""
 
-    def setup_validation_data(self, cfg: DictConfig) -> None:
-        """Nothing to validate."""
-
-
-class GriffinLimModel(Vocoder):
+class GriffinLimModel(_NoTrainingData, Vocoder):
     """Griffin-Lim vocoder for linear magnitude spectrograms (config keys ``n_iters``, ``n_fft``, ``l_hop``)."""
 
     def __init__(self, cfg: DictConfig | Mapping[str, Any], trainer: pl.Trainer | None = None) -> None:
@@ -155,12 +159,6 @@ class GriffinLimModel(Vocoder):
             audios[row, :size] = signal[..., :size]
         return audios
 
-    def setup_training_data(self, cfg: DictConfig) -> None:
-        """Nothing to train."""
-
-    def setup_validation_data(self, cfg: DictConfig) -> None:
-        """Nothing to validate."""
-
 
 @dataclass
 class TwoStagesConfig:
@@ -170,7 +168,7 @@ class TwoStagesConfig:
     linvocoder: dict[Any, Any] = field(default_factory=dict)
 
 
-class TwoStagesModel(Vocoder):
+class TwoStagesModel(_NoTrainingData, Vocoder):
     """Log-mel -> (exp) mel -> linear magnitudes (``mel2spec``) -> audio (``linvocoder``).
 
     ``mel2spec`` / ``linvocoder`` configs with a ``_target_`` are built; otherwise set the models with
@@ -219,9 +217,3 @@ class TwoStagesModel(Vocoder):
         with torch.no_grad():
             linear_spec = self.mel2spec.convert_mel_spectrogram_to_linear(torch.exp(spec))
             return self.linvocoder.convert_spectrogram_to_audio(linear_spec, **kwargs)
-
-    def setup_training_data(self, cfg: DictConfig) -> None:
-        """Nothing to train."""
-
-    def setup_validation_data(self, cfg: DictConfig) -> None:
-        """Nothing to validate."""

@@ -30,7 +30,14 @@ from nemo.core.neural_types import (
     TokenLogDurationType,
 )
 
-__all__ = ["ConvReLUNorm", "FastPitchModule", "TemporalPredictor", "average_features", "log_to_duration"]
+__all__ = [
+    "ConvReLUNorm",
+    "FastPitchModule",
+    "TemporalPredictor",
+    "average_features",
+    "forward_input_types",
+    "log_to_duration",
+]
 
 
 def log_to_duration(
@@ -136,6 +143,24 @@ class TemporalPredictor(NeuralModule):
         return (self.fc(out.transpose(1, 2)) * enc_mask).squeeze(-1)
 
 
+def forward_input_types() -> dict[str, NeuralType]:
+    """The input types of :meth:`FastPitchModule.forward`, also checked by ``FastPitchModel.forward``."""
+    return {
+        "text": NeuralType(("B", "T_text"), TokenIndex()),
+        "durs": NeuralType(("B", "T_text"), TokenDurationType()),
+        "pitch": NeuralType(("B", "T_audio"), RegressionValuesType()),
+        "energy": NeuralType(("B", "T_audio"), RegressionValuesType(), optional=True),
+        "speaker": NeuralType(("B",), Index(), optional=True),
+        "pace": NeuralType(optional=True),
+        "spec": NeuralType(("B", "D", "T_spec"), MelSpectrogramType(), optional=True),
+        "attn_prior": NeuralType(("B", "T_spec", "T_text"), ProbsType(), optional=True),
+        "mel_lens": NeuralType(("B",), LengthsType(), optional=True),
+        "input_lens": NeuralType(("B",), LengthsType(), optional=True),
+        "reference_spec": NeuralType(("B", "D", "T_spec"), MelSpectrogramType(), optional=True),
+        "reference_spec_lens": NeuralType(("B",), LengthsType(), optional=True),
+    }
+
+
 class FastPitchModule(NeuralModule):
     """FastPitch's network; built by ``FastPitchModel`` from its config sections.
 
@@ -210,20 +235,7 @@ class FastPitchModule(NeuralModule):
 
     @property
     def input_types(self) -> dict[str, NeuralType]:
-        return {
-            "text": NeuralType(("B", "T_text"), TokenIndex()),
-            "durs": NeuralType(("B", "T_text"), TokenDurationType()),
-            "pitch": NeuralType(("B", "T_audio"), RegressionValuesType()),
-            "energy": NeuralType(("B", "T_audio"), RegressionValuesType(), optional=True),
-            "speaker": NeuralType(("B",), Index(), optional=True),
-            "pace": NeuralType(optional=True),
-            "spec": NeuralType(("B", "D", "T_spec"), MelSpectrogramType(), optional=True),
-            "attn_prior": NeuralType(("B", "T_spec", "T_text"), ProbsType(), optional=True),
-            "mel_lens": NeuralType(("B",), LengthsType(), optional=True),
-            "input_lens": NeuralType(("B",), LengthsType(), optional=True),
-            "reference_spec": NeuralType(("B", "D", "T_spec"), MelSpectrogramType(), optional=True),
-            "reference_spec_lens": NeuralType(("B",), LengthsType(), optional=True),
-        }
+        return forward_input_types()
 
     @property
     def output_types(self) -> dict[str, NeuralType]:
@@ -261,6 +273,36 @@ class FastPitchModule(NeuralModule):
                 )
             return self.speaker_emb(speaker).unsqueeze(1)
         return None
+
+    def _encode(
+        self,
+        text: torch.Tensor,
+        speaker: torch.Tensor | None,
+        reference_spec: torch.Tensor | None,
+        reference_spec_lens: torch.Tensor | None,
+    ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Speaker embedding, encoder output and predicted durations, shared by :meth:`forward` and :meth:`infer`.
+
+        Args:
+            text: (B, T_text) token ids.
+            speaker: (B,) speaker ids, or None.
+            reference_spec, reference_spec_lens: reference audio for a speaker encoder, or None.
+
+        Returns:
+            spk_emb (B, 1, D) or None, enc_out (B, T_text, D), enc_mask (B, T_text, 1) in enc_out's dtype,
+            log_durs_predicted (B, T_text) and durs_predicted (B, T_text).
+        """
+        spk_emb = self.get_speaker_embedding(text.shape[0], speaker, reference_spec, reference_spec_lens)
+        enc_out, enc_mask = self.encoder(input=text, conditioning=spk_emb)
+        enc_mask = enc_mask.to(enc_out.dtype)
+        log_durs_predicted = self.duration_predictor(enc_out, enc_mask, conditioning=spk_emb)
+        durs_predicted = log_to_duration(
+            log_dur=log_durs_predicted,
+            min_dur=self.min_token_duration,
+            max_dur=self.max_token_duration,
+            mask=enc_mask,
+        )
+        return spk_emb, enc_out, enc_mask, log_durs_predicted, durs_predicted
 
     @typecheck()
     def forward(
@@ -305,16 +347,8 @@ class FastPitchModule(NeuralModule):
                 f"durs={'None' if durs is None else 'tensor'}, pitch={'None' if pitch is None else 'tensor'}. "
                 "Add durations and pitch to the dataset, or set learn_alignment: true."
             )
-        spk_emb = self.get_speaker_embedding(text.shape[0], speaker, reference_spec, reference_spec_lens)
-        enc_out, enc_mask = self.encoder(input=text, conditioning=spk_emb)
-        enc_mask = enc_mask.to(enc_out.dtype)
-
-        log_durs_predicted = self.duration_predictor(enc_out, enc_mask, conditioning=spk_emb)
-        durs_predicted = log_to_duration(
-            log_dur=log_durs_predicted,
-            min_dur=self.min_token_duration,
-            max_dur=self.max_token_duration,
-            mask=enc_mask,
+        spk_emb, enc_out, enc_mask, log_durs_predicted, durs_predicted = self._encode(
+            text, speaker, reference_spec, reference_spec_lens
         )
 
         attn_soft, attn_hard, attn_hard_dur, attn_logprob = None, None, None, None
@@ -400,15 +434,8 @@ class FastPitchModule(NeuralModule):
             spect (B, n_mels, T_out) float32, num_frames (B,), durs_predicted, log_durs_predicted,
             pitch_predicted (B, T_text), volume_extended (B, T_out) or None.
         """
-        spk_emb = self.get_speaker_embedding(text.shape[0], speaker, reference_spec, reference_spec_lens)
-        enc_out, enc_mask = self.encoder(input=text, conditioning=spk_emb)
-        enc_mask = enc_mask.to(enc_out.dtype)
-        log_durs_predicted = self.duration_predictor(enc_out, enc_mask, conditioning=spk_emb)
-        durs_predicted = log_to_duration(
-            log_dur=log_durs_predicted,
-            min_dur=self.min_token_duration,
-            max_dur=self.max_token_duration,
-            mask=enc_mask,
+        spk_emb, enc_out, enc_mask, log_durs_predicted, durs_predicted = self._encode(
+            text, speaker, reference_spec, reference_spec_lens
         )
         pitch_predicted = self.pitch_predictor(enc_out, enc_mask, conditioning=spk_emb)
         if pitch is not None:

