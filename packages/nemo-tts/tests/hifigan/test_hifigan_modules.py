@@ -43,6 +43,19 @@ def test_generator_configs_upsample_by_the_hop(name: str) -> None:
     assert f"resblocks.0.0.{expected}" in block_keys
 
 
+@pytest.mark.parametrize("name", ["v1", "v3"])
+def test_inference_in_the_2d_layout_matches_the_1d_convolutions(name: str) -> None:
+    torch.manual_seed(0)
+    generator = Generator(upsample_initial_channel=64, **GENERATORS[name]).eval()
+    mel = torch.randn(2, 80, 9)
+    with torch.inference_mode():
+        fast = generator(x=mel)  # CPU without autograd: the 2-D channels-last layout
+    reference = generator(x=mel).detach()  # autograd on: the 1-D convolutions, as NeMo runs them
+    assert fast.shape == reference.shape == (2, 1, 9 * 256)
+    assert fast.is_contiguous()
+    torch.testing.assert_close(fast, reference, rtol=0, atol=1e-6)
+
+
 def test_weight_norm_conv_matches_torch_parametrization() -> None:
     torch.manual_seed(0)
     ours = WeightNormConv1d(6, 5, 3, padding=2, dilation=2)

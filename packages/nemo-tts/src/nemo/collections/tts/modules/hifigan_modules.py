@@ -9,6 +9,11 @@ Weight-normalised convolutions keep NeMo's ``weight_g`` / ``weight_v`` parameter
 (inference, export) the folded weight ``g * v / ||v||`` is computed once and reused until either parameter
 changes (their version counters and storage are checked on each call), so eval-mode inference does no
 weight-norm work per call.
+
+On a CPU without autograd the generator runs in a 2-D layout: (B, C, 1, T) in channels-last memory order, each
+1-D (transposed) convolution as a 2-D one of height 1, whose oneDNN kernels are faster for HiFi-GAN's shapes
+(v1 generator, 256 frames, 2 idle cores: 0.54 s -> 0.45 s); the audio agrees with the 1-D path to ~1e-7.
+Training, CUDA and export keep the 1-D layout.
 """
 
 from __future__ import annotations
@@ -94,6 +99,15 @@ class _WeightNorm:
             self._folded_key = key
         return self._folded
 
+    def folded_weight_2d(self) -> torch.Tensor:
+        """:meth:`folded_weight` with a unit height axis, (C_out, C_in, 1, K) in channels-last order; for the
+        2-D layout, which runs without autograd only, so it is cached with the folded weight."""
+        weight = self.folded_weight()
+        if getattr(self, "_folded_2d_source", None) is not weight:
+            self._folded_2d = weight.unsqueeze(-2).contiguous(memory_format=torch.channels_last)
+            self._folded_2d_source = weight
+        return self._folded_2d
+
     def remove_weight_norm(self) -> None:
         """Replace ``weight_g`` / ``weight_v`` by a plain ``weight`` parameter (state-dict key ``weight``)."""
         if self._weight_norm_removed:
@@ -111,13 +125,26 @@ class _WeightNorm:
 
 
 class WeightNormConv1d(_WeightNorm, nn.Conv1d):
-    """``nn.Conv1d`` with weight normalisation (keys ``weight_g``, ``weight_v``, ``bias``). Input (B, C_in, T)."""
+    """``nn.Conv1d`` with weight normalisation (keys ``weight_g``, ``weight_v``, ``bias``).
+
+    Input (B, C_in, T), or (B, C_in, 1, T) in the generator's 2-D inference layout.
+    """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._init_weight_norm()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 4:
+            return F.conv2d(
+                x,
+                self.folded_weight_2d(),
+                self.bias,
+                (1, self.stride[0]),
+                (0, self.padding[0]),
+                (1, self.dilation[0]),
+                self.groups,
+            )
         return self._conv_forward(x, self.folded_weight(), self.bias)
 
 
@@ -140,6 +167,17 @@ class WeightNormConvTranspose1d(_WeightNorm, nn.ConvTranspose1d):
         self._init_weight_norm()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 4:  # the generator's 2-D inference layout (B, C_in, 1, T)
+            return F.conv_transpose2d(
+                x,
+                self.folded_weight_2d(),
+                self.bias,
+                (1, self.stride[0]),
+                (0, self.padding[0]),
+                (0, self.output_padding[0]),
+                self.groups,
+                (1, self.dilation[0]),
+            )
         return F.conv_transpose1d(
             x,
             self.folded_weight(),
@@ -163,6 +201,17 @@ def _leaky_relu(x: torch.Tensor, slope: float = LRELU_SLOPE) -> torch.Tensor:
     if torch.is_grad_enabled() and x.requires_grad:
         return F.leaky_relu(x, slope)
     return F.leaky_relu_(x, slope)
+
+
+def _use_2d_layout(x: torch.Tensor) -> bool:
+    """Whether the generator runs in the faster 2-D layout: CPU inference, not while tracing or exporting."""
+    return (
+        x.device.type == "cpu"
+        and not torch.is_grad_enabled()
+        and not torch.jit.is_tracing()
+        and not torch.jit.is_scripting()
+        and not torch.onnx.is_in_onnx_export()
+    )
 
 
 class ResBlock1(nn.Module):
@@ -297,6 +346,9 @@ class Generator(NeuralModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Audio (B, 1, T * prod(upsample_rates)) in [-1, 1] from mel spectrograms ``x`` (B, n_mels, T)."""
+        layout_2d = _use_2d_layout(x)
+        if layout_2d:
+            x = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
         x = self.conv_pre(x)
         for upsample, blocks in zip(self.ups, self.resblocks):
             x = upsample(F.leaky_relu(x, self.lrelu_slope))
@@ -307,7 +359,7 @@ class Generator(NeuralModule):
             x = total / self.num_kernels
         # NeMo's generator uses leaky_relu's default slope (0.01) here, not LRELU_SLOPE.
         x = self.conv_post(_leaky_relu(x, 0.01))
-        return torch.tanh(x)
+        return torch.tanh(x.squeeze(2) if layout_2d else x)
 
     def remove_weight_norm(self) -> None:
         """Fold every weight norm into plain ``weight`` parameters (state-dict keys change to ``*.weight``)."""

@@ -3,6 +3,11 @@ post-LayerNorm, with every padded position zeroed after each block.
 
 NeMo 1.23's classes and state-dict keys (``layers.N.dec_attn.qkv_net``, ``layers.N.pos_ff.CoreNet.0`` ...).
 The attention runs through ``torch.nn.functional.scaled_dot_product_attention`` with a key padding mask.
+
+On a CPU the position-wise convolutions run on the time-major activations (B, T, C) directly: that memory is
+(B, C, 1, T) in channels-last order, so each ``Conv1d`` runs as a 2-D convolution of height 1 on a view, with
+no transposed copy (results agree to float rounding). It saves a few percent of ``generate_spectrogram`` on 2
+cores; training, CUDA and export keep ``conv1d`` on the transposed view, as NeMo does.
 """
 
 from __future__ import annotations
@@ -43,6 +48,53 @@ class PositionalEmbedding(nn.Module):
         return pos_emb if bsz is None else pos_emb.expand(bsz, -1, -1)
 
 
+def _use_time_major_conv(x: torch.Tensor) -> bool:
+    """Whether :func:`conv1d_time_major` runs the channels-last 2-D convolution: CPU inference, not exporting.
+
+    With autograd the 2-D kernels' backward is slower than ``conv1d``'s (training step 0.71 s -> 0.80 s at
+    FastPitch v1.05 widths), so training keeps ``conv1d``.
+    """
+    return (
+        x.device.type == "cpu"
+        and not torch.is_grad_enabled()
+        and not torch.jit.is_tracing()
+        and not torch.jit.is_scripting()
+        and not torch.onnx.is_in_onnx_export()
+    )
+
+
+def _channels_last_weight(conv: nn.Conv1d) -> torch.Tensor:
+    """``conv.weight`` (C_out, C_in, K) as (C_out, C_in, 1, K) in channels-last order, for inference.
+
+    The copy is cached until the weight changes (in-place updates, ``load_state_dict``, ``.to()``).
+    """
+    weight = conv.weight
+    key = (weight._version, weight.data_ptr(), weight.dtype)
+    if getattr(conv, "_channels_last_key", None) != key:
+        conv._channels_last_weight = (
+            weight.detach().unsqueeze(2).contiguous(memory_format=torch.channels_last)
+        )
+        conv._channels_last_key = key
+    return conv._channels_last_weight
+
+
+def conv1d_time_major(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
+    """Apply ``conv`` (stride 1, "same" padding) to time-major ``x`` (B, T, C_in); returns (B, T, C_out)."""
+    if not _use_time_major_conv(x):
+        return conv(x.transpose(1, 2)).transpose(1, 2)
+    planes = x.transpose(1, 2).unsqueeze(2).contiguous(memory_format=torch.channels_last)
+    out = F.conv2d(
+        planes,
+        _channels_last_weight(conv),
+        conv.bias,
+        (1, conv.stride[0]),
+        (0, conv.padding[0]),
+        (1, conv.dilation[0]),
+        conv.groups,
+    )
+    return out.squeeze(2).transpose(1, 2)
+
+
 class PositionwiseConvFF(nn.Module):
     """Conv -> ReLU -> Conv -> Dropout (``CoreNet``) with a residual connection and LayerNorm."""
 
@@ -75,10 +127,13 @@ class PositionwiseConvFF(nn.Module):
     def forward(self, inp: torch.Tensor, conditioning: torch.Tensor | None = None) -> torch.Tensor:
         """(B, T, d_model) -> (B, T, d_model)."""
         if self.pre_lnorm:
-            core_out = self.layer_norm(inp, conditioning).to(inp.dtype)
-            return self.CoreNet(core_out.transpose(1, 2)).transpose(1, 2) + inp
-        core_out = self.CoreNet(inp.transpose(1, 2)).transpose(1, 2)
-        return self.layer_norm(inp + core_out, conditioning).to(inp.dtype)
+            return self._core(self.layer_norm(inp, conditioning).to(inp.dtype)) + inp
+        return self.layer_norm(inp + self._core(inp), conditioning).to(inp.dtype)
+
+    def _core(self, x: torch.Tensor) -> torch.Tensor:
+        """``CoreNet`` on time-major (B, T, d_model): conv -> ReLU -> conv -> dropout."""
+        conv_in, relu, conv_out, dropout = self.CoreNet
+        return dropout(conv1d_time_major(conv_out, relu(conv1d_time_major(conv_in, x))))
 
 
 class MultiHeadAttn(nn.Module):
