@@ -23,7 +23,7 @@ import torch
 from bench_asr_model import LABELS, MODEL_CONFIG, SAMPLE_RATE
 from omegaconf import OmegaConf
 from spread import rounded
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 
 # (M, K, N) of the GEMMs timed for the rate: a large square one and the Conformer-small FF shapes.
 PEAK_SHAPES = ((2048, 2048, 2048), (2008, 176, 704), (2008, 704, 176))
@@ -41,10 +41,21 @@ def attention_backward_flops(grad_out_shape, query_shape, key_shape, *args, out_
     return 3 * attention_flops(query_shape, key_shape, key_shape)
 
 
+def convolution_backward_flops(grad_out_shape, x_shape, w_shape, *args, out_shape=None, **kwargs) -> int:
+    """The input gradient and the weight gradient each cost the forward convolution's operations.
+
+    torch's own formula counts a grouped convolution's weight gradient as if it were not grouped (``groups``
+    times too many: 176x for the Conformer's depthwise convolution); the weight shape already holds the groups.
+    """
+    _bias, _stride, _padding, _dilation, transposed, _output_padding, _groups, output_mask = args
+    forward = conv_flop_count(x_shape, w_shape, grad_out_shape, transposed=transposed)
+    return forward * (int(output_mask[0]) + int(output_mask[1]))
+
+
 def count_gflop(step: Callable[[], object]) -> float:
     """Floating-point operations of one ``step()``, in units of 1e9."""
     aten = torch.ops.aten
-    mapping = {}
+    mapping = {aten.convolution_backward: convolution_backward_flops}
     for name, formula in (
         ("_scaled_dot_product_flash_attention_for_cpu", attention_flops),
         ("_scaled_dot_product_flash_attention_for_cpu_backward", attention_backward_flops),
@@ -56,14 +67,14 @@ def count_gflop(step: Callable[[], object]) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def gemm_gflops(repeats: int) -> list[float]:
-    """The rates of the fastest of ``PEAK_SHAPES``: GFLOP/s of each of its ``repeats`` timed fp32 products.
+def gemm_gflops(repeats: int, shapes: tuple[tuple[int, int, int], ...] = PEAK_SHAPES) -> list[float]:
+    """The rates of the fastest of ``shapes``: GFLOP/s of each of its ``repeats`` timed fp32 products.
 
     Every shape gets 3 untimed products first; the fastest is the one with the highest median rate. Torch's
     default thread count.
     """
     rates_per_shape = []
-    for m, k, n in PEAK_SHAPES:
+    for m, k, n in shapes:
         a, b = torch.randn(m, k), torch.randn(k, n)
         for _ in range(3):
             a @ b

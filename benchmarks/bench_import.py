@@ -21,6 +21,10 @@ STATEMENTS = {
     # What a training script really pulls in: the model classes, hence torch and Lightning.
     "import_modelpt_s": "from nemo.core import ModelPT",
     "import_ctc_model_s": "from nemo.collections.asr.models import EncDecCTCModel",
+    "import_nemo_tts_s": "import nemo.collections.tts",
+    "import_fastpitch_model_s": "from nemo.collections.tts.models import FastPitchModel",
+    # The bar for reaching FastPitchModel: Lightning alone (torch included).
+    "import_lightning_s": "import pytorch_lightning",
 }
 
 

@@ -1,4 +1,4 @@
-"""The Markdown page ``run_all.py`` writes: the figures table, the compute-floor table and the reading notes.
+"""The Markdown page ``run_all.py`` writes: the figures table, the compute-floor tables and the reading notes.
 
 A script's result is its figures pooled over every round (``dict``: a timed figure is the list of its samples,
 any other figure a number, string or bool) or the error text of a failed run (``str``). Importable as
@@ -6,6 +6,8 @@ any other figure a number, string or bool) or the error text of a failed run (``
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from spread import Spread, summarize
 
@@ -33,6 +35,15 @@ READING_NOTES = [
     "- `bench_asr_model` (train step, inference forward, `transcribe` of 16 files of 5 s) and "
     "`bench_asr_conformer` (the encoder alone) use the Conformer-small config: d_model 176, 16 layers, "
     "13 M parameters, fp32, torch's default thread count.",
+    "- `bench_tts_fastpitch` (`generate_spectrogram` of 4 sentences of about 120 characters, and a training "
+    "step on 4 x 3 s with the learned aligner) and `bench_tts_hifigan` (`convert_spectrogram_to_audio` of 256 "
+    "frames, and a generator + discriminator training step on 2 x 8192 samples) use NeMo's "
+    "fastpitch_align_v1.05 and hifigan v1 configs at full size, 22050 Hz, fp32, seeded random weights. "
+    "`spectrogram_mean_abs` and `audio_mean_abs` summarize the output from seed 0: equal on both sides, the two "
+    "produced the same output (a model drawing its weights in another order differs there even if it computes "
+    "the same function). "
+    "`import_nemo_tts_s` is the bare package import, `import_fastpitch_model_s` reaches the model class and "
+    "`import_lightning_s` (Lightning alone) is its bar.",
     "- `bench_plugins`: `nemo models` in a fresh interpreter, alternately without and with 50 installed plugin "
     "distributions; `model_modules_imported` and `torch_imported` come from `python -X importtime`.",
 ]
@@ -95,46 +106,103 @@ def figure_lines(rows: list[tuple[str, Result, Result | None]]) -> list[str]:
     return lines
 
 
-def floor_lines(rows: list[tuple[str, Result, Result | None]]) -> list[str]:
-    """``bench_asr_model``'s times beside the time ``bench_asr_compute_floor``'s counted operations take at the
-    highest fp32 matrix-multiply rate measured; empty when either script did not run."""
-    found = {stem: (ours, theirs) for stem, ours, theirs in rows}
-    model_ours, model_theirs = found.get("bench_asr_model", (None, None))
-    floors = found.get("bench_asr_compute_floor", (None, None))[0]
-    if not isinstance(model_ours, dict) or not isinstance(floors, dict):
+@dataclass(frozen=True)
+class FloorTable:
+    """A compute-floor table: the operations a floor script counts beside the times of the figures it counts.
+
+    Attributes:
+        floor_stem: the script printing ``gemm_gflops`` and one ``<row>_gflop`` per row.
+        heading: the table's Markdown heading.
+        counted: what the floor script counts, as the sentence after the script's name reads it.
+        timed: the calls it times for the machine's rate (its ``gemm_gflops``), in the plural.
+        rows: ``(row, model script, time figure)``: the row's name (its ``<row>_gflop`` figure) and the timed
+            figure of ``model script`` it floors.
+    """
+
+    floor_stem: str
+    heading: str
+    counted: str
+    timed: str
+    rows: tuple[tuple[str, str, str], ...]
+
+
+FLOOR_TABLES = (
+    FloorTable(
+        "bench_asr_compute_floor",
+        "## Against the compute floor",
+        "`bench_asr_model`'s three figures (matrix products, convolutions and attention; not elementwise "
+        "work, normalization, the FFT or audio I/O)",
+        "fp32 matrix products",
+        (
+            ("train_step", "bench_asr_model", "train_step_s"),
+            ("inference_forward", "bench_asr_model", "inference_forward_s"),
+            ("transcribe_16x5s", "bench_asr_model", "transcribe_16x5s_s"),
+        ),
+    ),
+    FloorTable(
+        "bench_tts_compute_floor",
+        "## TTS against the compute floor",
+        "the four figures of `bench_tts_fastpitch` and `bench_tts_hifigan` (matrix products, convolutions, "
+        "transposed ones included, and attention; not elementwise work, normalization, the STFT or the "
+        "optimizer)",
+        "fp32 matrix products and convolutions",
+        (
+            ("fastpitch_generate_spectrogram", "bench_tts_fastpitch", "generate_spectrogram_s"),
+            ("fastpitch_train_step", "bench_tts_fastpitch", "train_step_s"),
+            ("hifigan_convert_spectrogram_to_audio", "bench_tts_hifigan", "convert_spectrogram_to_audio_s"),
+            ("hifigan_train_step", "bench_tts_hifigan", "train_step_s"),
+        ),
+    ),
+)
+
+
+def floor_table_lines(table: FloorTable, found: dict[str, tuple[Result, Result | None]]) -> list[str]:
+    """``table``'s figures beside the time their counted operations take at the highest fp32 matrix-multiply
+    rate measured; empty when the floor script or every model script it floors did not run."""
+    floors = found.get(table.floor_stem, (None, None))[0]
+    if not isinstance(floors, dict):
         return []
     rate = figure(floors, "gemm_gflops")
     if not isinstance(rate, Spread):
         return []
-    lines = [
-        "## Against the compute floor",
-        "",
-        "`bench_asr_compute_floor` counts the floating-point operations of `bench_asr_model`'s three figures "
-        "(matrix products, convolutions and attention; not elementwise work, normalization, the FFT or audio "
-        f"I/O) and times fp32 matrix products: {rate.cell()} GFLOP/s. The floor is the counted operations at "
-        f"the highest of those rates, {rate.high:g} GFLOP/s: the time the model's work would take if all of it "
-        "ran as fast as the fastest fp32 matrix product measured here. It bounds neither other kernels nor "
-        "lower precision.",
-        "",
-        "| figure | GFLOP | floor (s) | ours (s) | floor / our median | NeMo 1.23 (s) | NeMo median / floor |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name in ("train_step", "inference_forward", "transcribe_16x5s"):
-        gflop, ours = floors.get(f"{name}_gflop"), figure(model_ours, f"{name}_s")
+    body = []
+    for name, stem, time_name in table.rows:
+        model_ours, model_theirs = found.get(stem, (None, None))
+        gflop, ours = floors.get(f"{name}_gflop"), figure(model_ours, time_name)
         if not isinstance(gflop, (int, float)) or not isinstance(ours, Spread):
             continue
         floor = gflop / rate.high
-        theirs = figure(model_theirs, f"{name}_s")
+        theirs = figure(model_theirs, time_name)
         nemo_ratio = f"{theirs.median / floor:.2f}x" if isinstance(theirs, Spread) else ""
-        lines.append(
+        body.append(
             f"| {name} | {gflop:g} | {floor:.3g} | {ours.cell()} | {floor / ours.median:.0%} | {cell(theirs)} "
             f"| {nemo_ratio} |"
         )
-    return [*lines, ""]
+    if not body:
+        return []
+    return [
+        table.heading,
+        "",
+        f"`{table.floor_stem}` counts the floating-point operations of {table.counted} and times "
+        f"{table.timed}: {rate.cell()} GFLOP/s. The floor is the counted operations at the highest of those "
+        f"rates, {rate.high:g} GFLOP/s: the time the model's work would take if all of it ran as fast as the "
+        f"fastest of those {table.timed} measured here. It bounds neither other kernels nor lower precision.",
+        "",
+        "| figure | GFLOP | floor (s) | ours (s) | floor / our median | NeMo 1.23 (s) | NeMo median / floor |",
+        "|---|---|---|---|---|---|---|",
+        *body,
+        "",
+    ]
+
+
+def floor_lines(rows: list[tuple[str, Result, Result | None]]) -> list[str]:
+    """Every ``FLOOR_TABLES`` table whose scripts ran, one after the other."""
+    found = {stem: (ours, theirs) for stem, ours, theirs in rows}
+    return [line for table in FLOOR_TABLES for line in floor_table_lines(table, found)]
 
 
 def page(header: list[str], rows: list[tuple[str, Result, Result | None]]) -> str:
-    """The whole page: the ``header`` paragraphs, the notes on reading the cells, both tables and what they time."""
+    """The whole page: the ``header`` paragraphs, the notes on reading the cells, the tables and what they time."""
     paragraphs = [line for paragraph in (*header, *HEADER_NOTES) for line in (paragraph, "")]
     lines = [*paragraphs, *figure_lines(rows), "", *floor_lines(rows), *READING_NOTES]
     return "\n".join(lines) + "\n"

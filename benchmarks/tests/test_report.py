@@ -45,3 +45,59 @@ def test_floor_is_the_counted_operations_at_the_highest_rate_measured() -> None:
 
 def test_no_floor_table_without_both_scripts() -> None:
     assert floor_lines([("bench_asr_model", {"train_step_s": [1.0]}, None)]) == []
+
+
+def test_tts_floor_table_draws_on_both_model_scripts() -> None:
+    floors = {
+        "gemm_gflops": [100.0, 50.0],
+        "fastpitch_generate_spectrogram_gflop": 20.0,
+        "fastpitch_train_step_gflop": 60.0,
+        "hifigan_convert_spectrogram_to_audio_gflop": 40.0,
+        "hifigan_train_step_gflop": 80.0,
+    }
+    fastpitch = {"generate_spectrogram_s": [0.5, 0.4], "train_step_s": [2.0]}
+    hifigan = {"convert_spectrogram_to_audio_s": [1.0], "train_step_s": [4.0, 3.0, 5.0]}
+    nemo_hifigan = {"convert_spectrogram_to_audio_s": [2.0], "train_step_s": [6.0]}
+    lines = floor_lines(
+        [
+            ("bench_tts_compute_floor", floors, None),
+            ("bench_tts_fastpitch", fastpitch, None),
+            ("bench_tts_hifigan", hifigan, nemo_hifigan),
+        ]
+    )
+    assert lines[0] == "## TTS against the compute floor"
+    assert "times fp32 matrix products and convolutions: 75 (50 to 100, n=2) GFLOP/s" in lines[2]
+    # At 100 GFLOP/s: 0.2 s of 0.45 s median is 44%; HiFi-GAN's train step 0.8 s of 4 s, NeMo's 6 s is 7.50x.
+    assert lines[-5:-1] == [
+        "| fastpitch_generate_spectrogram | 20 | 0.2 | 0.45 (0.4 to 0.5, n=2) | 44% |  |  |",
+        "| fastpitch_train_step | 60 | 0.6 | 2 (2 to 2, n=1) | 30% |  |  |",
+        "| hifigan_convert_spectrogram_to_audio | 40 | 0.4 | 1 (1 to 1, n=1) | 40% | 2 (2 to 2, n=1) | 5.00x |",
+        "| hifigan_train_step | 80 | 0.8 | 4 (3 to 5, n=3) | 20% | 6 (6 to 6, n=1) | 7.50x |",
+    ]
+
+
+def test_tts_floor_table_keeps_the_rows_of_the_scripts_that_ran() -> None:
+    floors = {"gemm_gflops": [100.0], "hifigan_train_step_gflop": 80.0, "fastpitch_train_step_gflop": 60.0}
+    lines = floor_lines(
+        [("bench_tts_compute_floor", floors, None), ("bench_tts_hifigan", {"train_step_s": [4.0]}, None)]
+    )
+    assert [line.split(" | ")[0] for line in lines if line.startswith("| ") and "floor (s)" not in line] == [
+        "| hifigan_train_step"
+    ]
+    assert (
+        floor_lines([("bench_tts_compute_floor", floors, None), ("bench_tts_fastpitch", "failed", None)])
+        == []
+    )
+
+
+def test_asr_and_tts_floor_tables_follow_each_other() -> None:
+    lines = floor_lines(
+        [
+            ("bench_asr_compute_floor", {"gemm_gflops": [100.0], "train_step_gflop": 50.0}, None),
+            ("bench_asr_model", {"train_step_s": [1.0]}, None),
+            ("bench_tts_compute_floor", {"gemm_gflops": [100.0], "hifigan_train_step_gflop": 80.0}, None),
+            ("bench_tts_hifigan", {"train_step_s": [4.0]}, None),
+        ]
+    )
+    headings = [line for line in lines if line.startswith("## ")]
+    assert headings == ["## Against the compute floor", "## TTS against the compute floor"]
