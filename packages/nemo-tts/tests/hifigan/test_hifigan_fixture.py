@@ -87,3 +87,19 @@ def test_old_flat_resblock_keys_load(restored: tuple[HifiGanModel, dict]) -> Non
     with torch.inference_mode():
         audio = fresh.convert_spectrogram_to_audio(spec=expected["spec"])
     torch.testing.assert_close(audio, expected["audio"], atol=1e-4, rtol=0)
+
+
+def test_a_seed_gives_nemos_initial_generator_weights() -> None:
+    """``make_hifigan_v3_fixture.py`` saved NeMo's generator as ``torch.manual_seed(seed); HifiGanModel(cfg)``
+    left it; the same two calls here give the same tensors (NeMo draws its layers in a fixed order)."""
+    nemo_model = HifiGanModel.restore_from(DATA / "hifigan_v3_16k_tiny.nemo", map_location="cpu")
+    seed = torch.load(DATA / "hifigan_v3_16k_tiny.io.pt", weights_only=True)["seed"]
+
+    torch.manual_seed(seed)
+    ours = HifiGanModel(cfg=nemo_model.cfg)
+
+    expected = nemo_model.generator.state_dict()
+    got = ours.generator.state_dict()
+    assert list(got) == list(expected)
+    for key, tensor in expected.items():
+        assert torch.equal(got[key], tensor), key

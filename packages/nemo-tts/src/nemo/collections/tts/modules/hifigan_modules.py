@@ -55,11 +55,16 @@ def get_padding(kernel_size: int, dilation: int = 1) -> int:
 def init_weights(module: nn.Module, mean: float = 0.0, std: float = 0.01) -> None:
     """Draw a plain convolution's ``weight`` from N(mean, std) (NeMo's helper; use with ``Module.apply``).
 
-    Weight-normalised convolutions are left alone: in NeMo 1.23 this initialisation does not reach them
-    either (it writes a weight that the weight-norm hook recomputes before each use).
+    A weight-normalised convolution keeps its weights: in NeMo 1.23 this initialisation writes a ``weight`` that
+    the weight-norm hook recomputes before each use. NeMo still draws those numbers, so they are drawn and
+    dropped here too: with the same seed, the generator starts from NeMo's weights.
     """
-    if "Conv" in type(module).__name__ and isinstance(getattr(module, "weight", None), nn.Parameter):
+    if "Conv" not in type(module).__name__:
+        return
+    if isinstance(getattr(module, "weight", None), nn.Parameter):
         module.weight.data.normal_(mean, std)
+    elif isinstance(module, _WeightNorm):
+        torch.empty_like(module.weight_v).normal_(mean, std)
 
 
 class _WeightNorm:
@@ -229,7 +234,9 @@ class ResBlock1(nn.Module):
         super().__init__()
         self.lrelu_slope = LRELU_SLOPE
         self.convs1 = nn.ModuleList([_same_conv(channels, kernel_size, d) for d in dilation])
+        self.convs1.apply(init_weights)
         self.convs2 = nn.ModuleList([_same_conv(channels, kernel_size, 1) for _ in dilation])
+        self.convs2.apply(init_weights)
 
     def forward(self, x: torch.Tensor, x_activated: torch.Tensor | None = None) -> torch.Tensor:
         """Apply the block; ``x_activated`` may hold ``leaky_relu(x)`` already (it is not modified)."""
@@ -257,6 +264,7 @@ class ResBlock2(nn.Module):
     def __init__(self, channels: int, kernel_size: int, dilation: Sequence[int]) -> None:
         super().__init__()
         self.convs = nn.ModuleList([_same_conv(channels, kernel_size, d) for d in dilation])
+        self.convs.apply(init_weights)
         self.lrelu_slope = LRELU_SLOPE
 
     def forward(self, x: torch.Tensor, x_activated: torch.Tensor | None = None) -> torch.Tensor:
@@ -320,12 +328,13 @@ class Generator(NeuralModule):
         block_cls = ResBlock1 if resblock == 1 else ResBlock2
         self.ups = nn.ModuleList()
         self.resblocks = nn.ModuleList()
-        channels = upsample_initial_channel
-        for rate, kernel in zip(upsample_rates, upsample_kernel_sizes):
+        # NeMo's order of creating and initialising the layers, so that a seed gives NeMo's initial weights.
+        stage_channels = [upsample_initial_channel // 2 ** (i + 1) for i in range(len(upsample_rates))]
+        for channels, rate, kernel in zip(stage_channels, upsample_rates, upsample_kernel_sizes):
             self.ups.append(
-                WeightNormConvTranspose1d(channels, channels // 2, kernel, rate, padding=(kernel - rate) // 2)
+                WeightNormConvTranspose1d(channels * 2, channels, kernel, rate, padding=(kernel - rate) // 2)
             )
-            channels //= 2
+        for channels in stage_channels:
             self.resblocks.append(
                 nn.ModuleList(
                     [
@@ -334,7 +343,11 @@ class Generator(NeuralModule):
                     ]
                 )
             )
-        self.conv_post = WeightNormConv1d(channels, 1, 7, 1, padding=3)
+        self.conv_post = WeightNormConv1d(stage_channels[-1], 1, 7, 1, padding=3)
+        self.ups.apply(init_weights)
+        self.conv_post.apply(init_weights)
+        if apply_weight_init_conv_pre:
+            self.conv_pre.apply(init_weights)
 
     @property
     def input_types(self) -> dict[str, NeuralType]:
