@@ -11,6 +11,10 @@ calls, with torch's default thread count:
   seeded random audio, through the model's public attributes: mels of the input and target, the generator,
   the discriminator step (``mpd``, ``msd``, ``discriminator_loss``, AdamW) then the generator step
   (``feature_loss``, ``generator_loss``, mel L1 times 45, AdamW).
+* ``fit_step_s``: the model's own ``training_step`` on the same kind of batches, run by a real Lightning
+  ``Trainer.fit`` (CPU, no logger, checkpoint or validation), timed from batch start to batch end: what a user's
+  training run costs per step, including whatever each side's ``training_step`` does beyond the steps above.
+  The first ``--warmup`` steps are not timed; the optimizers come from ``configure_optimizers`` (no scheduler).
 
 ``audio_mean_abs`` (of the converted audio) shows whether ours and NeMo's produced the same output from the
 same seed (which also needs both to draw the random weights in the same order).
@@ -26,14 +30,15 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from bench_asr_model import profile
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 from spread import rounded
-from timing import time_calls
+from timing import synchronize, time_calls
 
 SAMPLE_RATE = 22050
 N_MELS = 80
@@ -157,6 +162,49 @@ def workload(
     return inference, train_step
 
 
+def fit_step_times(model: torch.nn.Module, device: torch.device, repeats: int, warmup: int) -> list[float]:
+    """Seconds of each of ``repeats`` ``training_step`` batches of a real ``Trainer.fit``, after ``warmup``."""
+    import pytorch_lightning as pl
+
+    generator = torch.Generator().manual_seed(1)
+    batches = [
+        (
+            0.1 * torch.randn(TRAIN_BATCH, TRAIN_SEGMENT, generator=generator),
+            torch.full((TRAIN_BATCH,), TRAIN_SEGMENT),
+        )
+        for _ in range(warmup + repeats)
+    ]
+    loader = torch.utils.data.DataLoader(batches, batch_size=None)
+    times: list[float] = []
+
+    class StepTimer(pl.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+            synchronize(device)
+            self.start = time.perf_counter()
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+            synchronize(device)
+            times.append(time.perf_counter() - self.start)
+
+    with open_dict(model.cfg):
+        model.cfg.optim.pop("sched", None)
+    model._train_dl, model._validation_dl = loader, None  # the batches above, not the config's datasets
+    trainer = pl.Trainer(
+        max_epochs=1,
+        accelerator=device.type,
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        callbacks=[StepTimer()],
+    )
+    trainer.fit(model, train_dataloaders=loader)
+    return times[warmup:]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -181,6 +229,7 @@ def main() -> None:
     train_s = time_calls(train_step, args.repeats, args.warmup, device)
     if args.profile == "train":
         profile(train_step, args.profile_rows)
+    fit_s = fit_step_times(model, device, args.repeats, args.warmup)
     print(
         json.dumps(
             {
@@ -190,6 +239,7 @@ def main() -> None:
                 "audio_mean_abs": round(mean_abs, 5),
                 "convert_spectrogram_to_audio_s": rounded(convert_s, 3),
                 "train_step_s": rounded(train_s, 3),
+                "fit_step_s": rounded(fit_s, 3),
             }
         )
     )

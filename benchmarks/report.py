@@ -41,7 +41,9 @@ READING_NOTES = [
     "fastpitch_align_v1.05 and hifigan v1 configs at full size, 22050 Hz, fp32, seeded random weights. "
     "`spectrogram_mean_abs` and `audio_mean_abs` summarize the output from seed 0: equal on both sides, the two "
     "produced the same output (a model drawing its weights in another order differs there even if it computes "
-    "the same function). "
+    "the same function). HiFi-GAN's `train_step_s` is NeMo's step written out with the model's public modules "
+    "(the same work on both sides, which the floor counts); `fit_step_s` is each side's own `training_step` "
+    "run by a Lightning `Trainer.fit`, what a training run costs per step. "
     "`import_nemo_tts_s` is the bare package import, `import_fastpitch_model_s` reaches the model class and "
     "`import_lightning_s` (Lightning alone) is its bar.",
     "- `bench_plugins`: `nemo models` in a fresh interpreter, alternately without and with 50 installed plugin "
