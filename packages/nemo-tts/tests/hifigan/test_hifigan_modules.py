@@ -167,3 +167,15 @@ def test_frozen_generator_passes_gradients_to_its_input_after_inference() -> Non
     torch.testing.assert_close(audio.detach(), expected)
     audio.square().sum().backward()
     assert mel.grad is not None and mel.grad.abs().sum() > 0
+
+
+def test_2d_layout_follows_a_plain_weight_changed_in_place_after_removing_weight_norm() -> None:
+    torch.manual_seed(0)
+    conv = WeightNormConv1d(4, 4, 3, padding=1)
+    conv.remove_weight_norm()
+    x = torch.randn(1, 4, 10)
+    with torch.no_grad():
+        conv(x.unsqueeze(2))  # fills the channels-last cache
+        conv.weight.mul_(2.0)
+        planes = conv(x.unsqueeze(2).contiguous(memory_format=torch.channels_last)).squeeze(2)
+        torch.testing.assert_close(planes, conv(x), rtol=0, atol=1e-6)

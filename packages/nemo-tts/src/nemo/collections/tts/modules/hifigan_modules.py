@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from nemo.collections.tts.modules.submodules import channels_last_conv_weight
 from nemo.core.classes.module import NeuralModule
 from nemo.core.neural_types.elements import AudioSignal, MelSpectrogramType, VoidType
 from nemo.core.neural_types.neural_type import NeuralType
@@ -105,13 +106,8 @@ class _WeightNorm:
         return self._folded
 
     def folded_weight_2d(self) -> torch.Tensor:
-        """:meth:`folded_weight` with a unit height axis, (C_out, C_in, 1, K) in channels-last order; for the
-        2-D layout, which runs without autograd only, so it is cached with the folded weight."""
-        weight = self.folded_weight()
-        if getattr(self, "_folded_2d_source", None) is not weight:
-            self._folded_2d = weight.unsqueeze(-2).contiguous(memory_format=torch.channels_last)
-            self._folded_2d_source = weight
-        return self._folded_2d
+        """:meth:`folded_weight` as (C_out, C_in, 1, K) in channels-last order, for the 2-D inference layout."""
+        return channels_last_conv_weight(self, self.folded_weight())
 
     def remove_weight_norm(self) -> None:
         """Replace ``weight_g`` / ``weight_v`` by a plain ``weight`` parameter (state-dict key ``weight``)."""

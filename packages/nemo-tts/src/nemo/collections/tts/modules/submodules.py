@@ -216,3 +216,19 @@ class SpeakerEncoder(NeuralModule):
             out = self.gst_module(reference_spec, reference_spec_lens)
             embs = out if embs is None else embs + out
         return embs
+
+
+def channels_last_conv_weight(owner: torch.nn.Module, weight: torch.Tensor) -> torch.Tensor:
+    """``weight`` (C_out, C_in, K) as (C_out, C_in, 1, K) in channels-last order, for an inference ``Conv1d``
+    run as a 2-D convolution of height 1.
+
+    Cached on ``owner`` until ``weight`` is another tensor or changes (in-place updates, ``load_state_dict``,
+    ``.to()``); the cache holds ``weight`` itself, so a new tensor can never pass for the old one.
+    """
+    # An inference tensor (made under torch.inference_mode) cannot change in place: its identity is its key.
+    key = (0 if weight.is_inference() else weight._version, weight.data_ptr(), weight.dtype)
+    cached = owner.__dict__.get("_channels_last_weight_cache")
+    if cached is None or cached[0] is not weight or cached[1] != key:
+        copy = weight.detach().unsqueeze(2).contiguous(memory_format=torch.channels_last)
+        cached = owner.__dict__["_channels_last_weight_cache"] = (weight, key, copy)
+    return cached[2]

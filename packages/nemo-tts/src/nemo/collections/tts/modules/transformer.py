@@ -14,7 +14,12 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from nemo.collections.tts.modules.submodules import ConditionalInput, ConditionalLayerNorm, LinearNorm
+from nemo.collections.tts.modules.submodules import (
+    ConditionalInput,
+    ConditionalLayerNorm,
+    LinearNorm,
+    channels_last_conv_weight,
+)
 from nemo.collections.tts.parts.utils.helpers import get_mask_from_lengths, mask_from_lens
 from nemo.core.classes import NeuralModule
 from nemo.core.neural_types import EncodedRepresentation, LengthsType, MaskType, NeuralType, TokenIndex
@@ -63,21 +68,6 @@ def _use_time_major_conv(x: torch.Tensor) -> bool:
     )
 
 
-def _channels_last_weight(conv: nn.Conv1d) -> torch.Tensor:
-    """``conv.weight`` (C_out, C_in, K) as (C_out, C_in, 1, K) in channels-last order, for inference.
-
-    The copy is cached until the weight changes (in-place updates, ``load_state_dict``, ``.to()``).
-    """
-    weight = conv.weight
-    key = (weight._version, weight.data_ptr(), weight.dtype)
-    if getattr(conv, "_channels_last_key", None) != key:
-        conv._channels_last_weight = (
-            weight.detach().unsqueeze(2).contiguous(memory_format=torch.channels_last)
-        )
-        conv._channels_last_key = key
-    return conv._channels_last_weight
-
-
 def conv1d_time_major(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
     """Apply ``conv`` (stride 1, "same" padding) to time-major ``x`` (B, T, C_in); returns (B, T, C_out)."""
     if not _use_time_major_conv(x):
@@ -85,7 +75,7 @@ def conv1d_time_major(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
     planes = x.transpose(1, 2).unsqueeze(2).contiguous(memory_format=torch.channels_last)
     out = F.conv2d(
         planes,
-        _channels_last_weight(conv),
+        channels_last_conv_weight(conv, conv.weight),
         conv.bias,
         (1, conv.stride[0]),
         (0, conv.padding[0]),
