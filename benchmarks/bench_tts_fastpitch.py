@@ -12,6 +12,11 @@ would predict almost nothing, and the decoder would run on a handful of frames).
 * ``train_step_s``: what NeMo's ``FastPitchModel.training_step`` does for one batch of 4 x 3 s of seeded random
   audio and the same 4 sentences: preprocessor mels, ``forward`` with a beta-binomial alignment prior and a
   random pitch contour, the mel, duration, forward-sum, binarization and pitch losses, backward, AdamW step.
+* ``fit_step_s``: the model's own ``training_step`` on the same batch (as the dict a ``TextToSpeechDataset``
+  yields, which both sides' ``training_step`` take as it is), run by a real Lightning ``Trainer.fit`` (no
+  logger, checkpoint or validation), timed from batch start to batch end: what a user's training run costs
+  per step, with each side's own ``configure_optimizers`` (AdamW from ``optim``, no scheduler). The first
+  ``--warmup`` steps are not timed.
 
 ``spectrogram_frames`` (frames of the longest of the 4 generated spectrograms) and ``spectrogram_mean_abs``
 show whether ours and NeMo's produced the same output from the same seed.
@@ -33,7 +38,7 @@ import torch
 from bench_asr_model import profile
 from omegaconf import OmegaConf
 from spread import rounded
-from timing import time_calls
+from timing import fit_step_times, time_calls
 
 SAMPLE_RATE = 22050
 HOP_LENGTH = 256
@@ -41,6 +46,7 @@ D_MODEL = 384
 TRAIN_SECONDS = 3.0
 # Frames per token the duration predictor's bias aims at (about 12 characters per second of speech).
 FRAMES_PER_TOKEN = 7.0
+TEXT_TO_SPEECH_DATASET = "nemo.collections.tts.data.text_to_speech_dataset.TextToSpeechDataset"
 TEXTS = (
     "The quick brown fox jumps over the lazy dog, while the patient old farmer watches it all "
     "from behind his wooden fence.",
@@ -204,6 +210,44 @@ def beta_binomial_prior(text_lens: torch.Tensor, mel_lens: torch.Tensor) -> torc
     return prior
 
 
+def training_inputs(model: torch.nn.Module, device: torch.device) -> dict[str, torch.Tensor]:
+    """The training batch: 4 x 3 s of seeded random audio, ``TEXTS``, an alignment prior and a pitch contour.
+
+    Keys are those of a ``TextToSpeechDataset`` batch: ``audio``, ``audio_lens``, ``text``, ``text_lens``,
+    ``align_prior_matrix`` (B, T_spec, T_text) and ``pitch`` (B, T_spec). Parses ``TEXTS`` in eval mode.
+    """
+    model.eval()
+    tokens, text_lens = parsed_batch(model)
+    generator = torch.Generator().manual_seed(0)
+    n_samples = int(TRAIN_SECONDS * SAMPLE_RATE)
+    audio = (0.1 * torch.randn(len(TEXTS), n_samples, generator=generator)).to(device)
+    audio_lens = torch.full((len(TEXTS),), n_samples, dtype=torch.int64, device=device)
+    with torch.no_grad():
+        _, mel_lens = model.preprocessor(input_signal=audio, length=audio_lens)
+    return {
+        "audio": audio,
+        "audio_lens": audio_lens,
+        "text": tokens,
+        "text_lens": text_lens,
+        "align_prior_matrix": beta_binomial_prior(text_lens.cpu(), mel_lens.cpu()).to(device),
+        "pitch": torch.randn(len(TEXTS), int(mel_lens.max()), generator=generator).to(device),
+    }
+
+
+def fastpitch_fit_step_times(
+    model: torch.nn.Module, device: torch.device, repeats: int, warmup: int
+) -> list[float]:
+    """Seconds of each of ``repeats`` ``training_step`` batches of a real ``Trainer.fit``, after ``warmup``.
+
+    Both sides' ``training_step`` take a dict batch as it is when the training dataset is NeMo's
+    ``TextToSpeechDataset`` (``ds_class``).
+    """
+    batch = training_inputs(model, device)
+    model.ds_class = TEXT_TO_SPEECH_DATASET
+    model.train()
+    return fit_step_times(model, [batch] * (warmup + repeats), device, warmup)
+
+
 def workload(
     model: torch.nn.Module, device: torch.device
 ) -> tuple[Callable[[], torch.Tensor], Callable[[], None]]:
@@ -215,16 +259,10 @@ def workload(
     Returns:
         ``inference()`` (the generated spectrogram ``(4, 80, T_spec)``) and ``train_step()``.
     """
-    model.eval()
-    tokens, text_lens = parsed_batch(model)
-    generator = torch.Generator().manual_seed(0)
-    n_samples = int(TRAIN_SECONDS * SAMPLE_RATE)
-    audio = (0.1 * torch.randn(len(TEXTS), n_samples, generator=generator)).to(device)
-    audio_lens = torch.full((len(TEXTS),), n_samples, dtype=torch.int64, device=device)
-    with torch.no_grad():
-        _, mel_lens = model.preprocessor(input_signal=audio, length=audio_lens)
-    attn_prior = beta_binomial_prior(text_lens.cpu(), mel_lens.cpu()).to(device)
-    pitch = torch.randn(len(TEXTS), int(mel_lens.max()), generator=generator).to(device)
+    inputs = training_inputs(model, device)
+    tokens, text_lens = inputs["text"], inputs["text_lens"]
+    audio, audio_lens = inputs["audio"], inputs["audio_lens"]
+    attn_prior, pitch = inputs["align_prior_matrix"], inputs["pitch"]
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.999), weight_decay=1e-6)
     # Past the binarization warm-up (bin_loss_warmup_epochs), the bin loss counts in full.
     bin_loss_weight = 1.0
@@ -303,6 +341,7 @@ def main() -> None:
     train_s = time_calls(train_step, args.repeats, args.warmup, device)
     if args.profile == "train":
         profile(train_step, args.profile_rows)
+    fit_s = fastpitch_fit_step_times(model, device, args.repeats, args.warmup)
     print(
         json.dumps(
             {
@@ -311,6 +350,7 @@ def main() -> None:
                 "spectrogram_mean_abs": round(mean_abs, 4),
                 "generate_spectrogram_s": rounded(generate_s, 3),
                 "train_step_s": rounded(train_s, 3),
+                "fit_step_s": rounded(fit_s, 3),
             }
         )
     )

@@ -30,15 +30,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from bench_asr_model import profile
-from omegaconf import OmegaConf, open_dict
+from omegaconf import OmegaConf
 from spread import rounded
-from timing import synchronize, time_calls
+from timing import fit_step_times, time_calls
 
 SAMPLE_RATE = 22050
 N_MELS = 80
@@ -162,10 +161,10 @@ def workload(
     return inference, train_step
 
 
-def fit_step_times(model: torch.nn.Module, device: torch.device, repeats: int, warmup: int) -> list[float]:
+def hifigan_fit_step_times(
+    model: torch.nn.Module, device: torch.device, repeats: int, warmup: int
+) -> list[float]:
     """Seconds of each of ``repeats`` ``training_step`` batches of a real ``Trainer.fit``, after ``warmup``."""
-    import pytorch_lightning as pl
-
     generator = torch.Generator().manual_seed(1)
     batches = [
         (
@@ -174,35 +173,7 @@ def fit_step_times(model: torch.nn.Module, device: torch.device, repeats: int, w
         )
         for _ in range(warmup + repeats)
     ]
-    loader = torch.utils.data.DataLoader(batches, batch_size=None)
-    times: list[float] = []
-
-    class StepTimer(pl.Callback):
-        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-            synchronize(device)
-            self.start = time.perf_counter()
-
-        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-            synchronize(device)
-            times.append(time.perf_counter() - self.start)
-
-    with open_dict(model.cfg):
-        model.cfg.optim.pop("sched", None)
-    model._train_dl, model._validation_dl = loader, None  # the batches above, not the config's datasets
-    trainer = pl.Trainer(
-        max_epochs=1,
-        accelerator=device.type,
-        devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        callbacks=[StepTimer()],
-    )
-    trainer.fit(model, train_dataloaders=loader)
-    return times[warmup:]
+    return fit_step_times(model, batches, device, warmup)
 
 
 def main() -> None:
@@ -229,7 +200,7 @@ def main() -> None:
     train_s = time_calls(train_step, args.repeats, args.warmup, device)
     if args.profile == "train":
         profile(train_step, args.profile_rows)
-    fit_s = fit_step_times(model, device, args.repeats, args.warmup)
+    fit_s = hifigan_fit_step_times(model, device, args.repeats, args.warmup)
     print(
         json.dumps(
             {

@@ -237,6 +237,11 @@ def test_configure_optimizers_uses_optim_keys(data):
     assert isinstance(optimizer, torch.optim.AdamW)
     assert optimizer.defaults["betas"] == (0.8, 0.9) and optimizer.defaults["weight_decay"] == 0.01
     assert optimizer.defaults["lr"] == 0.1
+    assert optimizer.defaults["fused"] is True  # torch's fused kernel: the config leaves the choice open
+
+    cfg = base_cfg(data)
+    cfg.optim.fused = False
+    assert TinyModel(cfg).configure_optimizers().defaults["fused"] is False
 
     cfg = base_cfg(data)
     cfg.optim.sched = {"name": "CosineAnnealing", "max_steps": 10}

@@ -114,3 +114,75 @@ def test_register_optimizer_makes_name_and_auto_params_usable(monkeypatch):
     assert (optimizer.param_groups[0]["lr"], optimizer.param_groups[0]["momentum"]) == (0.2, 0.5)
     with pytest.raises(ValueError, match="Conflicting optimizer name = 'toy'"):
         register_optimizer("toy", Toy, ToyParams)
+
+
+def _two_layer_params() -> list[torch.nn.Parameter]:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.Tanh(), torch.nn.Linear(5, 3))
+    return list(model.parameters())
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd", "adagrad"])
+def test_build_optimizer_picks_the_fused_kernel_when_the_config_leaves_it_open(name):
+    optimizer = optimizers.build_optimizer(get_optimizer(name), _two_layer_params(), lr=0.01)
+    assert optimizer.defaults["fused"] is True
+
+
+@pytest.mark.parametrize("choice", [{"fused": False}, {"foreach": True}, {"foreach": False}])
+def test_build_optimizer_keeps_the_configs_own_choice(choice):
+    optimizer = optimizers.build_optimizer(torch.optim.AdamW, _two_layer_params(), lr=0.01, **choice)
+    assert optimizer.defaults["fused"] in (None, False)
+    assert {key: optimizer.defaults[key] for key in choice} == choice
+
+
+def test_build_optimizer_leaves_optimizers_without_a_fused_kernel_alone():
+    optimizer = optimizers.build_optimizer(get_optimizer("rmsprop"), _two_layer_params(), lr=0.01)
+    assert "fused" not in optimizer.defaults or not optimizer.defaults["fused"]
+    novograd = optimizers.build_optimizer(Novograd, _two_layer_params(), lr=0.01)
+    assert "fused" not in novograd.defaults
+
+
+def test_build_optimizer_skips_fused_for_non_float_parameters():
+    params = [*_two_layer_params(), torch.zeros(3, dtype=torch.int64)]
+    assert not optimizers._fused_kernel_fits(torch.optim.Adam, params)
+
+
+def test_fused_adamw_steps_match_torchs_default_implementation():
+    """Ten AdamW steps with the fused kernel land where torch's default (single-tensor) AdamW lands."""
+    fused_params, plain_params = _two_layer_params(), _two_layer_params()
+    fused = optimizers.build_optimizer(
+        get_optimizer("adamw"), [{"params": fused_params}], lr=0.05, weight_decay=0.01
+    )
+    plain = torch.optim.AdamW(plain_params, lr=0.05, weight_decay=0.01, foreach=False)
+    inputs = torch.randn(8, 6, generator=torch.Generator().manual_seed(1))
+    for _ in range(10):
+        for params, optimizer in ((fused_params, fused), (plain_params, plain)):
+            optimizer.zero_grad()
+            hidden = torch.tanh(inputs @ params[0].T + params[1])
+            (hidden @ params[2].T + params[3]).square().sum().backward()
+            optimizer.step()
+    for got, expected in zip(fused_params, plain_params):
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    assert not torch.equal(fused_params[0], _two_layer_params()[0])
+
+
+def test_build_optimizer_reads_parameter_groups_given_as_iterators():
+    model = torch.nn.Linear(3, 2)
+    optimizer = optimizers.build_optimizer(torch.optim.Adam, [{"params": model.parameters()}], lr=0.1)
+    assert optimizer.param_groups[0]["params"] == list(model.parameters())
+    assert optimizer.defaults["fused"] is True
+    plain = optimizers.build_optimizer(torch.optim.Adam, model.parameters(), lr=0.1)
+    assert plain.param_groups[0]["params"] == list(model.parameters())
+
+
+@pytest.mark.parametrize("name", ["adamw", "sgd"])
+def test_fused_steps_bump_the_version_counter_like_the_default_implementation(name):
+    """Caches keyed on ``tensor._version`` must see the fused update (torch's fused kernels do not bump it)."""
+    params = _two_layer_params()
+    optimizer = optimizers.build_optimizer(get_optimizer(name), params, lr=0.1)
+    assert optimizer.defaults["fused"] is True
+    for p in params:
+        p.grad = torch.ones_like(p)
+    before = [p._version for p in params]
+    optimizer.step()
+    assert all(p._version > version for p, version in zip(params, before))

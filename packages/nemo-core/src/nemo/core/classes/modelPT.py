@@ -540,7 +540,7 @@ class ModelPT(pl.LightningModule, Model):
             )
         else:
             optimizer_cls = optim.get_optimizer(optimizer_name)
-        self._optimizer = optimizer_cls(self._optimizer_param_groups, **optimizer_args)
+        self._optimizer = optim.build_optimizer(optimizer_cls, self._optimizer_param_groups, **optimizer_args)
         logging.info("Optimizer config = %s", self._optimizer)
         self._scheduler = optim.prepare_lr_scheduler(
             optimizer=self._optimizer, scheduler_config=scheduler_config, train_dataloader=self._train_dl

@@ -8,6 +8,8 @@ Example:
 from __future__ import annotations
 
 import copy
+import inspect
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -73,6 +75,78 @@ def get_optimizer(name: str, **kwargs: Any) -> partial:
         ValueError: unknown ``name``; the message lists the available optimizers.
     """
     return partial(_OPTIMIZERS.resolve(AVAILABLE_OPTIMIZERS, name), **kwargs)
+
+
+def build_optimizer(
+    optimizer_cls: type[torch.optim.Optimizer] | partial,
+    params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
+    **kwargs: Any,
+) -> torch.optim.Optimizer:
+    """``optimizer_cls(params, **kwargs)``, with torch's fused kernel when the config leaves the choice open.
+
+    NeMo 1.23 builds ``torch.optim`` optimizers with torch's default implementation: on a CPU that is one
+    small kernel per parameter tensor and update term (Adam on a 45 M parameter model: about 50 ms a step).
+    The fused kernel (``fused=True``, Adam, AdamW, SGD and Adagrad) applies the same update in one pass;
+    results differ from the default only by float rounding. It is chosen when the optimizer accepts ``fused``,
+    the config sets neither ``fused`` nor ``foreach``, and every parameter is a floating-point tensor on a
+    device torch has fused kernels for; a step hook then bumps the updated parameters' version counters, as
+    the default implementation's in-place updates do. Set ``optim.fused: false`` (or ``foreach``) to choose
+    yourself.
+
+    Args:
+        optimizer_cls: an optimizer class, or a ``functools.partial`` of one (as :func:`get_optimizer` returns).
+        params: parameters, or parameter groups (dicts with ``params``).
+        **kwargs: the optimizer's arguments from the config.
+
+    Returns:
+        The optimizer.
+    """
+    # Materialize parameter iterators (the fused-kernel check reads them before the optimizer does).
+    groups = [
+        {**group, "params": list(group["params"])} if isinstance(group, dict) else group for group in params
+    ]
+    if "fused" not in kwargs and "foreach" not in kwargs and _fused_kernel_fits(optimizer_cls, groups):
+        kwargs["fused"] = True
+    optimizer = optimizer_cls(groups, **kwargs)
+    if optimizer.defaults.get("fused"):
+        optimizer.register_step_post_hook(_count_the_update_as_an_inplace_change)
+    return optimizer
+
+
+def _count_the_update_as_an_inplace_change(optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+    """Bump the version counter of every parameter the step updated.
+
+    torch's fused kernels update parameters in place without bumping their version counters, as the default
+    implementation's in-place ops do; caches keyed on ``tensor._version`` (such as a module's copy of its
+    weights in another memory layout) would then keep serving the weights from before the step.
+    """
+    from torch.autograd.graph import increment_version
+
+    updated = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    if updated:
+        increment_version(updated)
+
+
+def _fused_kernel_fits(optimizer_cls: type[torch.optim.Optimizer] | partial, groups: list[Any]) -> bool:
+    """Whether ``optimizer_cls`` takes ``fused`` and every parameter in ``groups`` can use the fused kernel."""
+    target = optimizer_cls.func if isinstance(optimizer_cls, partial) else optimizer_cls
+    if isinstance(optimizer_cls, partial) and (
+        "fused" in optimizer_cls.keywords or "foreach" in optimizer_cls.keywords
+    ):
+        return False
+    try:
+        accepts_fused = "fused" in inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return False
+    if not accepts_fused:
+        return False
+    from torch.optim.optimizer import _get_fused_kernels_supported_devices
+
+    devices = set(_get_fused_kernels_supported_devices())
+    tensors = [p for group in groups for p in (group["params"] if isinstance(group, dict) else [group])]
+    return bool(tensors) and all(
+        isinstance(p, torch.Tensor) and p.is_floating_point() and p.device.type in devices for p in tensors
+    )
 
 
 def parse_optimizer_args(

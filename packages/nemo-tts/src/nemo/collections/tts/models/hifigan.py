@@ -172,14 +172,14 @@ class HifiGanModel(Vocoder, Exportable):
 
     def _make_optimizer(self, optim_cfg: dict[str, Any], params: Iterator[torch.nn.Parameter]) -> Any:
         """An optimizer from ``optim`` (``_target_`` class path, or a ``nemo.core.optim`` ``name``)."""
+        from nemo.core.optim import build_optimizer, get_optimizer
+
         target = optim_cfg.pop("_target_", None)
         if target is not None:
             optimizer_cls = model_utils.import_class_by_path(target, source="config key 'optim._target_'")
-            return optimizer_cls(params, **optim_cfg)
-        from nemo.core.optim import get_optimizer
-
-        name = optim_cfg.pop("name", "adamw")
-        return get_optimizer(name)(params, **optim_cfg)
+        else:
+            optimizer_cls = get_optimizer(optim_cfg.pop("name", "adamw"))
+        return build_optimizer(optimizer_cls, params, **optim_cfg)
 
     def configure_optimizers(self) -> Any:
         """``[optim_g, optim_d]`` (generator; both discriminators) and, with ``optim.sched``, their schedulers."""

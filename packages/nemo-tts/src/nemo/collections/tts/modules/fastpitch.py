@@ -9,6 +9,7 @@ each token repeated for its duration -> decoder -> linear projection to mel chan
 from __future__ import annotations
 
 import torch
+from nemo.collections.common.parts.dropout import Dropout
 from nemo.collections.tts.modules.submodules import ConditionalInput, ConditionalLayerNorm
 from nemo.collections.tts.parts.utils.helpers import (
     average_features,
@@ -75,7 +76,7 @@ class ConvReLUNorm(torch.nn.Module):
         self.norm = ConditionalLayerNorm(
             out_channels, condition_dim=condition_dim, condition_types=condition_types
         )
-        self.dropout = torch.nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, signal: torch.Tensor, conditioning: torch.Tensor | None = None) -> torch.Tensor:
         """(B, C_in, T) -> (B, C_out, T)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from nemo.collections.common.parts.dropout import Dropout
 from nemo.collections.tts.modules.submodules import (
     ConditionalInput,
     ConditionalLayerNorm,
@@ -107,7 +108,7 @@ class PositionwiseConvFF(nn.Module):
             nn.Conv1d(d_model, d_inner, kernel_size[0], 1, kernel_size[0] // 2),
             nn.ReLU(),
             nn.Conv1d(d_inner, d_model, kernel_size[1], 1, kernel_size[1] // 2),
-            nn.Dropout(dropout),
+            Dropout(dropout),
         )
         self.layer_norm = ConditionalLayerNorm(
             d_model, condition_dim=d_model, condition_types=condition_types
@@ -146,8 +147,8 @@ class MultiHeadAttn(nn.Module):
         self.scale = 1 / (d_head**0.5)
         self.pre_lnorm = pre_lnorm
         self.qkv_net = nn.Linear(d_model, 3 * n_head * d_head)
-        self.drop = nn.Dropout(dropout)
-        self.dropatt = nn.Dropout(dropatt)
+        self.drop = Dropout(dropout)
+        self.dropatt = Dropout(dropatt)
         self.o_net = nn.Linear(n_head * d_head, d_model, bias=False)
         self.layer_norm = ConditionalLayerNorm(
             d_model, condition_dim=d_model, condition_types=condition_types
@@ -266,7 +267,7 @@ class FFTransformerDecoder(NeuralModule):
         self.n_head = n_head
         self.d_head = d_head
         self.pos_emb = PositionalEmbedding(self.d_model)
-        self.drop = nn.Dropout(dropemb)
+        self.drop = Dropout(dropemb)
         self.layers = nn.ModuleList()
         self.cond_input = ConditionalInput(d_model, d_model, list(condition_types))
         for _ in range(n_layer):
@@ -401,7 +402,7 @@ class FFTransformer(nn.Module):
         self.n_head = n_head
         self.d_head = d_head
         self.pos_emb = PositionalEmbedding(self.in_dim)
-        self.drop = nn.Dropout(dropemb)
+        self.drop = Dropout(dropemb)
         self.layers = nn.ModuleList(
             TransformerLayer(n_head, in_dim, d_head, d_inner, kernel_size, dropout, dropatt=dropatt)
             for _ in range(n_layers)
