@@ -1,6 +1,6 @@
 """Tokenizers: ``from nemo.collections.common.tokenizers import SentencePieceTokenizer``.
 
-Names resolve on first use, so importing this package needs neither sentencepiece nor torch.
+Names resolve on first use, so importing this package needs neither sentencepiece, transformers nor torch.
 """
 
 from nemo.utils.lazy_exports import lazy_exports
@@ -10,6 +10,7 @@ _EXPORTS = {
     "SentencePieceTokenizer": "nemo.collections.common.tokenizers.sentencepiece_tokenizer",
     "create_spt_model": "nemo.collections.common.tokenizers.sentencepiece_tokenizer",
     "CharTokenizer": "nemo.collections.common.tokenizers.char_tokenizer",
+    "AutoTokenizer": "nemo.collections.common.tokenizers.huggingface.auto_tokenizer",
 }
 
 __all__ = sorted(_EXPORTS)
