@@ -1,8 +1,30 @@
-"""nemo-nlp's plugin, loaded through the entry point ``nlp = "nemo.collections.nlp.plugin"``.
+"""nemo-nlp's plugin: the NLP model classes and configs, named without importing them.
 
-The NLP collection registers no models, configs or commands yet; each arrives here as a hook
-implementation (see ``nemo.core.plugins.hookspecs``) when its model lands. Until then
-``nemo plugins`` lists it as loaded, which shows the distribution is installed and importable.
+Loaded through the entry point ``nlp = "nemo.collections.nlp.plugin"`` in the group ``nemo.plugins``.
 """
 
+from __future__ import annotations
+
+from nemo.core.plugins import ConfigPathSpec, ModelSpec, hookimpl
+
 NEMO_PLUGIN_API = "1.0"
+
+_MODELS = "nemo.collections.nlp.models"
+
+
+@hookimpl
+def nemo_register_config_paths() -> list[ConfigPathSpec]:
+    return [ConfigPathSpec("pkg://nemo.collections.nlp.conf")]
+
+
+@hookimpl
+def nemo_register_models() -> list[ModelSpec]:
+    return [
+        ModelSpec(
+            name="nlp.TextClassificationModel",
+            target=f"{_MODELS}:TextClassificationModel",
+            domain="nlp",
+            description="sentence classification on a Hugging Face encoder (sentence<TAB>label data)",
+            config="text_classification_config",
+        ),
+    ]

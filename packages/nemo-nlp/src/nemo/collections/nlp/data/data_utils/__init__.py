@@ -1,0 +1,17 @@
+"""Data helpers shared by the NLP datasets (NeMo's ``nemo.collections.nlp.data.data_utils``)."""
+
+from nemo.utils.lazy_exports import lazy_exports
+
+_EXPORTS = {
+    name: "nemo.collections.nlp.data.data_utils.data_preprocessing"
+    for name in (
+        "fill_class_weights",
+        "get_freq_weights",
+        "get_label_stats",
+        "get_labels_to_labels_id_mapping",
+        "get_stats",
+    )
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
