@@ -18,6 +18,12 @@ would predict almost nothing, and the decoder would run on a handful of frames).
   per step, with each side's own ``configure_optimizers`` (AdamW from ``optim``, no scheduler). The first
   ``--warmup`` steps are not timed.
 
+* ``train_step_kernel_s`` (CPU only): of one ``train_step`` under ``torch.profiler``, the self time of the
+  convolution and matrix-product kernels (forward and backward: ``mkldnn_convolution``, ``convolution_backward``,
+  ``mm``, ``bmm``, ``addmm``), summed. Those kernels do the work the compute floor counts, at the rates torch
+  reaches here; a step can be no faster than them unless it changes the arithmetic. (The profiler's own cost
+  is outside these kernels.)
+
 ``spectrogram_frames`` (frames of the longest of the 4 generated spectrograms) and ``spectrogram_mean_abs``
 show whether ours and NeMo's produced the same output from the same seed.
 
@@ -317,6 +323,19 @@ def workload(
     return inference, train_step
 
 
+KERNELS = ("aten::mkldnn_convolution", "aten::convolution_backward", "aten::mm", "aten::bmm", "aten::addmm")
+
+
+def kernel_seconds(step: Callable[[], object]) -> float:
+    """Self CPU seconds of the convolution and matrix-product kernels (``KERNELS``) in one call of ``step``."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        step()
+    return sum(event.self_cpu_time_total for event in prof.key_averages() if event.key in KERNELS) / 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -341,6 +360,7 @@ def main() -> None:
     train_s = time_calls(train_step, args.repeats, args.warmup, device)
     if args.profile == "train":
         profile(train_step, args.profile_rows)
+    kernel_s = kernel_seconds(train_step) if device.type == "cpu" else None
     fit_s = fastpitch_fit_step_times(model, device, args.repeats, args.warmup)
     print(
         json.dumps(
@@ -351,6 +371,7 @@ def main() -> None:
                 "generate_spectrogram_s": rounded(generate_s, 3),
                 "train_step_s": rounded(train_s, 3),
                 "fit_step_s": rounded(fit_s, 3),
+                **({"train_step_kernel_s": [round(kernel_s, 3)]} if kernel_s is not None else {}),
             }
         )
     )
