@@ -44,6 +44,15 @@ def test_a_local_path_gives_the_pretrained_weights(minilm_dir):
     assert type(hidden.neural_type.elements_type).__name__ == "ChannelType"
 
 
+def test_a_pretrained_encoder_starts_in_training_mode_as_a_built_one_does(minilm_dir):
+    # Lightning keeps each module's mode at fit start: an encoder left in eval mode trains without dropout.
+    pretrained = get_lm_model(cfg=lm_cfg(pretrained_model_name=str(minilm_dir)))
+    built = get_lm_model(config_dict={"model_type": "bert", **TINY_BERT}, cfg=lm_cfg())
+
+    for model in (pretrained, built):
+        assert all(module.training for module in model.modules())
+
+
 def test_a_config_file_gives_that_architecture_with_random_weights(tmp_path):
     path = tmp_path / "encoder_config.json"
     transformers.BertConfig(vocab_size=50, **TINY_BERT).to_json_file(path)

@@ -1,6 +1,7 @@
 """ASR subcommands of the ``nemo`` command, registered by the asr plugin and imported only when run.
 
 nemo transcribe MODEL.nemo AUDIO [AUDIO ...] [--batch-size N] [--lm LM.arpa --beam-size N --alpha A --beta B]
+                [--punctuate PUNCT.nemo]
 nemo asr eval MODEL.nemo MANIFEST [--batch-size N] [--use-cer] [--lm LM.arpa --beam-size N --alpha A --beta B]
 nemo asr build-lm MANIFEST [MANIFEST ...] [--order 3] [--mix GENERAL.arpa --mix-weight W] --out LM.arpa
 """
@@ -72,6 +73,33 @@ def _texts(results) -> list[str]:
     return [getattr(result, "text", result) for result in results]
 
 
+def _punctuation_model(model_path: str):
+    """Restore a ``PunctuationCapitalizationModel`` archive (nemo-nlp) for ``--punctuate``.
+
+    nemo-asr does not depend on nemo-nlp: the model class is imported here, only when ``--punctuate`` is given.
+    """
+    if not Path(model_path).is_file():
+        raise CommandError(
+            f"--punctuate: model file {model_path!r} does not exist. Pass the path of a "
+            "PunctuationCapitalizationModel .nemo archive."
+        )
+    try:
+        from nemo.collections.nlp.models.token_classification.punctuation_capitalization_model import (
+            PunctuationCapitalizationModel,
+        )
+    except ImportError as error:
+        raise CommandError(
+            f"--punctuate needs the NLP collection, which cannot be imported ({error}). Install it with "
+            "`pip install nemo-nlp`, or transcribe without --punctuate."
+        ) from error
+    target = PunctuationCapitalizationModel.restore_from(model_path, return_config=True).get("target")
+    if target and target.rsplit(".", 1)[-1] != PunctuationCapitalizationModel.__name__:
+        raise CommandError(
+            f"--punctuate: {model_path} holds a {target}, expected a PunctuationCapitalizationModel archive."
+        )
+    return PunctuationCapitalizationModel.restore_from(model_path, map_location="cpu")
+
+
 def transcribe_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="nemo transcribe", description="Transcribe audio files with a .nemo model."
@@ -80,17 +108,30 @@ def transcribe_main(argv: list[str]) -> int:
     parser.add_argument("audio", nargs="+", help="audio files (wav, flac, ogg, ...)")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--json", action="store_true", help="print one JSON object per file")
+    parser.add_argument(
+        "--punctuate",
+        metavar="PUNCT.nemo",
+        help="add punctuation and capitals with a PunctuationCapitalizationModel archive (needs nemo-nlp); "
+        "--json then also gives the raw transcript as pred_text and the result as punctuated_text",
+    )
     _add_beam_arguments(parser)
     args = parser.parse_args(argv)
     missing = [path for path in args.audio if not Path(path).is_file()]
     if missing:
         print(f"nemo transcribe: audio file(s) not found: {', '.join(missing)}", file=sys.stderr)
         return 2
+    punctuation_model = None if args.punctuate is None else _punctuation_model(args.punctuate)
     model = _restore(args.model)
     _apply_beam_arguments(model, args)
     texts = _texts(model.transcribe(args.audio, batch_size=args.batch_size, verbose=False))
-    for path, text in zip(args.audio, texts):
-        print(json.dumps({"audio_filepath": path, "pred_text": text}) if args.json else f"{path}\t{text}")
+    punctuated = None
+    if punctuation_model is not None:
+        punctuated = punctuation_model.add_punctuation_capitalization(texts, batch_size=args.batch_size)
+    for index, (path, text) in enumerate(zip(args.audio, texts)):
+        entry = {"audio_filepath": path, "pred_text": text}
+        if punctuated is not None:
+            entry["punctuated_text"] = text = punctuated[index]
+        print(json.dumps(entry) if args.json else f"{path}\t{text}")
     return 0
 
 

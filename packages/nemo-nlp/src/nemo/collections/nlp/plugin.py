@@ -27,4 +27,18 @@ def nemo_register_models() -> list[ModelSpec]:
             description="sentence classification on a Hugging Face encoder (sentence<TAB>label data)",
             config="text_classification_config",
         ),
+        ModelSpec(
+            name="nlp.PunctuationCapitalizationModel",
+            target=f"{_MODELS}:PunctuationCapitalizationModel",
+            domain="nlp",
+            description="punctuation and capitalization of lower-case text (text_*.txt + labels_*.txt data)",
+            config="punctuation_capitalization_config",
+        ),
+        ModelSpec(
+            name="nlp.TokenClassificationModel",
+            target=f"{_MODELS}:TokenClassificationModel",
+            domain="nlp",
+            description="one label per word, e.g. named entities, on a Hugging Face encoder (text.txt + labels.txt)",
+            config="token_classification_config",
+        ),
     ]

@@ -29,7 +29,9 @@ class AggregatorLoss(Loss):
 
     @property
     def input_types(self) -> dict[str, NeuralType]:
-        return {f"loss_{index}": NeuralType(elements_type=LossType()) for index in range(1, self._num_losses + 1)}
+        return {
+            f"loss_{index}": NeuralType(elements_type=LossType()) for index in range(1, self._num_losses + 1)
+        }
 
     @property
     def output_types(self) -> dict[str, NeuralType]:

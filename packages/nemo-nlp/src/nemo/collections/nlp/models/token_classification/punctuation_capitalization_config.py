@@ -38,6 +38,7 @@ __all__ = [
     "legacy_model_config_to_new_model_config",
 ]
 
+
 @dataclass
 class TokenizerConfig:
     """The ``model.tokenizer`` section.
@@ -233,15 +234,21 @@ def legacy_model_config_to_new_model_config(model_cfg: DictConfig) -> DictConfig
 
     def data(key: str, train: bool) -> Any:
         section = model_cfg.get(key)
-        return None if section is None else legacy_data_config_to_new_data_config(section, dataset, train=train)
+        return (
+            None if section is None else legacy_data_config_to_new_data_config(section, dataset, train=train)
+        )
 
     converted = OmegaConf.structured(
         PunctuationCapitalizationModelConfig(
             class_labels=model_cfg.class_labels,
             common_dataset_parameters=CommonDatasetParametersConfig(
                 pad_label=dataset.pad_label,
-                ignore_extra_tokens=dataset.get("ignore_extra_tokens", CommonDatasetParametersConfig.ignore_extra_tokens),
-                ignore_start_end=dataset.get("ignore_start_end", CommonDatasetParametersConfig.ignore_start_end),
+                ignore_extra_tokens=dataset.get(
+                    "ignore_extra_tokens", CommonDatasetParametersConfig.ignore_extra_tokens
+                ),
+                ignore_start_end=dataset.get(
+                    "ignore_start_end", CommonDatasetParametersConfig.ignore_start_end
+                ),
                 punct_label_ids=model_cfg.get("punct_label_ids"),
                 capit_label_ids=model_cfg.get("capit_label_ids"),
             ),

@@ -177,7 +177,7 @@ def get_huggingface_lm_model(
         config_file: a ``config.json`` of the architecture, random weights.
 
     Returns:
-        The encoder, e.g. a ``BertEncoder``.
+        The encoder, e.g. a ``BertEncoder``, in training mode (as any newly built module).
 
     Raises:
         OSError: only ``pretrained_model_name`` is given and it is neither a local directory nor cached.
@@ -203,4 +203,7 @@ def get_huggingface_lm_model(
             f"with `huggingface-cli download {pretrained_model_name}` while online."
         ) from err
     encoder_class = encoder_class_for(transformers.MODEL_MAPPING[type(config)])
-    return encoder_class.from_pretrained(pretrained_model_name, config=config, local_files_only=True)
+    encoder = encoder_class.from_pretrained(pretrained_model_name, config=config, local_files_only=True)
+    # from_pretrained hands back eval mode, and Lightning (2.2 and later) keeps a module's mode at fit start:
+    # left as it is, the encoder would fine-tune without its dropout. A built module starts in training mode.
+    return encoder.train()
