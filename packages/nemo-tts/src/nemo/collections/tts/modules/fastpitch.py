@@ -393,6 +393,12 @@ class FastPitchModule(NeuralModule):
             len_regulated, dec_lens = regulate_len(durs, enc_out, pace)
         elif spec is None:
             len_regulated, dec_lens = regulate_len(durs_predicted, enc_out, pace)
+            if not torch.jit.is_tracing() and len_regulated.shape[1] == 0:
+                raise ValueError(
+                    f"FastPitch predicted no frames for this input: every token's duration rounds to 0 at "
+                    f"pace={pace}. The duration predictor is untrained or the pace is too high; train longer "
+                    "or lower pace."
+                )
         else:
             raise ValueError(
                 "FastPitch got spec= but has no aligner (learn_alignment is false). Pass durs= and pitch= "
