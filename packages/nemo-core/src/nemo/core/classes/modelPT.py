@@ -516,7 +516,7 @@ class ModelPT(pl.LightningModule, Model):
             logging.warning(
                 "Trainer wasn't specified in model constructor. Make sure that you really wanted it."
             )
-        if "sched" in optim_config and self._trainer is not None:
+        if optim_config.get("sched") is not None and self._trainer is not None:
             self._add_trainer_steps(optim_config["sched"])
 
         scheduler_config = optim_config.pop("sched", None)

@@ -44,9 +44,10 @@ from nemo.collections.nlp.data.token_classification.punctuation_capitalization_f
     check_labels_known,
     read_punctuation_capitalization_files,
 )
+from nemo.collections.nlp.data.token_classification.token_classification_utils import token_batch_types
 from nemo.collections.nlp.data.token_classification.word_tokenization import tokenize_words
 from nemo.core.classes import Dataset
-from nemo.core.neural_types import ChannelType, LabelsType, MaskType, NeuralType
+from nemo.core.neural_types import NeuralType
 from nemo.utils import logging
 from omegaconf import DictConfig, OmegaConf
 from torch.nn.utils.rnn import pad_sequence
@@ -217,15 +218,7 @@ class BertPunctuationCapitalizationDataset(Dataset):
     @property
     def output_types(self) -> dict[str, NeuralType]:
         """Neural types of a collated batch, each ``(B, T)``."""
-        return {
-            "input_ids": NeuralType(("B", "T"), ChannelType()),
-            "segment_ids": NeuralType(("B", "T"), ChannelType()),
-            "input_mask": NeuralType(("B", "T"), MaskType()),
-            "subtokens_mask": NeuralType(("B", "T"), MaskType()),
-            "loss_mask": NeuralType(("B", "T"), MaskType()),
-            "punct_labels": NeuralType(("B", "T"), LabelsType()),
-            "capit_labels": NeuralType(("B", "T"), LabelsType()),
-        }
+        return token_batch_types("punct_labels", "capit_labels")
 
     def __init__(
         self,

@@ -40,8 +40,9 @@ from nemo.collections.nlp.data.token_classification.tarred_batch_shards import (
     TarredBatchError,
     read_batches,
 )
+from nemo.collections.nlp.data.token_classification.token_classification_utils import token_batch_types
 from nemo.core.classes import IterableDataset
-from nemo.core.neural_types import ChannelType, LabelsType, MaskType, NeuralType
+from nemo.core.neural_types import NeuralType
 from nemo.utils import logging
 from omegaconf import DictConfig
 
@@ -121,15 +122,7 @@ class BertPunctuationCapitalizationTarredDataset(IterableDataset):
     @property
     def output_types(self) -> dict[str, NeuralType]:
         """Neural types of a collated batch, each ``(B, T)``."""
-        return {
-            "input_ids": NeuralType(("B", "T"), ChannelType()),
-            "segment_ids": NeuralType(("B", "T"), ChannelType()),
-            "input_mask": NeuralType(("B", "T"), MaskType()),
-            "subtokens_mask": NeuralType(("B", "T"), MaskType()),
-            "loss_mask": NeuralType(("B", "T"), MaskType()),
-            "punct_labels": NeuralType(("B", "T"), LabelsType()),
-            "capit_labels": NeuralType(("B", "T"), LabelsType()),
-        }
+        return token_batch_types("punct_labels", "capit_labels")
 
     def __init__(
         self,

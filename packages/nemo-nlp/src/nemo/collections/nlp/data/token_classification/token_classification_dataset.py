@@ -15,10 +15,13 @@ from pathlib import Path
 import numpy as np
 from nemo.collections.nlp.data.data_utils.data_preprocessing import get_stats
 from nemo.collections.nlp.data.token_classification.label_id_files import create_label_ids
-from nemo.collections.nlp.data.token_classification.token_classification_utils import read_label_lines
+from nemo.collections.nlp.data.token_classification.token_classification_utils import (
+    read_label_lines,
+    token_batch_types,
+)
 from nemo.collections.nlp.data.token_classification.word_tokenization import tokenize_words
 from nemo.core.classes import Dataset
-from nemo.core.neural_types import ChannelType, LabelsType, MaskType, NeuralType
+from nemo.core.neural_types import ChannelType, MaskType, NeuralType
 from nemo.utils import logging
 
 __all__ = ["BertTokenClassificationDataset", "BertTokenClassificationInferDataset", "get_features"]
@@ -170,14 +173,7 @@ class BertTokenClassificationDataset(Dataset):
     @property
     def output_types(self) -> dict[str, NeuralType]:
         """Neural types of a collated batch, each ``(B, T)``."""
-        return {
-            "input_ids": NeuralType(("B", "T"), ChannelType()),
-            "segment_ids": NeuralType(("B", "T"), ChannelType()),
-            "input_mask": NeuralType(("B", "T"), MaskType()),
-            "subtokens_mask": NeuralType(("B", "T"), MaskType()),
-            "loss_mask": NeuralType(("B", "T"), MaskType()),
-            "labels": NeuralType(("B", "T"), LabelsType()),
-        }
+        return token_batch_types("labels")
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ from nemo.collections.nlp.data.data_utils.data_preprocessing import (
     get_label_stats,
 )
 from nemo.collections.nlp.data.token_classification.label_id_files import create_label_ids, save_label_ids
+from nemo.core.neural_types import ChannelType, LabelsType, MaskType, NeuralType
 from nemo.utils import logging
 
 __all__ = ["create_text_and_labels", "get_label_ids", "read_label_lines", "remove_punctuation"]
@@ -167,3 +168,16 @@ def get_label_ids(
             class_weights = fill_class_weights(get_freq_weights(frequencies), max_id)
             logging.info(f"Class weights: {class_weights}")
     return label_ids, label_ids_filename, class_weights
+
+
+def token_batch_types(*label_keys: str) -> dict[str, NeuralType]:
+    """Neural types of a collated token classification batch, each ``(B, T)``: ``input_ids``, ``segment_ids``,
+    the ``input_mask``, ``subtokens_mask`` and ``loss_mask`` masks, then one label tensor per ``label_keys``."""
+    types = {
+        "input_ids": NeuralType(("B", "T"), ChannelType()),
+        "segment_ids": NeuralType(("B", "T"), ChannelType()),
+        "input_mask": NeuralType(("B", "T"), MaskType()),
+        "subtokens_mask": NeuralType(("B", "T"), MaskType()),
+        "loss_mask": NeuralType(("B", "T"), MaskType()),
+    }
+    return {**types, **{key: NeuralType(("B", "T"), LabelsType()) for key in label_keys}}

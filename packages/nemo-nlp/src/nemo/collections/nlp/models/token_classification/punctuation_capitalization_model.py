@@ -759,17 +759,16 @@ class PunctuationCapitalizationModel(NLPModel, Exportable):
         margin: int,
         dataloader_kwargs: dict[str, Any] | None,
     ) -> torch.utils.data.DataLoader:
-        """A loader of the queries' overlapping segments, in order (see ``BertPunctuationCapitalizationInferDataset``)."""
+        """A loader of the queries' overlapping segments (see ``BertPunctuationCapitalizationInferDataset``) in
+        batches of segments of similar length, so that little is padded; ``loader.batch_sampler`` lists each
+        batch's segment indices."""
         dataset = BertPunctuationCapitalizationInferDataset(
             queries=queries, tokenizer=self.tokenizer, max_seq_length=max_seq_length, step=step, margin=margin
         )
+        by_length = sorted(range(len(dataset)), key=lambda index: len(dataset.all_input_ids[index]))
+        batches = [by_length[start : start + batch_size] for start in range(0, len(by_length), batch_size)]
         return torch.utils.data.DataLoader(
-            dataset=dataset,
-            collate_fn=dataset.collate_fn,
-            batch_size=batch_size,
-            shuffle=False,
-            drop_last=False,
-            **(dataloader_kwargs or {}),
+            dataset=dataset, collate_fn=dataset.collate_fn, batch_sampler=batches, **(dataloader_kwargs or {})
         )
 
     def add_punctuation_capitalization(
@@ -812,37 +811,43 @@ class PunctuationCapitalizationModel(NLPModel, Exportable):
         dataloader = self._setup_infer_dataloader(
             queries, batch_size, max_seq_length, step, margin, dataloader_kwargs
         )
-        labels = {task: [_WordLabels() for _ in queries] for task in _TASKS}
+        # Batches hold segments of similar length; each segment's word probabilities are kept by its index and
+        # folded into its query's labels in the segments' order afterwards.
+        segments: dict[int, tuple[int, dict[str, tuple[int, np.ndarray]]]] = {}
         mode = self.training
         device = self.device
         try:
             self.eval()
             with torch.inference_mode():
-                for (
-                    input_ids,
-                    segment_ids,
-                    input_mask,
-                    subtokens_mask,
-                    preceding,
-                    query_ids,
-                    first,
-                    last,
-                ) in dataloader:
+                for indices, batch in zip(dataloader.batch_sampler, dataloader):
+                    input_ids, segment_ids, input_mask, subtokens_mask, preceding, query_ids, first, last = (
+                        batch
+                    )
                     logits = self.forward(
                         input_ids=input_ids.to(device),
                         token_type_ids=segment_ids.to(device),
                         attention_mask=input_mask.to(device),
                     )
                     words = subtokens_mask.numpy()
+                    per_task = {}
                     for task, task_logits in zip(_TASKS, logits):
                         probs = torch.softmax(task_logits, dim=-1).cpu().numpy()
-                        word_probs, first_words = _segment_word_probs(
-                            probs, words, preceding, margin, first, last
+                        per_task[task] = _segment_word_probs(probs, words, preceding, margin, first, last)
+                    for row, (index, query) in enumerate(zip(indices, query_ids)):
+                        segments[index] = (
+                            query,
+                            {
+                                task: (first_words[row], word_probs[row])
+                                for task, (word_probs, first_words) in per_task.items()
+                            },
                         )
-                        for query, first_word, segment_probs in zip(query_ids, first_words, word_probs):
-                            labels[task][query].add_segment(first_word, segment_probs)
         finally:
             self.train(mode=mode)
+        labels = {task: [_WordLabels() for _ in queries] for task in _TASKS}
+        for index in sorted(segments):
+            query, per_task = segments[index]
+            for task, (first_word, segment_probs) in per_task.items():
+                labels[task][query].add_segment(first_word, segment_probs)
         punct = [query_labels.finish() for query_labels in labels["punct"]]
         capit = [query_labels.finish() for query_labels in labels["capit"]]
         if return_labels:
