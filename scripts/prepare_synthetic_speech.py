@@ -72,10 +72,15 @@ class Voice:
 
 def draw_voice(rng: random.Random, engine: str) -> Voice:
     if engine == "flite":
-        name = rng.choice(sorted(FLITE_VOICES))
+        return styled_voice(rng, engine, rng.choice(sorted(FLITE_VOICES)))
+    return styled_voice(rng, engine, f"{rng.choice(ESPEAK_VOICES)}+{rng.choice(ESPEAK_VARIANTS)}")
+
+
+def styled_voice(rng: random.Random, engine: str, name: str) -> Voice:
+    """The voice ``name`` of ``engine`` with a random tempo and mean pitch (ranges per engine and voice)."""
+    if engine == "flite":
         low, high = FLITE_VOICES[name]
         return Voice("flite", name, round(rng.uniform(0.85, 1.2), 2), rng.randint(low, high))
-    name = f"{rng.choice(ESPEAK_VOICES)}+{rng.choice(ESPEAK_VARIANTS)}"
     return Voice("espeak-ng", name, round(rng.uniform(0.8, 1.15), 2), rng.randint(25, 75))
 
 

@@ -72,6 +72,12 @@ def parse_args() -> argparse.Namespace:
         help="steps of linear warmup, then a constant rate (default 10)",
     )
     parser.add_argument(
+        "--anneal",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="decay the rate linearly to 0 at --max-steps (default: constant after warmup)",
+    )
+    parser.add_argument(
         "--tokens-in-batch", type=int, default=2048, help="tokens per training batch (default 2048)"
     )
     parser.add_argument(
@@ -157,9 +163,12 @@ def build_config(args: argparse.Namespace, data_dir: Path, encoder: Path):
     model.optim.name = "adamw"
     model.optim.lr = args.lr
     model.optim.weight_decay = 0.01
-    # Training stops on time (--minutes), so the rate stays constant after warmup instead of decaying to a
-    # step count that may not be reached.
-    model.optim.sched = {"name": "WarmupPolicy", "warmup_steps": args.warmup_steps, "last_epoch": -1}
+    if args.anneal:
+        # Linear decay to 0 at --max-steps: the figures no longer depend on the step the run stops at.
+        model.optim.sched = {"name": "WarmupAnnealing", "warmup_steps": args.warmup_steps, "last_epoch": -1}
+    else:
+        # Training may stop on time (--minutes), so the rate stays constant after warmup.
+        model.optim.sched = {"name": "WarmupPolicy", "warmup_steps": args.warmup_steps, "last_epoch": -1}
     return cfg
 
 

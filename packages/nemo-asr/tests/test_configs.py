@@ -38,6 +38,25 @@ CONFIGS = {
     ),
     "quartznet_15x5": ("nemo.collections.asr.models.EncDecCTCModel", QUARTZNET_TINY),
 }
+# Sound-classification configs: their NeMo keys and forward passes are tested beside their models (tests/
+# classification, tests/vad, tests/speaker); here only that they are covered and name their model class.
+SOUND_CONFIGS = {
+    **dict.fromkeys(
+        ("matchboxnet_3x1x64_v1", "matchboxnet_3x1x64_v2", "marblenet_3x2x64"),
+        ("nemo.collections.asr.models.EncDecClassificationModel", None),
+    ),
+    "marblenet_3x2x64_20ms": ("nemo.collections.asr.models.EncDecFrameClassificationModel", None),
+    **dict.fromkeys(
+        (
+            "titanet-small",
+            "titanet-large",
+            "ecapa_tdnn",
+            "SpeakerNet_recognition_3x2x512",
+            "SpeakerNet_verification_3x2x256",
+        ),
+        ("nemo.collections.asr.models.EncDecSpeakerLabelModel", None),
+    ),
+}
 ABSENT = object()
 # Key paths every NeMo 1.23 ASR example config has.
 COMMON_KEYS = {
@@ -124,16 +143,16 @@ def _compose(name: str, overrides: list[str]):
 
 def test_shipped_configs_are_all_covered():
     conf_dir = registry.find_config("conformer_ctc_char").parent
-    assert {path.stem for path in conf_dir.glob("*.yaml")} == set(CONFIGS)
+    assert {path.stem for path in conf_dir.glob("*.yaml")} == set(CONFIGS) | set(SOUND_CONFIGS)
 
 
 def test_each_registered_asr_model_names_a_config_of_its_class():
     specs = {spec.name: spec for spec in registry.list_models("asr")}
 
-    assert {spec.config for spec in specs.values()} <= set(CONFIGS)
+    assert {spec.config for spec in specs.values()} <= set(CONFIGS) | set(SOUND_CONFIGS)
     for spec in specs.values():
         assert registry.find_config(spec.config) is not None
-        target, _ = CONFIGS[spec.config]
+        target, _ = {**CONFIGS, **SOUND_CONFIGS}[spec.config]
         assert registry.get_model_class(spec.name) is import_class_by_path(target)
 
 

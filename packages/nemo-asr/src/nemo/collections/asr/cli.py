@@ -1,7 +1,7 @@
 """ASR subcommands of the ``nemo`` command, registered by the asr plugin and imported only when run.
 
 nemo transcribe MODEL.nemo AUDIO [AUDIO ...] [--batch-size N] [--lm LM.arpa --beam-size N --alpha A --beta B]
-                [--punctuate PUNCT.nemo]
+                [--punctuate PUNCT.nemo]     (a classification model prints one label per file)
 nemo asr eval MODEL.nemo MANIFEST [--batch-size N] [--use-cer] [--lm LM.arpa --beam-size N --alpha A --beta B]
 nemo asr build-lm MANIFEST [MANIFEST ...] [--order 3] [--mix GENERAL.arpa --mix-weight W] --out LM.arpa
 """
@@ -100,6 +100,25 @@ def _punctuation_model(model_path: str):
     return PunctuationCapitalizationModel.restore_from(model_path, map_location="cpu")
 
 
+def _is_classifier(model) -> bool:
+    """Whether ``model`` predicts one label per file (``EncDecClassificationModel``) instead of text."""
+    from nemo.collections.asr.models.classification_models import EncDecClassificationModel
+
+    return isinstance(model, EncDecClassificationModel)
+
+
+def _print_labels(model, args: argparse.Namespace) -> int:
+    """Print ``path<TAB>label`` (or ``{"audio_filepath", "pred_label"}`` with --json) per audio file."""
+    if args.punctuate is not None:
+        raise CommandError(
+            f"--punctuate punctuates transcripts, but {type(model).__name__} predicts labels. Drop --punctuate."
+        )
+    labels = model.transcribe(args.audio, batch_size=args.batch_size)
+    for path, label in zip(args.audio, labels):
+        print(json.dumps({"audio_filepath": path, "pred_label": label}) if args.json else f"{path}\t{label}")
+    return 0
+
+
 def transcribe_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="nemo transcribe", description="Transcribe audio files with a .nemo model."
@@ -123,6 +142,8 @@ def transcribe_main(argv: list[str]) -> int:
     punctuation_model = None if args.punctuate is None else _punctuation_model(args.punctuate)
     model = _restore(args.model)
     _apply_beam_arguments(model, args)
+    if _is_classifier(model):
+        return _print_labels(model, args)
     texts = _texts(model.transcribe(args.audio, batch_size=args.batch_size, verbose=False))
     punctuated = None
     if punctuation_model is not None:

@@ -48,6 +48,27 @@ def nemo_register_models() -> list[ModelSpec]:
             description="RNN-T (transducer) speech recognition over BPE subwords",
             config="conformer_transducer_bpe",
         ),
+        ModelSpec(
+            name="asr.EncDecClassificationModel",
+            target=f"{_MODELS}:EncDecClassificationModel",
+            domain="asr",
+            description="speech command and sound classification (MatchboxNet, MarbleNet VAD)",
+            config="matchboxnet_3x1x64_v1",
+        ),
+        ModelSpec(
+            name="asr.EncDecFrameClassificationModel",
+            target=f"{_MODELS}:EncDecFrameClassificationModel",
+            domain="asr",
+            description="frame-level voice activity detection (MarbleNet, one decision per 20 ms)",
+            config="marblenet_3x2x64_20ms",
+        ),
+        ModelSpec(
+            name="asr.EncDecSpeakerLabelModel",
+            target=f"{_MODELS}:EncDecSpeakerLabelModel",
+            domain="asr",
+            description="speaker recognition and verification (TitaNet, ECAPA-TDNN, SpeakerNet): embeddings",
+            config="titanet-small",
+        ),
     ]
 
 
@@ -63,5 +84,10 @@ def nemo_register_commands() -> list[CommandSpec]:
             "asr",
             "nemo.collections.asr.cli:asr_main",
             "ASR tools: `nemo asr eval MODEL.nemo MANIFEST` (WER), `nemo asr build-lm MANIFEST --out LM.arpa`",
+        ),
+        CommandSpec(
+            "vad",
+            "nemo.collections.asr.parts.utils.frame_vad_inference:vad_main",
+            "speech segments of audio files as RTTM files, with a frame VAD .nemo model",
         ),
     ]

@@ -7,6 +7,9 @@ from nemo.utils.lazy_exports import lazy_exports
 
 _SUBMODULES = (
     "audio_loading",
+    "audio_to_frame_label",
+    "audio_to_label",
+    "audio_to_label_dataset",
     "audio_to_text",
     "audio_to_text_dataset",
     "bucketing",
@@ -18,6 +21,12 @@ _SUBMODULES = (
 )
 _EXPORTS = {
     **{name: f"{__name__}.{name}" for name in _SUBMODULES},
+    "AudioToClassificationLabelDataset": f"{__name__}.audio_to_label",
+    "AudioToMultiLabelDataset": f"{__name__}.audio_to_frame_label",
+    "TarredAudioToMultiLabelDataset": f"{__name__}.audio_to_frame_label",
+    "AudioToSpeechLabelDataset": f"{__name__}.audio_to_label",
+    "TarredAudioToClassificationLabelDataset": f"{__name__}.audio_to_label",
+    "TarredAudioToSpeechLabelDataset": f"{__name__}.audio_to_label",
     "AudioToCharDataset": f"{__name__}.audio_to_text",
     "AudioToBPEDataset": f"{__name__}.audio_to_text",
     "TarredAudioToCharDataset": f"{__name__}.audio_to_text",

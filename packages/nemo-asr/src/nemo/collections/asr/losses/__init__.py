@@ -3,6 +3,7 @@
 from nemo.utils.lazy_exports import lazy_exports
 
 _EXPORTS = {
+    "AngularSoftmaxLoss": "nemo.collections.asr.losses.angularloss",
     "CTCLoss": "nemo.collections.asr.losses.ctc",
     "RNNTLoss": "nemo.collections.asr.losses.rnnt",
 }

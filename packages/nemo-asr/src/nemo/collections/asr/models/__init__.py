@@ -4,8 +4,11 @@ from nemo.utils.lazy_exports import lazy_exports
 
 _EXPORTS = {
     "ASRModel": "nemo.collections.asr.models.asr_model",
+    "EncDecClassificationModel": "nemo.collections.asr.models.classification_models",
     "EncDecCTCModel": "nemo.collections.asr.models.ctc_models",
     "EncDecCTCModelBPE": "nemo.collections.asr.models.ctc_bpe_models",
+    "EncDecFrameClassificationModel": "nemo.collections.asr.models.frame_classification_models",
+    "EncDecSpeakerLabelModel": "nemo.collections.asr.models.label_models",
     "EncDecRNNTModel": "nemo.collections.asr.models.rnnt_models",
     "EncDecRNNTBPEModel": "nemo.collections.asr.models.rnnt_bpe_models",
 }

@@ -8,11 +8,14 @@ from nemo.utils.lazy_exports import lazy_exports
 _EXPORTS = {
     "AudioToMelSpectrogramPreprocessor": "nemo.collections.asr.modules.audio_preprocessing",
     "AudioToMFCCPreprocessor": "nemo.collections.asr.modules.audio_preprocessing",
+    "CropOrPadSpectrogramAugmentation": "nemo.collections.asr.modules.audio_preprocessing",
     "SpectrogramAugmentation": "nemo.collections.asr.modules.audio_preprocessing",
     "ConformerEncoder": "nemo.collections.asr.modules.conformer_encoder",
     "ConvASRDecoder": "nemo.collections.asr.modules.conv_asr",
     "ConvASRDecoderClassification": "nemo.collections.asr.modules.conv_asr",
     "ConvASREncoder": "nemo.collections.asr.modules.conv_asr",
+    "ECAPAEncoder": "nemo.collections.asr.modules.conv_asr",
+    "SpeakerDecoder": "nemo.collections.asr.modules.conv_asr",
     "RNNTDecoder": "nemo.collections.asr.modules.rnnt",
     "RNNTJoint": "nemo.collections.asr.modules.rnnt",
 }

@@ -3,7 +3,8 @@
 * :class:`AudioToMelSpectrogramPreprocessor`: waveforms (B, T) -> log-mel features (B, D, T'),
   with NeMo's arguments and state dict (``featurizer.window``, ``featurizer.fb``);
 * :class:`AudioToMFCCPreprocessor`: waveforms -> MFCCs (``torchaudio.transforms.MFCC``);
-* :class:`SpectrogramAugmentation`: SpecAugment masks and SpecCutout rectangles, training only.
+* :class:`SpectrogramAugmentation`: SpecAugment masks and SpecCutout rectangles, training only;
+* :class:`CropOrPadSpectrogramAugmentation`: every spectrogram cropped or padded to a fixed number of frames.
 
 Example:
     >>> preprocessor = AudioToMelSpectrogramPreprocessor(features=80, n_fft=512).eval()
@@ -40,6 +41,7 @@ __all__ = [
     "AudioPreprocessor",
     "AudioToMFCCPreprocessor",
     "AudioToMelSpectrogramPreprocessor",
+    "CropOrPadSpectrogramAugmentation",
     "SpectrogramAugmentation",
 ]
 
@@ -421,3 +423,59 @@ class SpectrogramAugmentation(NeuralModule):
         if self.spec_augment is not None:
             augmented_spec = self.spec_augment(input_spec=augmented_spec, length=length)
         return augmented_spec
+
+
+class CropOrPadSpectrogramAugmentation(NeuralModule):
+    """Bring every spectrogram of a batch to ``audio_length`` frames (MatchboxNet's fixed input size).
+
+    As NeMo 1.23 does, in training and in eval mode alike: when the batch is longer than ``audio_length``
+    frames, each item is cut at its own random offset (``torch.randint``, so ``torch.manual_seed`` makes it
+    reproducible); otherwise the batch is zero-padded on both sides, the odd frame going to the right.
+    Lengths all become ``audio_length``.
+
+    Args:
+        audio_length: frames of every output spectrogram (non-negative).
+    """
+
+    def __init__(self, audio_length: int) -> None:
+        super().__init__()
+        if audio_length < 0:
+            raise ValueError(
+                f"CropOrPadSpectrogramAugmentation got audio_length={audio_length}; expected a non-negative "
+                "number of frames. Fix crop_or_pad_augment.audio_length in the model config."
+            )
+        self.audio_length = audio_length
+
+    @property
+    def input_types(self) -> dict[str, NeuralType]:
+        """``input_signal`` (B, D, T) and ``length`` (B,)."""
+        return {
+            "input_signal": NeuralType(("B", "D", "T"), SpectrogramType()),
+            "length": NeuralType(tuple("B"), LengthsType()),
+        }
+
+    @property
+    def output_types(self) -> dict[str, NeuralType]:
+        """``processed_signal`` (B, D, audio_length) and ``processed_length`` (B,)."""
+        return {
+            "processed_signal": NeuralType(("B", "D", "T"), SpectrogramType()),
+            "processed_length": NeuralType(tuple("B"), LengthsType()),
+        }
+
+    @typecheck()
+    @torch.no_grad()
+    def forward(self, input_signal: torch.Tensor, length: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Crop or pad ``input_signal`` (B, D, T) to (B, D, audio_length); lengths become ``audio_length``."""
+        frames = input_signal.shape[-1]
+        if frames > self.audio_length:
+            starts = torch.randint(low=0, high=frames - self.audio_length + 1, size=[input_signal.shape[0]])
+            output = torch.stack(
+                [
+                    item[:, start : start + self.audio_length]
+                    for item, start in zip(input_signal, starts.tolist())
+                ]
+            )
+        else:
+            missing = self.audio_length - frames
+            output = torch.nn.functional.pad(input_signal, [missing // 2, missing - missing // 2])
+        return output, torch.full_like(length, self.audio_length)

@@ -1,4 +1,7 @@
-"""Convolutional ASR encoder (Jasper / QuartzNet / Citrinet) and the CTC / classification decoders.
+"""Convolutional ASR encoders (Jasper / QuartzNet / Citrinet / TitaNet, ECAPA-TDNN) and their decoders.
+
+``ConvASREncoder`` + ``ConvASRDecoder`` (CTC) or ``ConvASRDecoderClassification`` (utterance labels);
+``ConvASREncoder`` or ``ECAPAEncoder`` + ``SpeakerDecoder`` (speaker embeddings and logits).
 
 Built from NeMo 1.23 YAML exactly as NeMo builds them, with NeMo's state-dict keys
 (``encoder.<block>.mconv.<i>...``, ``decoder_layers.0.weight``).
@@ -18,11 +21,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from nemo.collections.asr.parts.submodules.jasper import (
     JasperBlock,
     MaskedConv1d,
     init_weights,
     jasper_activations,
+)
+from nemo.collections.asr.parts.submodules.tdnn_attention import (
+    AttentivePoolLayer,
+    StatsPoolLayer,
+    TDNNModule,
+    TDNNSEModule,
 )
 from nemo.core.classes.exportable import Exportable
 from nemo.core.classes.module import NeuralModule
@@ -37,8 +47,15 @@ from nemo.core.neural_types import (
 )
 from nemo.utils import logging
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from torch import nn
 
-__all__ = ["ConvASRDecoder", "ConvASRDecoderClassification", "ConvASREncoder"]
+__all__ = [
+    "ConvASRDecoder",
+    "ConvASRDecoderClassification",
+    "ConvASREncoder",
+    "ECAPAEncoder",
+    "SpeakerDecoder",
+]
 
 _REQUIRED_BLOCK_KEYS = ("filters", "repeat", "kernel", "stride", "dilation", "dropout", "residual")
 
@@ -353,4 +370,248 @@ class ConvASRDecoderClassification(NeuralModule, Exportable):
     @property
     def num_classes(self) -> int:
         """Number of classes ``K``."""
+        return self._num_classes
+
+
+class ECAPAEncoder(NeuralModule, Exportable):
+    """ECAPA-TDNN encoder without Res2Net (NeMo's faster variant): ``(B, feat_in, T)`` -> ``(B, filters[-1], T)``.
+
+    A :class:`TDNNModule` over the features, ``len(filters) - 2`` :class:`TDNNSEModule` blocks, and a
+    TDNN (``feature_agg``) over the concatenated outputs of those blocks. Time is never subsampled.
+
+    Args:
+        feat_in: input features ``D`` (mel bins).
+        filters: channels of the first TDNN, of each SE block, then of ``feature_agg``; the SE blocks'
+            channels must add up to ``filters[-1]`` (e.g. ``[1024, 1024, 1024, 1024, 3072]``).
+        kernel_sizes: one kernel size per entry of ``filters``.
+        dilations: one dilation per entry of ``filters``.
+        scale: groups of the SE blocks' grouped convolutions.
+        init_mode: weight initialisation (see ``init_weights``).
+    """
+
+    @property
+    def input_types(self) -> OrderedDict[str, NeuralType]:
+        """``audio_signal`` (B, D, T) spectrogram and ``length`` (B,)."""
+        return OrderedDict(
+            {
+                "audio_signal": NeuralType(("B", "D", "T"), SpectrogramType()),
+                "length": NeuralType(tuple("B"), LengthsType()),
+            }
+        )
+
+    @property
+    def output_types(self) -> OrderedDict[str, NeuralType]:
+        """``outputs`` (B, D, T) encodings and ``encoded_lengths`` (B,)."""
+        return OrderedDict(
+            {
+                "outputs": NeuralType(("B", "D", "T"), AcousticEncodedRepresentation()),
+                "encoded_lengths": NeuralType(tuple("B"), LengthsType()),
+            }
+        )
+
+    def __init__(
+        self,
+        feat_in: int,
+        filters: Sequence[int],
+        kernel_sizes: Sequence[int],
+        dilations: Sequence[int],
+        scale: int = 8,
+        init_mode: str = "xavier_uniform",
+    ) -> None:
+        super().__init__()
+        filters, kernel_sizes, dilations = list(filters), list(kernel_sizes), list(dilations)
+        if len(filters) < 3 or not len(filters) == len(kernel_sizes) == len(dilations):
+            raise ValueError(
+                f"ECAPAEncoder needs at least 3 filters and one kernel size and dilation per filter; got "
+                f"filters={filters}, kernel_sizes={kernel_sizes}, dilations={dilations}. Fix `encoder.filters`, "
+                "`encoder.kernel_sizes` and `encoder.dilations` in the model config."
+            )
+        if sum(filters[1:-1]) != filters[-1]:
+            raise ValueError(
+                f"ECAPAEncoder concatenates its SE blocks' outputs ({filters[1:-1]}, {sum(filters[1:-1])} channels) "
+                f"into the last layer, which expects encoder.filters[-1]={filters[-1]}. Make the last entry of "
+                "`encoder.filters` the sum of the middle ones."
+            )
+        self._feat_in = feat_in
+        self._feat_out = filters[-1]
+        self.layers = nn.ModuleList(
+            [TDNNModule(feat_in, filters[0], kernel_size=kernel_sizes[0], dilation=dilations[0])]
+        )
+        for index in range(len(filters) - 2):
+            self.layers.append(
+                TDNNSEModule(
+                    filters[index],
+                    filters[index + 1],
+                    group_scale=scale,
+                    se_channels=128,
+                    kernel_size=kernel_sizes[index + 1],
+                    dilation=dilations[index + 1],
+                )
+            )
+        self.feature_agg = TDNNModule(filters[-1], filters[-1], kernel_sizes[-1], dilations[-1])
+        self.apply(lambda module: init_weights(module, mode=init_mode))
+
+    def forward(
+        self, audio_signal: torch.Tensor, length: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Encode a padded batch of features.
+
+        Args:
+            audio_signal: features ``(B, D, T)``.
+            length: valid frames per item ``(B,)`` (they mask the SE averages).
+
+        Returns:
+            ``(outputs, length)``: ``(B, filters[-1], T)`` and the lengths unchanged.
+        """
+        x = self.layers[0](audio_signal, length=length)
+        block_outputs = []
+        for layer in self.layers[1:]:
+            x = layer(x, length=length)
+            block_outputs.append(x)
+        return self.feature_agg(torch.cat(block_outputs, dim=1)), length
+
+    def input_example(self, max_batch: int = 1, max_dim: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+        """Random ``(audio_signal (max_batch, D, max_dim), length (max_batch,))`` on the module's device."""
+        device = next(self.parameters()).device
+        signal = torch.randn(max_batch, self._feat_in, max_dim, device=device)
+        return signal, torch.full((max_batch,), max_dim, device=device, dtype=torch.long)
+
+
+class SpeakerDecoder(NeuralModule, Exportable):
+    """Speaker head: pooling over time, embedding layers, then a linear layer to the speakers.
+
+    ``xvector`` / ``tap`` pooling (:class:`StatsPoolLayer`) is followed by ``Linear -> BatchNorm -> ReLU``
+    embedding layers; ``attention`` pooling (:class:`AttentivePoolLayer`) by ``BatchNorm -> 1x1 Conv``
+    layers. The embedding is the last embedding layer's output before its ReLU.
+
+    With ``angular`` (set by the model when its loss is angular) the final layer has no bias and its input
+    is L2-normalised. Its weight rows are used as they are: NeMo 1.23 normalises only the input too.
+
+    Args:
+        feat_in: encoder channels ``C``.
+        num_classes: number of speakers ``K``.
+        emb_sizes: size of each embedding layer (an int for one layer).
+        pool_mode: ``xvector`` (mean and deviation), ``tap`` (mean) or ``attention`` (attentive statistics).
+        angular: normalise the final layer's input and drop its bias.
+        attention_channels: hidden channels of the attentive pooling.
+        init_mode: weight initialisation (see ``init_weights``).
+    """
+
+    @property
+    def input_types(self) -> OrderedDict[str, NeuralType]:
+        """``encoder_output`` (B, D, T) and optional ``length`` (B,)."""
+        return OrderedDict(
+            {
+                "encoder_output": NeuralType(("B", "D", "T"), AcousticEncodedRepresentation()),
+                "length": NeuralType(("B",), LengthsType(), optional=True),
+            }
+        )
+
+    @property
+    def output_types(self) -> OrderedDict[str, NeuralType]:
+        """``logits`` (B, K) and ``embs`` (B, E)."""
+        return OrderedDict(
+            {
+                "logits": NeuralType(("B", "D"), LogitsType()),
+                "embs": NeuralType(("B", "D"), AcousticEncodedRepresentation()),
+            }
+        )
+
+    def __init__(
+        self,
+        feat_in: int,
+        num_classes: int,
+        emb_sizes: int | Sequence[int] | None = 256,
+        pool_mode: str = "xvector",
+        angular: bool = False,
+        attention_channels: int = 128,
+        init_mode: str = "xavier_uniform",
+    ) -> None:
+        super().__init__()
+        self.angular = angular
+        self.emb_id = 2
+        self._feat_in = feat_in
+        self._num_classes = num_classes
+        emb_sizes = [emb_sizes] if isinstance(emb_sizes, int) else list(emb_sizes or [])
+        if not emb_sizes:
+            raise ValueError(
+                "SpeakerDecoder needs at least one embedding layer; got decoder.emb_sizes=[]. Set "
+                "`decoder.emb_sizes` to the embedding size (e.g. 192) or a list of sizes."
+            )
+        self.pool_mode = pool_mode.lower()
+        if self.pool_mode in ("xvector", "tap"):
+            self._pooling: nn.Module = StatsPoolLayer(feat_in=feat_in, pool_mode=self.pool_mode)
+            affine_type = "linear"
+        elif self.pool_mode == "attention":
+            self._pooling = AttentivePoolLayer(inp_filters=feat_in, attention_channels=attention_channels)
+            affine_type = "conv"
+        else:
+            raise ValueError(
+                f"SpeakerDecoder got pool_mode={pool_mode!r}; expected 'xvector', 'tap' or 'attention'. "
+                "Fix `decoder.pool_mode` in the model config."
+            )
+        shapes = [self._pooling.feat_in, *(int(size) for size in emb_sizes)]
+        self.emb_layers = nn.ModuleList(
+            self.affine_layer(size_in, size_out, learn_mean=False, affine_type=affine_type)
+            for size_in, size_out in zip(shapes[:-1], shapes[1:])
+        )
+        self.final = nn.Linear(shapes[-1], num_classes, bias=not angular)
+        self.apply(lambda module: init_weights(module, mode=init_mode))
+
+    def affine_layer(
+        self, inp_shape: int, out_shape: int, learn_mean: bool = True, affine_type: str = "conv"
+    ) -> nn.Sequential:
+        """One embedding layer.
+
+        Args:
+            inp_shape: input size.
+            out_shape: output size.
+            learn_mean: affine batch norm after the linear layer (``linear`` type only).
+            affine_type: ``conv`` (``BatchNorm -> 1x1 Conv``, on ``(B, C, 1)``) or ``linear``
+                (``Linear -> BatchNorm -> ReLU``, on ``(B, C)``).
+        """
+        if affine_type == "conv":
+            return nn.Sequential(
+                nn.BatchNorm1d(inp_shape, affine=True, track_running_stats=True),
+                nn.Conv1d(inp_shape, out_shape, kernel_size=1),
+            )
+        return nn.Sequential(
+            nn.Linear(inp_shape, out_shape),
+            nn.BatchNorm1d(out_shape, affine=learn_mean, track_running_stats=True),
+            nn.ReLU(),
+        )
+
+    @typecheck()
+    def forward(
+        self, encoder_output: torch.Tensor, length: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Speaker logits and embedding of each utterance.
+
+        Args:
+            encoder_output: ``(B, C, T)``.
+            length: valid frames per item ``(B,)``; without it every frame counts (``xvector``/``tap``)
+                or only the first one (``attention``, as in NeMo 1.23).
+
+        Returns:
+            ``(logits, embs)``: ``(B, K)`` and ``(B, emb_sizes[-1])``.
+        """
+        pool = self._pooling(encoder_output, length)
+        emb = pool
+        for layer in self.emb_layers:
+            emb = layer[: self.emb_id](pool)
+            # NeMo runs a layer's first two modules twice per training step, so its batch norm's running
+            # statistics take two momentum steps; doing the same keeps trained weights interchangeable.
+            pool = layer(pool) if self.training else layer[self.emb_id :](emb)
+        pool = pool.squeeze(-1)
+        if self.angular:
+            pool = F.normalize(pool, p=2, dim=1)
+        return self.final(pool), emb.squeeze(-1)
+
+    def input_example(self, max_batch: int = 1, max_dim: int = 256) -> tuple[torch.Tensor]:
+        """Random ``(encoder_output (max_batch, C, max_dim),)`` on the module's device."""
+        return (torch.randn(max_batch, self._feat_in, max_dim, device=next(self.parameters()).device),)
+
+    @property
+    def num_classes(self) -> int:
+        """Number of speakers ``K``."""
         return self._num_classes

@@ -13,6 +13,7 @@ _EXPORTS = {
     **{name: f"nemo.collections.asr.parts.preprocessing.perturb:{name}" for name in _PERTURB},
     "AudioSegment": "nemo.collections.asr.parts.preprocessing.segment:AudioSegment",
     "FilterbankFeatures": "nemo.collections.asr.parts.preprocessing.features:FilterbankFeatures",
+    "WaveformFeaturizer": "nemo.collections.asr.parts.preprocessing.waveform_featurizer:WaveformFeaturizer",
 }
 
 __all__ = sorted(_EXPORTS)

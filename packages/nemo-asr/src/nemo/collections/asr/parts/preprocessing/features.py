@@ -475,3 +475,12 @@ class FilterbankFeatures(nn.Module):
         if self.pad_to > 0 and num_frames % self.pad_to != 0:
             return F.pad(x, (0, self.pad_to - num_frames % self.pad_to), value=self.pad_value)
         return x
+
+
+def __getattr__(name: str):
+    """NeMo's ``features.WaveformFeaturizer``, which lives in ``waveform_featurizer.py`` (imported on first use)."""
+    if name == "WaveformFeaturizer":
+        from nemo.collections.asr.parts.preprocessing.waveform_featurizer import WaveformFeaturizer
+
+        return WaveformFeaturizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
