@@ -46,6 +46,13 @@ READING_NOTES = [
     "run by a Lightning `Trainer.fit`, what a training run costs per step. "
     "`import_nemo_tts_s` is the bare package import, `import_fastpitch_model_s` reaches the model class and "
     "`import_lightning_s` (Lightning alone) is its bar.",
+    "- `bench_asr_sound`: MatchboxNet 3x1x64 v1 (`EncDecClassificationModel`, 30 words, 77 k parameters) on "
+    "16 x 1 s and TitaNet-S (`EncDecSpeakerLabelModel`, 7205 speakers) on 4 x 3 s, from NeMo's configs with "
+    "seeded random weights, fp32: eval `forward` under `torch.inference_mode`, a train step (forward, the "
+    "model's loss, backward, AdamW), each side's own `training_step` in a Lightning `Trainer.fit` "
+    "(`fit_step_s`, with the config's NovoGrad or SGD) and TitaNet's `get_embedding` of one 3 s file. "
+    "`*_logits_mean_abs` and `titanet_embedding_mean_abs` summarize the outputs from seed 0: equal on both "
+    "sides, the two drew the same weights and computed the same outputs.",
     "- `bench_nlp` compares ours with a plain transformers + PyTorch loop, not with NeMo 1.23 (whose NLP models "
     "need Megatron and apex): all-MiniLM-L6-v2, batches of 32 x 128 tokens. `train_step_s` is a "
     "`TextClassificationModel` step in `Trainer.fit` with its own data loader, `plain_train_step_s` the same step "

@@ -32,6 +32,7 @@ COMPARABLE = {
     "bench_asr_preprocessor",
     "bench_asr_conformer",
     "bench_asr_model",
+    "bench_asr_sound",
     "bench_tts_fastpitch",
     "bench_tts_hifigan",
 }

@@ -144,3 +144,20 @@ def test_init_weights_resets_batch_norm_and_rejects_unknown_modes() -> None:
     assert torch.equal(norm.weight.data, torch.ones(3))
     with pytest.raises(ValueError, match="init_mode='orthogonal'"):
         init_weights(torch.nn.Linear(2, 2), "orthogonal")
+
+
+def test_applying_init_weights_draws_a_masked_convolution_twice_as_nemo_does() -> None:
+    # NeMo 1.23's init_weights re-initialises a MaskedConv1d's conv when apply() reaches the wrapper, after
+    # the conv itself: the kept weights are the second xavier draw and the next layer starts after both.
+    torch.manual_seed(0)
+    masked = MaskedConv1d(4, 6, 3)
+    after = torch.nn.Linear(6, 2)
+    torch.nn.Sequential(masked, after).apply(lambda module: init_weights(module))
+    torch.manual_seed(0)
+    expected_masked = torch.nn.Conv1d(4, 6, 3, bias=False)
+    expected_after = torch.nn.Linear(6, 2)
+    for _ in range(2):
+        torch.nn.init.xavier_uniform_(expected_masked.weight)
+    torch.nn.init.xavier_uniform_(expected_after.weight)
+    torch.testing.assert_close(masked.conv.weight, expected_masked.weight)
+    torch.testing.assert_close(after.weight, expected_after.weight)

@@ -66,7 +66,10 @@ def init_weights(module: nn.Module, mode: str | None = "xavier_uniform") -> None
     """Initialise one module the way NeMo's convolutional ASR modules do.
 
     Meant for ``model.apply(lambda m: init_weights(m, mode))``: ``Conv1d`` and ``Linear`` weights
-    get ``mode``; batch norms get unit scale, zero shift and fresh running statistics.
+    get ``mode``; batch norms get unit scale, zero shift and fresh running statistics. A
+    ``MaskedConv1d`` draws its ``conv`` weights again, as NeMo's does: ``apply`` reaches the wrapper
+    after its ``conv``, so each masked convolution takes two draws from the random stream and a model
+    built from a given seed gets NeMo's weights.
 
     Args:
         module: the module to initialise (others than the kinds above are left alone).
@@ -76,6 +79,8 @@ def init_weights(module: nn.Module, mode: str | None = "xavier_uniform") -> None
     Raises:
         ValueError: ``mode`` is not one of the names above.
     """
+    if isinstance(module, MaskedConv1d):
+        init_weights(module.conv, mode)
     if isinstance(module, (nn.Conv1d, nn.Linear)):
         if mode is None:
             return
