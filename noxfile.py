@@ -7,6 +7,7 @@
     nox -s lint         # ruff
     nox -s demo         # the main job: train, transcribe and score a small ASR model on the bundled data
     nox -s finetune     # the three NLP fine-tunes on the bundled splits (`-- named_entities` for one)
+    nox -s sound        # spoken commands, voice activity and speakers on the bundled speech
     nox -s bench        # benchmarks -> docs/benchmarks.md (with NeMo 1.23 ratios when NEMO_REF_PYTHON is set;
                         #   `nox -s bench -- --rounds 1 --out /tmp/bench.md` for a quick look)
 
@@ -131,6 +132,17 @@ def demo(session: nox.Session) -> None:
 
 
 NLP_EXAMPLES = ("text_classification", "named_entities", "punctuation_capitalization")
+SOUND_EXAMPLES = ("speech_commands", "voice_activity", "speaker_verification")
+
+
+def _run_examples(session: nox.Session, folder: str, names: tuple[str, ...]) -> None:
+    """Run every example of ``names``, or the one named first in the session's arguments with the rest."""
+    if session.posargs and session.posargs[0] in names:
+        runs = [(session.posargs[0], session.posargs[1:])]
+    else:
+        runs = [(name, list(session.posargs)) for name in names]
+    for name, arguments in runs:
+        session.run("python", f"examples/{folder}/{name}.py", *arguments)
 
 
 @nox.session
@@ -142,12 +154,17 @@ def finetune(session: nox.Session) -> None:
     """
     _install_packages(session, ["core", "nlp"])
     session.install(*NLP_DATA)
-    if session.posargs and session.posargs[0] in NLP_EXAMPLES:
-        runs = [(session.posargs[0], session.posargs[1:])]
-    else:
-        runs = [(name, list(session.posargs)) for name in NLP_EXAMPLES]
-    for name, arguments in runs:
-        session.run("python", f"examples/nlp/{name}.py", *arguments)
+    _run_examples(session, "nlp", NLP_EXAMPLES)
+
+
+@nox.session
+def sound(session: nox.Session) -> None:
+    """Spoken commands, voice activity and speakers on the bundled speech (each at most 5 minutes).
+
+    `nox -s sound` runs the three examples; `nox -s sound -- voice_activity --dev-only` runs one.
+    """
+    _install_packages(session, ["core", "asr"], "matplotlib")
+    _run_examples(session, "asr", SOUND_EXAMPLES)
 
 
 @nox.session
