@@ -65,7 +65,7 @@ def test_label_reshaping_and_masked_loss_match_nemo(nemo_model, nemo_io, step: s
             nemo_io[f"labels_{step}"],
             nemo_io[f"labels_len_{step}"],
         )
-        loss, _, _ = nemo_model._frame_loss(batch)
+        loss, _, _ = nemo_model._loss_and_logits(batch)
     assert torch.equal(labels, nemo_io[f"reshaped_{step}"])
     expected_len = torch.minimum(nemo_io[f"reshaped_len_{step}"], encoded_len)
     assert torch.equal(labels_len, expected_len)
@@ -140,7 +140,7 @@ def test_loss_and_metrics_use_the_valid_frames_only(frame_model, frame_clips) ->
     batch = dataset.collate_fn([dataset[index] for index in range(4)])
     frame_model.eval()
     with torch.no_grad():
-        loss, metric_logits, metric_labels = frame_model._frame_loss(batch)
+        loss, metric_logits, metric_labels = frame_model._loss_and_logits(batch)
         logits, encoded_len = frame_model._logits_and_lengths(batch[0], batch[1], None, None)
     valid_logits, valid_labels = [], []
     for row in range(4):

@@ -359,6 +359,9 @@ class EncDecClassificationModel(_EncDecBaseModel):
         logits = self.forward(input_signal=audio_signal, input_signal_length=audio_signal_len)
         return self.loss(logits=logits, labels=labels), logits, labels
 
+    # NeMo 1.23 logs the utterance model's batch accuracy as ..._top_1 and the frame model's as ..._top@1.
+    _train_accuracy_name = "training_batch_accuracy_top_{}"
+
     def training_step(self, batch, batch_nb):
         loss_value, logits, labels = self._loss_and_logits(batch)
         self.log("train_loss", loss_value)
@@ -368,7 +371,7 @@ class EncDecClassificationModel(_EncDecBaseModel):
         topk_scores = self._accuracy.compute()
         self._accuracy.reset()
         for top_k, score in zip(self._accuracy.top_k, topk_scores):
-            self.log(f"training_batch_accuracy_top_{top_k}", score)
+            self.log(self._train_accuracy_name.format(top_k), score)
         return {"loss": loss_value}
 
     def _eval_step(self, batch, prefix: str) -> dict[str, torch.Tensor]:

@@ -236,7 +236,9 @@ class EncDecFrameClassificationModel(EncDecClassificationModel):
         return logits.reshape(-1, logits.size(-1))[keep], labels.reshape(-1)[keep]
 
     # ----------------------------------------------------------------------------------------- training
-    def _frame_loss(self, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    _train_accuracy_name = "training_batch_accuracy_top@{}"
+
+    def _loss_and_logits(self, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Masked loss of a batch ``(audio, audio_len, labels, labels_len)``, and the valid (N, C) logits, (N,)
         labels."""
         audio_signal, audio_signal_len, labels, labels_len = batch
@@ -247,21 +249,9 @@ class EncDecFrameClassificationModel(EncDecClassificationModel):
         metric_logits, metric_labels = self.get_metric_logits_labels(logits, labels, masks)
         return loss_value, metric_logits, metric_labels
 
-    def training_step(self, batch, batch_idx):
-        loss_value, metric_logits, metric_labels = self._frame_loss(batch)
-        self.log("train_loss", loss_value)
-        self.log("learning_rate", self._optimizer.param_groups[0]["lr"] if self._optimizer else 0.0)
-        self.log("global_step", float(self.trainer.global_step))
-        self._accuracy(logits=metric_logits, labels=metric_labels)
-        topk_scores = self._accuracy.compute()
-        self._accuracy.reset()
-        for top_k, score in zip(self._accuracy.top_k, topk_scores):
-            self.log(f"training_batch_accuracy_top@{top_k}", score)
-        return {"loss": loss_value}
-
     def _eval_step(self, batch, prefix: str) -> dict[str, torch.Tensor]:
         """``{prefix}_loss``, top-k counts, ``{prefix}_acc_micro`` and (4, C) ``{prefix}_acc_stats`` of one batch."""
-        loss_value, metric_logits, metric_labels = self._frame_loss(batch)
+        loss_value, metric_logits, metric_labels = self._loss_and_logits(batch)
         acc = self._accuracy(logits=metric_logits, labels=metric_labels)
         return {
             f"{prefix}_loss": loss_value,
