@@ -228,6 +228,11 @@ def _vad_frame_seq_collate(
     )
 
 
+def _labelled_sample(audio: torch.Tensor, label: torch.Tensor) -> Sample:
+    """``(audio (T,), audio_len, label, label_len=1)``: one utterance with its label."""
+    return audio, torch.tensor(audio.shape[0], dtype=torch.long), label, torch.tensor(1, dtype=torch.long)
+
+
 def _read_audio(featurizer: WaveformFeaturizer, source: Any, entry: ManifestEntry, trim: bool, where: str):
     """``featurizer.process`` of one entry; errors name ``where`` (manifest line, or shard and member)."""
     try:
@@ -289,12 +294,7 @@ class _AudioLabelDataset(Dataset):
         """``(audio (T,), audio_len, label, label_len=1)``."""
         entry = self.collection.entries[index]
         audio = _read_audio(self.featurizer, entry.audio_filepath, entry, self.trim, entry.where)
-        return (
-            audio,
-            torch.tensor(audio.shape[0], dtype=torch.long),
-            self.collection.target(index),
-            torch.tensor(1, dtype=torch.long),
-        )
+        return _labelled_sample(audio, self.collection.target(index))
 
     def _collate_fn(self, batch: Sequence[Sample]) -> Sample:
         return _label_collate_fn(batch)
@@ -463,12 +463,7 @@ class _TarredAudioLabelDataset(IterableDataset):
             entry = self.collection.entries[index]
             where = f"{shard}:{member} ({entry.where})"
             audio = _read_audio(self.featurizer, open_member(data, member), entry, self.trim, where)
-            yield (
-                audio,
-                torch.tensor(audio.shape[0], dtype=torch.long),
-                self.collection.target(index),
-                torch.tensor(1, dtype=torch.long),
-            )
+            yield _labelled_sample(audio, self.collection.target(index))
 
     def _collate_fn(self, batch: Sequence[Sample]) -> Sample:
         return _label_collate_fn(batch)
