@@ -43,7 +43,17 @@ EXAMPLE_PLUGIN = ROOT / "examples" / "nemo-hello"
 OLDEST_PYTHON = "3.10"
 # sentencepiece: nemo-core's optional tokenizer backend (extra `sentencepiece`), tested in every session.
 # scikit-learn: the independent reference nemo-nlp's ClassificationReport is tested against.
-TEST_TOOLS = ("pytest", "build", "hatchling", "onnx", "onnxruntime", "sentencepiece", "scikit-learn")
+# matplotlib: the sound examples' confusion matrix and DET curve, which their smoke tests write.
+TEST_TOOLS = (
+    "pytest",
+    "build",
+    "hatchling",
+    "onnx",
+    "onnxruntime",
+    "sentencepiece",
+    "scikit-learn",
+    "matplotlib",
+)
 # Offline data, installed without dependencies: BBC News articles (the ASR demo's general-English text, read
 # in place, and data/nlp's NLP splits; its metadata requires scikit-learn for a loader we do not use) and the
 # all-MiniLM-L6-v2 checkpoint (its metadata pulls sentence-transformers, which we do not use).

@@ -1,0 +1,87 @@
+"""``examples/asr/speech_commands.py``: per-group accuracy, confusion counts, labels, and a tiny real run."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
+
+ROOT = Path(__file__).resolve().parents[4]
+EXAMPLES = ROOT / "examples" / "asr"
+COMMANDS = ROOT / "data" / "commands"
+
+
+def test_confusion_matrix_counts_match_sklearn(speech_commands):
+    labels = ["zero", "one", "a", "b"]
+    rng = np.random.default_rng(0)
+    truth = [labels[i] for i in rng.integers(0, 4, size=200)]
+    predicted = [labels[i] for i in rng.integers(0, 4, size=200)]
+    counts = speech_commands.confusion_matrix(truth, predicted, labels)
+    np.testing.assert_array_equal(counts, sklearn_confusion_matrix(truth, predicted, labels=labels))
+
+
+def test_confusion_matrix_rows_are_the_spoken_words(speech_commands):
+    counts = speech_commands.confusion_matrix(["a", "a", "b"], ["b", "a", "b"], ["a", "b"])
+    np.testing.assert_array_equal(counts, [[1, 1], [0, 1]])
+
+
+def test_group_accuracy_by_the_spoken_words_group(speech_commands):
+    groups = {"one": "digits", "two": "digits", "a": "letters", "b": "letters"}
+    truth = ["one", "one", "two", "a", "a"]
+    predicted = ["one", "a", "two", "a", "b"]
+    figures = speech_commands.group_accuracy(truth, predicted, groups)
+    assert figures == {
+        "digits": {"accuracy": 2 / 3, "clips": 3},
+        "letters": {"accuracy": 1 / 2, "clips": 2},
+        "overall": {"accuracy": 3 / 5, "clips": 5},
+    }
+
+
+def test_read_labels_gives_the_36_words_and_their_groups(speech_commands):
+    words, groups = speech_commands.read_labels(COMMANDS / "labels.txt")
+    assert words[:3] == ["zero", "one", "two"] and words[-1] == "z" and len(words) == 36
+    assert sum(group == "digits" for group in groups.values()) == 10
+    assert {groups[word] for word in words[10:]} == {"letters"}
+
+
+def test_read_labels_names_the_bad_line(speech_commands, tmp_path):
+    path = tmp_path / "labels.txt"
+    path.write_text("zero digits\none\n")
+    with pytest.raises(SystemExit, match=r"labels.txt:2: expected '<word> <group>'"):
+        speech_commands.read_labels(path)
+
+
+def _tiny_commands(tmp_path, per_word: int) -> None:
+    """A commands folder with ``per_word`` training and dev clips of each of the first four words."""
+    (tmp_path / "labels.txt").write_text((COMMANDS / "labels.txt").read_text())
+    for split in ("train", "dev"):
+        kept, seen = [], {}
+        for line in (COMMANDS / f"{split}_manifest.json").read_text().splitlines():
+            entry = json.loads(line)
+            if entry["label"] in ("zero", "one", "a", "b") and seen.get(entry["label"], 0) < per_word:
+                seen[entry["label"]] = seen.get(entry["label"], 0) + 1
+                entry["audio_filepath"] = str(COMMANDS / entry["audio_filepath"])
+                kept.append(json.dumps(entry))
+        (tmp_path / f"{split}_manifest.json").write_text("\n".join(kept) + "\n")
+
+
+def test_dev_only_run_trains_saves_restores_and_scores_dev(tmp_path):
+    """Two real training steps on a few clips; the folder has no test manifest, so reading it would fail."""
+    data, run = tmp_path / "data", tmp_path / "run"
+    data.mkdir()
+    _tiny_commands(data, per_word=2)
+    command = [sys.executable, str(EXAMPLES / "speech_commands.py"), "--data-dir", str(data), "--run-dir"]
+    command += [str(run), "--max-steps", "2", "--batch-size", "4", "--filters", "16", "--dev-only"]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    results = json.loads((run / "results.json").read_text())
+    assert results["steps"] == 2
+    assert set(results["dev"]["accuracy"]) == {"digits", "letters", "overall"}
+    assert results["dev"]["accuracy"]["overall"]["clips"] == 8
+    assert not any(key.startswith("test") for key in results)
+    assert (run / "confusion_dev.png").read_bytes()[:4] == b"\x89PNG"
+    assert (run / "matchboxnet_commands.nemo").is_file()
+    assert "dev: digits" in finished.stdout
