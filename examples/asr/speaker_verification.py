@@ -42,7 +42,7 @@ NEMO_NAME = "titanet_speakers.nemo"
 # on the loaded 2-core machine): the same for a --dev-only run, so both train the same model.
 SCORING_RESERVE_S = 30.0
 
-sys.path.insert(0, str(ROOT / "examples" / "nlp"))
+sys.path.insert(0, str(ROOT / "examples"))
 from example_support import RunClock, cpu_trainer, settings, write_results  # noqa: E402
 
 

@@ -28,8 +28,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from example_support import (  # noqa: E402  (the examples' shared steps, beside this file)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from example_support import (  # noqa: E402  (the examples' shared steps, examples/example_support.py)
     RunClock,
     bundled_task_files,
     cpu_trainer,

