@@ -125,6 +125,19 @@ class _EncDecBaseModel(ASRModel):
         Returns:
             (B, C) logits (a classifier) or the decoder's outputs.
         """
+        encoded, _ = self._encode(
+            input_signal, input_signal_length, processed_signal, processed_signal_length
+        )
+        return self.decoder(encoder_output=encoded)
+
+    def _encode(
+        self,
+        input_signal: torch.Tensor | None,
+        input_signal_length: torch.Tensor | None,
+        processed_signal: torch.Tensor | None,
+        processed_signal_length: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Audio (or features) -> crop/pad -> spec augment (training) -> encoder: (B, D, T') and (B,) lengths."""
         has_audio = input_signal is not None and input_signal_length is not None
         has_features = processed_signal is not None and processed_signal_length is not None
         if has_audio == has_features:
@@ -144,8 +157,7 @@ class _EncDecBaseModel(ASRModel):
             processed_signal = self.spec_augmentation(
                 input_spec=processed_signal, length=processed_signal_length
             )
-        encoded, _ = self.encoder(audio_signal=processed_signal, length=processed_signal_length)
-        return self.decoder(encoder_output=encoded)
+        return self.encoder(audio_signal=processed_signal, length=processed_signal_length)
 
     # --------------------------------------------------------------------------------------------- data
     def setup_training_data(self, train_data_config: DictConfig | dict | None) -> None:

@@ -128,26 +128,9 @@ class EncDecFrameClassificationModel(EncDecClassificationModel):
         processed_signal_length: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, T, C) logits and (B,) valid encoder frames."""
-        has_audio = input_signal is not None and input_signal_length is not None
-        has_features = processed_signal is not None and processed_signal_length is not None
-        if has_audio == has_features:
-            raise ValueError(
-                f"{type(self).__name__}.forward takes either input_signal and input_signal_length, or "
-                f"processed_signal and processed_signal_length; got {'both' if has_audio else 'neither'}."
-            )
-        if has_audio:
-            processed_signal, processed_signal_length = self.preprocessor(
-                input_signal=input_signal, length=input_signal_length
-            )
-        if self.crop_or_pad is not None:
-            processed_signal, processed_signal_length = self.crop_or_pad(
-                input_signal=processed_signal, length=processed_signal_length
-            )
-        if self.spec_augmentation is not None and self.training:
-            processed_signal = self.spec_augmentation(
-                input_spec=processed_signal, length=processed_signal_length
-            )
-        encoded, encoded_len = self.encoder(audio_signal=processed_signal, length=processed_signal_length)
+        encoded, encoded_len = self._encode(
+            input_signal, input_signal_length, processed_signal, processed_signal_length
+        )
         return self.decoder(hidden_states=encoded.transpose(1, 2)), encoded_len
 
     @typecheck()
