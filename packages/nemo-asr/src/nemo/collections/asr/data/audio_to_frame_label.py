@@ -30,12 +30,12 @@ from nemo.collections.asr.data.tarred_audio import (
     iter_tar_members,
     open_member,
     shuffle_buffer,
+    worker_shards_and_seed,
 )
 from nemo.collections.asr.parts.preprocessing.perturb import AudioAugmentor, process_augmentations
 from nemo.collections.asr.parts.preprocessing.waveform_featurizer import WaveformFeaturizer
 from nemo.core.classes.dataset import Dataset, IterableDataset
 from nemo.core.neural_types import AudioSignal, LabelsType, LengthsType, NeuralType, RegressionValuesType
-from torch.utils.data import get_worker_info
 
 __all__ = [
     "AudioToMultiLabelDataset",
@@ -365,18 +365,6 @@ class TarredAudioToMultiLabelDataset(_FrameLabelData, IterableDataset):
     def __len__(self) -> int:
         return len(self.collection)
 
-    def _worker_shards_and_seed(self) -> tuple[list[str], int]:
-        """This DataLoader worker's shards (shuffled each epoch when ``shuffle_n > 0``) and its buffer seed."""
-        worker = get_worker_info()
-        if worker is None:
-            seed, worker_id, num_workers = int(torch.empty((), dtype=torch.int64).random_()), 0, 1
-        else:
-            seed, worker_id, num_workers = worker.seed - worker.id, worker.id, worker.num_workers
-        shards = list(self.shards)
-        if self.shuffle_n > 0:
-            random.Random(seed).shuffle(shards)
-        return shards[worker_id::num_workers], seed + 1 + worker_id
-
     def _matches(self, shards: list[str]) -> Iterator[tuple[bytes, str, str, int]]:
         for shard in shards:
             for member, data in iter_tar_members(shard):
@@ -384,7 +372,7 @@ class TarredAudioToMultiLabelDataset(_FrameLabelData, IterableDataset):
                     yield data, member, shard, index
 
     def __iter__(self) -> Iterator[FrameSample]:
-        shards, seed = self._worker_shards_and_seed()
+        shards, seed = worker_shards_and_seed(self.shards, self.shuffle_n)
         for data, member, shard, index in shuffle_buffer(
             self._matches(shards), self.shuffle_n, random.Random(seed)
         ):

@@ -33,12 +33,11 @@ from nemo.collections.asr.data.tarred_audio import (
     iter_tar_members,
     open_member,
     shuffle_buffer,
+    worker_shards_and_seed,
 )
 from nemo.collections.asr.parts.preprocessing.waveform_featurizer import WaveformFeaturizer
 from nemo.core.classes import Dataset, IterableDataset
 from nemo.core.neural_types import AudioSignal, LabelsType, LengthsType, NeuralType, RegressionValuesType
-from nemo.utils import logging
-from torch.utils.data import get_worker_info
 
 __all__ = [
     "AudioToClassificationLabelDataset",
@@ -431,24 +430,6 @@ class _TarredAudioLabelDataset(IterableDataset):
     def __len__(self) -> int:
         return len(self.collection.entries)
 
-    def _worker_shards_and_seed(self) -> tuple[list[str], int]:
-        """This DataLoader worker's shards and the seed of its shuffle buffer (new each epoch)."""
-        worker = get_worker_info()
-        if worker is None:
-            seed, worker_id, num_workers = int(torch.empty((), dtype=torch.int64).random_()), 0, 1
-        else:
-            seed, worker_id, num_workers = worker.seed - worker.id, worker.id, worker.num_workers
-        shards = list(self.shards)
-        if self.shuffle_n > 0:
-            random.Random(seed).shuffle(shards)
-        mine = shards[worker_id::num_workers]
-        if not mine:
-            logging.warning(
-                f"DataLoader worker {worker_id} of {num_workers} has no tar shard to read ({len(shards)} shards); "
-                "use at most as many workers as shards."
-            )
-        return mine, seed + 1 + worker_id
-
     def _matches(self, shards: list[str]) -> Iterator[tuple[bytes, str, str, int]]:
         for shard in shards:
             for member, data in iter_tar_members(shard):
@@ -456,7 +437,7 @@ class _TarredAudioLabelDataset(IterableDataset):
                     yield data, member, shard, index
 
     def __iter__(self) -> Iterator[Sample]:
-        shards, seed = self._worker_shards_and_seed()
+        shards, seed = worker_shards_and_seed(self.shards, self.shuffle_n)
         for data, member, shard, index in shuffle_buffer(
             self._matches(shards), self.shuffle_n, random.Random(seed)
         ):

@@ -31,6 +31,7 @@ from nemo.collections.asr.data.tarred_audio import (
     iter_tar_members,
     open_member,
     shuffle_buffer,
+    worker_shards_and_seed,
 )
 from nemo.collections.asr.data.transcripts import TokenizedTranscripts
 from nemo.collections.asr.parts.preprocessing.parsers import make_parser
@@ -38,8 +39,6 @@ from nemo.collections.asr.parts.preprocessing.segment import ChannelSelectorType
 from nemo.collections.common.tokenizers.tokenizer_spec import TokenizerSpec
 from nemo.core.classes import Dataset, IterableDataset
 from nemo.core.neural_types import AudioSignal, LabelsType, LengthsType, NeuralType
-from nemo.utils import logging
-from torch.utils.data import get_worker_info
 
 __all__ = [
     "AudioToBPEDataset",
@@ -314,29 +313,6 @@ class _TarredAudioTextDataset(_TranscribedAudio, IterableDataset):
             self.member_to_indices.setdefault(os.path.basename(entry.audio_filepath), []).append(index)
         self.shuffle_n = shuffle_n
 
-    def _worker_shards_and_seed(self) -> tuple[list[str], int]:
-        """This DataLoader worker's shards and a seed shared by all workers of this epoch.
-
-        In a worker the seed derives from the DataLoader's per-epoch base seed; in the main process it
-        is drawn from torch's default generator. Either way ``torch.manual_seed`` makes it reproducible
-        and each epoch gets a new one.
-        """
-        worker = get_worker_info()
-        if worker is None:
-            seed, worker_id, num_workers = int(torch.empty((), dtype=torch.int64).random_()), 0, 1
-        else:
-            seed, worker_id, num_workers = worker.seed - worker.id, worker.id, worker.num_workers
-        shards = list(self.shards)
-        if self.shuffle_n > 0:
-            random.Random(seed).shuffle(shards)
-        mine = shards[worker_id::num_workers]
-        if not mine:
-            logging.warning(
-                f"DataLoader worker {worker_id} of {num_workers} has no tar shard to read ({len(shards)} shards); "
-                "use at most as many workers as shards."
-            )
-        return mine, seed + 1 + worker_id
-
     def _members(self, shards: list[str]) -> Iterator[tuple[bytes, str, str, int]]:
         for shard in shards:
             for member, data in iter_tar_members(shard):
@@ -344,7 +320,7 @@ class _TarredAudioTextDataset(_TranscribedAudio, IterableDataset):
                     yield data, member, shard, index
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
-        shards, seed = self._worker_shards_and_seed()
+        shards, seed = worker_shards_and_seed(self.shards, self.shuffle_n)
         for data, member, shard, index in shuffle_buffer(
             self._members(shards), self.shuffle_n, random.Random(seed)
         ):

@@ -189,3 +189,31 @@ def shuffle_buffer(items: Iterable[_T], size: int, rng: random.Random) -> Iterat
         buffer[slot] = item
     rng.shuffle(buffer)
     yield from buffer
+
+
+def worker_shards_and_seed(shards: Sequence[str], shuffle_n: int) -> tuple[list[str], int]:
+    """This DataLoader worker's shards and the seed of its shuffle buffer, new each epoch.
+
+    In a worker the seed derives from the DataLoader's per-epoch base seed, shared by all workers of the epoch;
+    in the main process it is drawn from torch's default generator, so ``torch.manual_seed`` makes either
+    reproducible. With ``shuffle_n > 0`` the shard order is shuffled with that seed before the shards are dealt
+    out to the workers in turn; each worker's buffer seed is the epoch seed plus 1 plus its id.
+    """
+    import torch
+    from torch.utils.data import get_worker_info
+
+    worker = get_worker_info()
+    if worker is None:
+        seed, worker_id, num_workers = int(torch.empty((), dtype=torch.int64).random_()), 0, 1
+    else:
+        seed, worker_id, num_workers = worker.seed - worker.id, worker.id, worker.num_workers
+    ordered = list(shards)
+    if shuffle_n > 0:
+        random.Random(seed).shuffle(ordered)
+    mine = ordered[worker_id::num_workers]
+    if not mine:
+        logging.warning(
+            f"DataLoader worker {worker_id} of {num_workers} has no tar shard to read ({len(ordered)} shards); "
+            "use at most as many workers as shards."
+        )
+    return mine, seed + 1 + worker_id

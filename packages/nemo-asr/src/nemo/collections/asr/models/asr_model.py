@@ -90,11 +90,20 @@ class ASRModel(ModelPT):
             processed_signal, processed_signal_length = self.preprocessor(
                 input_signal=input_signal, length=input_signal_length
             )
+        processed_signal, processed_signal_length = self._shape_features(
+            processed_signal, processed_signal_length
+        )
         if self.spec_augmentation is not None and self.training:
             processed_signal = self.spec_augmentation(
                 input_spec=processed_signal, length=processed_signal_length
             )
         return self.encoder(audio_signal=processed_signal, length=processed_signal_length)
+
+    def _shape_features(
+        self, features: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Hook between the preprocessor and SpecAugment in :meth:`_encode`: features (B, D, T) unchanged here."""
+        return features, lengths
 
     def _make_wer(self) -> WER:
         """The WER metric over ``self.decoding`` (config keys ``use_cer``, ``log_prediction``)."""

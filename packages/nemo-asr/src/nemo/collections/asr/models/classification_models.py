@@ -130,34 +130,13 @@ class _EncDecBaseModel(ASRModel):
         )
         return self.decoder(encoder_output=encoded)
 
-    def _encode(
-        self,
-        input_signal: torch.Tensor | None,
-        input_signal_length: torch.Tensor | None,
-        processed_signal: torch.Tensor | None,
-        processed_signal_length: torch.Tensor | None,
+    def _shape_features(
+        self, features: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Audio (or features) -> crop/pad -> spec augment (training) -> encoder: (B, D, T') and (B,) lengths."""
-        has_audio = input_signal is not None and input_signal_length is not None
-        has_features = processed_signal is not None and processed_signal_length is not None
-        if has_audio == has_features:
-            raise ValueError(
-                f"{type(self).__name__}.forward takes either input_signal and input_signal_length, or "
-                f"processed_signal and processed_signal_length; got {'both' if has_audio else 'neither'}."
-            )
-        if has_audio:
-            processed_signal, processed_signal_length = self.preprocessor(
-                input_signal=input_signal, length=input_signal_length
-            )
-        if self.crop_or_pad is not None:
-            processed_signal, processed_signal_length = self.crop_or_pad(
-                input_signal=processed_signal, length=processed_signal_length
-            )
-        if self.spec_augmentation is not None and self.training:
-            processed_signal = self.spec_augmentation(
-                input_spec=processed_signal, length=processed_signal_length
-            )
-        return self.encoder(audio_signal=processed_signal, length=processed_signal_length)
+        """``crop_or_pad_augment`` (when configured) between the preprocessor and SpecAugment."""
+        if self.crop_or_pad is None:
+            return features, lengths
+        return self.crop_or_pad(input_signal=features, length=lengths)
 
     # --------------------------------------------------------------------------------------------- data
     def setup_training_data(self, train_data_config: DictConfig | dict | None) -> None:
