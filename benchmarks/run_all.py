@@ -35,6 +35,7 @@ COMPARABLE = {
     "bench_asr_sound",
     "bench_tts_fastpitch",
     "bench_tts_hifigan",
+    "bench_tts_voice",
 }
 
 

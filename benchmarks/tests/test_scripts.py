@@ -38,3 +38,12 @@ def test_bench_typecheck_prints_one_sample_per_repeat() -> None:
     figures = run("bench_typecheck.py", "200", "4")
     assert set(figures) == {"typecheck_overhead_us", "disabled_overhead_us", "plain_call_us"}
     assert all(len(samples) == 4 for samples in figures.values())
+
+
+@pytest.mark.slow
+def test_bench_tts_voice_times_the_bundled_voice_over_the_80_sentences() -> None:
+    figures = run("bench_tts_voice.py", "--repeats", "2")
+    assert figures["sentences"] == 80
+    assert len(figures["text_to_wave_s"]) == 2 and len(figures["audio_seconds_per_second"]) == 2
+    # 80 sentences of 5 to 12 words: between 2 and 5 s of speech each.
+    assert 160 < figures["audio_seconds"] < 400

@@ -79,3 +79,27 @@ def test_energy_predictor_and_multi_speaker_config(fastpitch_config):
         spect = model.generate_spectrogram(tokens=tokens, speaker=2)
     assert spect.shape[:2] == (1, 80)
     assert model.export_config["num_speakers"] == 3
+
+
+def test_default_speaker_answers_calls_that_name_none(fastpitch_config):
+    with open_dict(fastpitch_config):
+        fastpitch_config.n_speakers = 3
+    torch.manual_seed(0)
+    nemo_like = FastPitchModel(cfg=fastpitch_config).eval()
+    tokens = nemo_like.parse("Hello world.")
+    with pytest.raises(ValueError, match="speaker=None"):  # NeMo's behaviour without the key
+        nemo_like.generate_spectrogram(tokens=tokens)
+
+    with open_dict(fastpitch_config):
+        fastpitch_config.default_speaker = 2
+    model = FastPitchModel(cfg=fastpitch_config).eval()
+    model.load_state_dict(nemo_like.state_dict())
+    with torch.inference_mode():
+        torch.testing.assert_close(
+            model.generate_spectrogram(tokens=tokens), model.generate_spectrogram(tokens=tokens, speaker=2)
+        )
+
+    with open_dict(fastpitch_config):
+        fastpitch_config.default_speaker = 3
+    with pytest.raises(ValueError, match="default_speaker=3"):
+        FastPitchModel(cfg=fastpitch_config)

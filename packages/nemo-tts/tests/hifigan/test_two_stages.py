@@ -104,3 +104,49 @@ def test_two_stages_without_stages_says_what_to_set() -> None:
     model.set_mel_to_spec_model(MelPsuedoInverseModel(MEL_CFG))
     model.set_linear_vocoder(GriffinLimModel({"n_iters": 1, "n_fft": N_FFT, "l_hop": 256}))
     assert model.convert_spectrogram_to_audio(spec=torch.zeros(1, 80, 3)).shape == (1, 512)
+
+
+def test_griffin_lim_equals_the_torch_istft_loop_it_replaces(speech: torch.Tensor) -> None:
+    """The framed STFT / overlap-add loop gives what NeMo's torch.stft / torch.istft loop gives."""
+    from nemo.collections.tts.models.two_stages import griffin_lim
+
+    target = magnitudes(torch.cat([speech, 0.5 * speech]))
+    window = torch.hann_window(N_FFT)
+    stft = {"n_fft": N_FFT, "hop_length": 256, "win_length": N_FFT, "window": window, "center": True}
+    angles = torch.rand(target.shape, generator=torch.Generator().manual_seed(3)) * (2 * torch.pi)
+    signal = torch.istft(target * torch.polar(torch.ones_like(angles), angles), **stft)
+    for _ in range(6):
+        spectrum = torch.stft(signal, pad_mode="constant", return_complex=True, **stft)
+        signal = torch.istft(target * spectrum / spectrum.abs(), **stft)
+
+    ours = griffin_lim(target, n_iters=6, n_fft=N_FFT, generator=torch.Generator().manual_seed(3))
+    torch.testing.assert_close(ours, signal, atol=2e-5, rtol=1e-4)
+
+
+def test_griffin_lim_momentum_converges_faster(speech: torch.Tensor) -> None:
+    from nemo.collections.tts.models.two_stages import griffin_lim
+
+    target = magnitudes(speech)
+    plain = griffin_lim(target, n_iters=16, generator=torch.Generator().manual_seed(0))
+    fast = griffin_lim(target, n_iters=16, generator=torch.Generator().manual_seed(0), momentum=0.99)
+    assert spectral_convergence(fast, target) < 0.8 * spectral_convergence(plain, target)
+    with pytest.raises(ValueError, match="momentum must be in"):
+        griffin_lim(target, n_iters=1, momentum=1.0)
+
+
+def test_mel_pinv_inverse_keeps_the_level_and_the_mel(speech: torch.Tensor) -> None:
+    """pinv: the linear magnitudes it gives map back to (nearly) the same mel, at the audio's own level."""
+    target = magnitudes(speech)
+    forward = MelPsuedoInverseModel(MEL_CFG).mel_pseudo_inverse  # (80, 513): the slaney filterbank
+    mel = torch.einsum("bft,mf->bmt", target, forward)
+    pinv = MelPsuedoInverseModel({**MEL_CFG, "inverse": "pinv"})
+    linear = pinv.convert_mel_spectrogram_to_linear(mel)
+    assert float(linear.min()) >= 0.0
+    back = torch.einsum("bft,mf->bmt", linear, forward)
+    assert float(torch.linalg.norm(back - mel) / torch.linalg.norm(mel)) < 0.1  # 0 but for the clamp at 0
+    # NeMo's transpose scales magnitudes down by orders of magnitude; pinv stays within 3x of the truth.
+    transpose = MelPsuedoInverseModel(MEL_CFG).convert_mel_spectrogram_to_linear(mel)
+    assert float(transpose.mean() / target.mean()) < 0.01
+    assert 1 / 3 < float(linear.mean() / target.mean()) < 3
+    with pytest.raises(ValueError, match="inverse='lstsq'"):
+        MelPsuedoInverseModel({**MEL_CFG, "inverse": "lstsq"})

@@ -1,11 +1,12 @@
 """TTS subcommands of the ``nemo`` command, registered by the tts plugin and imported only when run.
 
-nemo synthesize "TEXT" -o OUT.wav --model M [--vocoder V] [--speaker N] [--pace P] [--no-normalize]
-nemo synthesize --file LINES.txt --out-dir DIR --model M [--vocoder V] ...   (DIR/0001.wav, DIR/0002.wav, ...)
+nemo synthesize "TEXT" -o OUT.wav [--model M] [--vocoder V] [--speaker N] [--pace P] [--no-normalize]
+nemo synthesize --file LINES.txt --out-dir DIR [--model M] [--vocoder V] ...   (DIR/0001.wav, DIR/0002.wav, ...)
 nemo tts pitch-stats MANIFEST [...]                                           (pitch_mean / pitch_std)
 
 ``M`` and ``V`` are ``.nemo`` paths or pretrained names (``nemo.core.registry.list_pretrained()``); without
-``--vocoder``, Griffin-Lim is built from the model's mel settings.
+``--model``, the voice bundled with nemo-tts (``tts_en_fastpitch_asterisk``) speaks; without ``--vocoder``,
+Griffin-Lim is built from the model's mel settings.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from nemo.collections.tts.plugin import DEFAULT_VOICE
 from nemo.core.cli.errors import CommandError
 
 
@@ -54,13 +56,17 @@ def synthesize_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="nemo synthesize",
         description="Speak text with a spectrogram generator (e.g. FastPitch) and a vocoder (e.g. HiFi-GAN).",
-        epilog='Example: nemo synthesize "Hello world." -o hello.wav --model fastpitch.nemo --vocoder hifigan.nemo',
+        epilog='Example: nemo synthesize "Hello world." -o hello.wav   (the bundled voice; --model/--vocoder pick others)',
     )
     parser.add_argument("text", nargs="?", help="the text to speak (or use --file)")
     parser.add_argument("-o", "--output", help="wav file to write, with TEXT")
     parser.add_argument("--file", type=Path, help="text file: each non-blank line N becomes OUT_DIR/NNNN.wav")
     parser.add_argument("--out-dir", type=Path, help="folder for the wavs of --file")
-    parser.add_argument("--model", required=True, help="spectrogram generator: .nemo path or pretrained name")
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_VOICE,
+        help=f"spectrogram generator: .nemo path or pretrained name (default {DEFAULT_VOICE}, bundled)",
+    )
     parser.add_argument("--vocoder", help="vocoder: .nemo path or pretrained name (default: Griffin-Lim)")
     parser.add_argument("--speaker", type=int, help="speaker id of a multi-speaker model")
     parser.add_argument("--pace", type=float, default=1.0, help="speaking rate; > 1 is faster (default 1.0)")

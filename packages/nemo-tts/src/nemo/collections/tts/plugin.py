@@ -5,11 +5,16 @@ Loaded through the entry point ``tts = "nemo.collections.tts.plugin"`` in the gr
 
 from __future__ import annotations
 
-from nemo.core.plugins import CommandSpec, ConfigPathSpec, ModelSpec, hookimpl
+from pathlib import Path
+
+from nemo.core.plugins import CommandSpec, ConfigPathSpec, ModelSpec, PretrainedModelInfo, hookimpl
 
 NEMO_PLUGIN_API = "1.0"
 
 _MODELS = "nemo.collections.tts.models"
+# The voice that ships in the wheel (scripts/make_asterisk_voice.py made it; pretrained/README.md says how).
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+DEFAULT_VOICE = "tts_en_fastpitch_asterisk"
 
 
 @hookimpl
@@ -52,6 +57,21 @@ def nemo_register_models() -> list[ModelSpec]:
             domain="tts",
             description="vocoder chaining a mel-to-linear model and a linear-spectrogram vocoder",
         ),
+    ]
+
+
+@hookimpl
+def nemo_register_pretrained_models() -> list[PretrainedModelInfo]:
+    return [
+        PretrainedModelInfo(
+            pretrained_model_name=DEFAULT_VOICE,
+            description=(
+                "FastPitch, US English, one female voice (Allison Smith's Asterisk prompts, CC-BY-SA-3.0), "
+                "16 kHz, ARPAbet phonemes; bundled with nemo-tts, no download (vocoder: Griffin-Lim)"
+            ),
+            location=str(PRETRAINED_DIR / f"{DEFAULT_VOICE}.nemo"),
+            class_=f"{_MODELS}.FastPitchModel",
+        )
     ]
 
 

@@ -177,6 +177,14 @@ class FastPitchModel(SpectrogramGenerator, Exportable):
         }
         if self.fastpitch.speaker_emb is not None:
             self.export_config["num_speakers"] = cfg.n_speakers
+            default_speaker = cfg.get("default_speaker")  # ours: the speaker when a call names none
+            if default_speaker is not None:
+                if not 0 <= int(default_speaker) < cfg.n_speakers:
+                    raise ValueError(
+                        f"default_speaker={default_speaker} is not one of the model's {cfg.n_speakers} speakers "
+                        f"(n_speakers); set it to 0..{cfg.n_speakers - 1} or null."
+                    )
+                self.fastpitch.default_speaker = int(default_speaker)
         self.log_config = cfg.get("log_config", None)
 
     # ------------------------------------------------------------------------------------- text front end

@@ -214,6 +214,8 @@ class FastPitchModule(NeuralModule):
             self.speaker_emb = torch.nn.Embedding(n_speakers, symbols_embedding_dim)
         else:
             self.speaker_emb = None
+        # The speaker used when none is given (ours; the model sets it from `default_speaker`): None -> an error.
+        self.default_speaker: int | None = None
         self.min_token_duration = min_token_duration
         self.max_token_duration = max_token_duration
         self.pitch_emb = torch.nn.Conv1d(
@@ -267,6 +269,13 @@ class FastPitchModule(NeuralModule):
             embedding = self.speaker_encoder(batch_size, speaker, reference_spec, reference_spec_lens)
             return embedding.unsqueeze(1)
         if self.speaker_emb is not None:
+            if speaker is None and self.default_speaker is not None:
+                speaker = torch.full(
+                    (batch_size,),
+                    self.default_speaker,
+                    dtype=torch.long,
+                    device=self.speaker_emb.weight.device,
+                )
             if speaker is None:
                 raise ValueError(
                     f"This FastPitch has {self.speaker_emb.num_embeddings} speakers (n_speakers) but got "

@@ -1,0 +1,69 @@
+"""scripts/make_asterisk_voice.py, the recipe of the bundled voice, at a tiny size: deterministic and resumable."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "make_asterisk_voice.py"
+# 8 real and 8 synthetic clips, 4 a batch: 4 steps an epoch; a checkpoint at every epoch's end.
+TINY = [
+    "--synthetic", "--real-repeats", "1", "--max-clips", "8", "--batch-size", "4", "--width", "32",
+    "--inner", "64", "--layers", "1", "--heads", "1", "--checkpoint-every", "1", "--threads", "1",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def script():
+    spec = importlib.util.spec_from_file_location("make_asterisk_voice", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    from nemo.collections.tts.models import FastPitchModel
+
+    return FastPitchModel.restore_from(str(run_dir / "fastpitch.nemo"), map_location="cpu").state_dict()
+
+
+def test_manifests_hold_the_training_voices_and_never_the_test_prompts(script, tmp_path):
+    args = script.parse_args(["--run-dir", str(tmp_path), "--synthetic"])
+    manifests = script.write_manifests(args)
+    mixed = [json.loads(line) for line in manifests["mixed"].read_text().splitlines()]
+    test_audio = {
+        str((ROOT / "data/asterisk" / json.loads(line)["audio_filepath"]).resolve())
+        for line in (ROOT / "data/asterisk/test_manifest.json").read_text().splitlines()
+    }
+    assert not test_audio & {entry["audio_filepath"] for entry in mixed}
+    speakers = {entry["speaker"] for entry in mixed}
+    assert speakers == {0, 1, 2, 3, 4}
+    real = sum(entry["speaker"] == 0 for entry in mixed)
+    assert real == 2 * 445  # the 445 training prompts, listed --real-repeats (2) times
+    assert all(Path(entry["audio_filepath"]).is_file() for entry in mixed)
+
+
+def test_the_same_arguments_give_the_same_weights_and_a_rerun_goes_on(script, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for run_dir in (first, second):
+        assert script.main(["--run-dir", str(run_dir), "--max-steps", "4", *TINY]) == 0
+    # The epoch-end checkpoint, beside last.ckpt.
+    assert (first / "checkpoints" / "epoch=0-step=4.ckpt").is_file()
+    weights = _weights(first)
+    assert weights.keys() == _weights(second).keys()
+    for name, value in _weights(second).items():
+        torch.testing.assert_close(weights[name], value, rtol=0, atol=0, msg=name)
+    stats = json.loads((first / "pitch_stats.json").read_text())
+    assert 100 < stats["pitch_mean"] < 300  # Hz: a female voice and four flite voices
+
+    # Run again with more steps: it starts from last.ckpt (step 4), not from scratch.
+    assert script.main(["--run-dir", str(first), "--max-steps", "8", *TINY]) == 0
+    checkpoint = torch.load(first / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert checkpoint["global_step"] == 8
+    assert "random_states" in checkpoint
+    assert len(list((first / "logs").iterdir())) == 2  # two runs, one CSV log each
