@@ -50,7 +50,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--real-repeats", type=int, default=2, help="times the real prompts are listed")
     parser.add_argument(
-        "--max-steps", type=int, default=1500, help="training steps (default 1500: chosen on the dev sentences)"
+        "--max-steps",
+        type=int,
+        default=1500,
+        help="training steps (default 1500: chosen on the dev sentences)",
     )
     parser.add_argument("--width", type=int, default=128, help="symbols_embedding_dim (d_model)")
     parser.add_argument("--inner", type=int, default=512, help="d_inner of the transformer layers")
