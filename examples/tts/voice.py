@@ -131,7 +131,9 @@ def pocketsphinx_words(paths: list[Path]) -> list[str]:
     for path in paths:
         audio, rate = soundfile.read(str(path), dtype="int16")
         if rate != 16000:
-            raise SystemExit(f"{path}: {rate} Hz; pocketsphinx's model needs 16 kHz audio.")
+            raise SystemExit(
+                f"{path}: {rate} Hz; pocketsphinx's model needs 16 kHz audio: score a 16 kHz voice, or resample."
+            )
         decoder.start_utt()
         decoder.process_raw(audio.tobytes(), full_utt=True)
         decoder.end_utt()
@@ -150,24 +152,25 @@ def find_asr_model(given: Path | None) -> Path | None:
 
 
 def score_split(args, model, vocoder, split: str, asr) -> dict:
+    import soundfile
     import torch
     from nemo.collections.asr.metrics.wer import word_error_rate
+    from nemo.collections.tts.inference import model_sample_rate
     from tqdm import tqdm
 
     sentences = read_sentences(SENTENCES / f"{split}.txt")[: args.limit]
     folder = args.run_dir / split
     folder.mkdir(parents=True, exist_ok=True)
-    import soundfile
-
+    sample_rate = model_sample_rate(model)
     paths, references, audio_seconds, synth_seconds = [], [], 0.0, 0.0
     for number, sentence in enumerate(tqdm(sentences, desc=f"speak {split}", unit="sentence"), start=1):
         torch.manual_seed(number)  # Griffin-Lim's random initial phase: the same wav on every run
         started = time.perf_counter()
         audio, mel, pitch_hz, durations = speak(model, vocoder, sentence, args.speaker)
         synth_seconds += time.perf_counter() - started
-        audio_seconds += len(audio) / 16000
+        audio_seconds += len(audio) / sample_rate
         path = folder / f"{number:02d}.wav"
-        soundfile.write(str(path), np.clip(audio, -1.0, 1.0), 16000, subtype="PCM_16")
+        soundfile.write(str(path), np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16")
         if not args.no_plots:
             plot(folder / f"{number:02d}.png", sentence, mel, pitch_hz, durations)
         paths.append(path)

@@ -101,10 +101,11 @@ def griffin_lim(
     """Audio whose STFT magnitude approximates ``magnitudes``, by Griffin-Lim from a random phase.
 
     The STFT is librosa's default one (as in NeMo's helper): hann window of ``n_fft``, hop ``n_fft // 4``,
-    centred frames with zero padding. (A bin whose re-analysis is exactly 0 gets phase 0 here, 1 in NeMo: only a
-    frame of exact digital silence has one, and skipping that test per bin is a third of an iteration.) With ``momentum`` > 0 each phase
-    update overshoots towards the new estimate (the "fast Griffin-Lim" of Perraudin, Balazs and Sondergaard,
-    2013, as torchaudio's ``GriffinLim(momentum=...)``), which converges in fewer iterations.
+    centred frames with zero padding. (A bin whose re-analysis is exactly 0 gets phase 0 here, 1 in NeMo: only
+    a frame of exact digital silence has one, and that test per bin is a third of an iteration.) With
+    ``momentum`` > 0 each phase update overshoots towards the new estimate (the "fast Griffin-Lim" of Perraudin,
+    Balazs and Sondergaard, 2013, as torchaudio's ``GriffinLim(momentum=...)``), which converges in fewer
+    iterations.
 
     Args:
         magnitudes: linear magnitudes (n_fft // 2 + 1, T) or (B, n_fft // 2 + 1, T).
