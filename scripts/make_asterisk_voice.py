@@ -95,7 +95,8 @@ def _write(path: Path, entries: list[dict]) -> Path:
 
 
 def write_manifests(args: argparse.Namespace) -> dict[str, Path]:
-    """The training manifest(s) and the validation manifest of this recipe, with absolute audio paths."""
+    """The manifests of this recipe, with absolute audio paths: ``real``, ``dev``, ``mixed`` (with --synthetic) and
+    ``train``, the one it trains on."""
     speaker = 0 if args.synthetic else None
     real = [
         _with_absolute_audio(e, ASTERISK, speaker) for e in _read_manifest(ASTERISK / "train_manifest.json")
@@ -112,6 +113,7 @@ def write_manifests(args: argparse.Namespace) -> dict[str, Path]:
                 synthetic.append(_with_absolute_audio(entry, SYNTHETIC, 1 + FLITE_VOICES.index(voice)))
         synthetic = synthetic[: args.max_clips]
         manifests["mixed"] = _write(folder / "mixed.json", real * args.real_repeats + synthetic)
+    manifests["train"] = manifests["mixed" if args.synthetic else "real"]
     return manifests
 
 
@@ -119,7 +121,7 @@ def build_config(args: argparse.Namespace, manifests: dict[str, Path], pitch_mea
     from omegaconf import OmegaConf
 
     cfg = OmegaConf.load(CONFIG)
-    train = manifests["mixed" if args.synthetic else "real"]
+    train = manifests["train"]
     cfg.train_dataset = str(train)
     cfg.validation_datasets = str(manifests["dev"])
     cfg.sup_data_path = str(args.run_dir / "sup")
@@ -241,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args.run_dir.mkdir(parents=True, exist_ok=True)
     manifests = write_manifests(args)
-    train = manifests["mixed" if args.synthetic else "real"]
+    train = manifests["train"]
     # The cache of the pitch statistics: the same manifest and pitch settings give the same two numbers.
     stats_path = args.run_dir / "pitch_stats.json"
     if not stats_path.exists():
