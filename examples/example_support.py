@@ -131,3 +131,76 @@ def write_results(results: dict[str, Any], run_dir: Path, clock: RunClock, nemo_
         f"Whole run {results['wall_s']:.0f} s (1-minute load average {clock.load_before:.1f} before, "
         f"{results['load_average_1min']['after']:.1f} after); {run_dir / 'results.json'}, {nemo_path}"
     )
+
+
+def sound_example_parser(
+    description: str, run_dir: Path, data_dir: Path, max_steps: int, batch_size: int
+) -> argparse.ArgumentParser:
+    """The options the sound examples (``speech_commands.py``, ``speaker_verification.py``) share.
+
+    Each example adds its own model options to the returned parser.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--run-dir", type=Path, default=run_dir, help="output folder")
+    parser.add_argument("--data-dir", type=Path, default=data_dir, help="the task folder")
+    parser.add_argument("--minutes", type=float, default=5.0, help="wall-time budget of the whole run")
+    parser.add_argument(
+        "--max-steps", type=int, default=max_steps, help=f"training steps at most (default {max_steps})"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=batch_size, help=f"training batch size (default {batch_size})"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (default 1: fastest on a shared 2-core machine)",
+    )
+    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument(
+        "--dev-only", action="store_true", help="score the dev split only; never read the test split"
+    )
+    return parser
+
+
+# Seconds of the budget kept for saving, restoring and scoring dev and test after training stops (about 15 s
+# on the loaded 2-core machine): the same for a --dev-only run, so both train the same model.
+SCORING_RESERVE_S = 30.0
+
+
+def fit_save_restore(model_class: Any, cfg: Any, args: argparse.Namespace, clock: RunClock, nemo_name: str):
+    """Train ``model_class(cfg.model)`` within the run's budget, save it and restore it: every figure is the archive's.
+
+    Training stops at ``args.max_steps`` or when ``args.minutes`` less ``SCORING_RESERVE_S`` is spent.
+
+    Returns:
+        ``(restored, nemo_path, results)``: the restored model in eval mode, its archive, and the results so far
+        (settings, steps, epochs, fit seconds).
+    """
+    import pytorch_lightning as pl
+    import torch
+    from nemo.utils import logging
+
+    logging.setLevel(logging.ERROR)
+    torch.set_num_threads(args.threads)
+    pl.seed_everything(args.seed, verbose=False)
+    train_seconds = args.minutes * 60 - SCORING_RESERVE_S - clock.seconds()
+    trainer = cpu_trainer(args.run_dir, args.max_steps, max_seconds=train_seconds)
+    model = model_class(cfg=cfg.model, trainer=trainer)
+    fit_started = time.perf_counter()
+    trainer.fit(model)
+    fit_s = time.perf_counter() - fit_started
+    epochs = trainer.global_step * args.batch_size / len(model._train_dl.dataset)
+    print(f"Trained {trainer.global_step} steps ({epochs:.1f} epochs) in {fit_s:.0f} s")
+
+    nemo_path = args.run_dir / nemo_name
+    model.save_to(str(nemo_path))
+    restored = model_class.restore_from(str(nemo_path), map_location="cpu")
+    restored.eval()
+    results = {
+        "settings": settings(args),
+        "steps": trainer.global_step,
+        "epochs": round(epochs, 2),
+        "fit_s": round(fit_s, 1),
+    }
+    return restored, nemo_path, results

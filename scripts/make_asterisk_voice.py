@@ -19,6 +19,10 @@ Steps:
      (``--tokens chars``), trained by a Lightning ``Trainer`` for ``--max-steps`` steps (progress bar, CSV logs in
      ``RUN_DIR/logs``).
   4. ``RUN_DIR/fastpitch.nemo`` (speaker 0 is the real voice).
+
+``--export RUN_DIR/checkpoints/epoch=E-step=S.ckpt`` (with ``--keep-checkpoints`` every epoch-end checkpoint is kept)
+writes that checkpoint as a ``.nemo`` beside the run, so that each can be scored on the dev sentences
+(``examples/tts/voice.py --model ... --dev-only``) and the best on dev shipped.
 """
 
 from __future__ import annotations
@@ -68,11 +72,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--max-minutes", type=float, help="stop after this much training time (summed over resumed runs)"
     )
+    parser.add_argument(
+        "--gradient-clip",
+        type=float,
+        default=1.0,
+        help="clip the gradient norm to this (default 1.0: without it the recipe diverged near step 1850)",
+    )
     parser.add_argument("--checkpoint-every", type=int, default=5, help="epochs between checkpoints")
+    parser.add_argument(
+        "--keep-checkpoints",
+        action="store_true",
+        help="keep every epoch-end checkpoint (to score them on dev), not only the newest",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument(
         "--max-clips", type=int, help="use only the first N clips of each manifest (for tests)"
+    )
+    parser.add_argument(
+        "--export",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="train nothing: write this checkpoint of the run as RUN_DIR/<its name>.nemo (to score it on dev)",
     )
     return parser.parse_args(argv)
 
@@ -230,8 +251,36 @@ def _random_state_callback():
     return RandomStateInCheckpoint()
 
 
+def export_checkpoint(run_dir: Path, checkpoint: Path) -> Path:
+    """Write the weights of ``checkpoint`` (a Lightning checkpoint of the run in ``run_dir``) as a ``.nemo``.
+
+    The model is built from ``run_dir/config.yaml``, as training built it; returns ``run_dir/<checkpoint stem>.nemo``.
+    """
+    import torch
+    from nemo.collections.tts.models import FastPitchModel
+    from omegaconf import OmegaConf
+
+    config = run_dir / "config.yaml"
+    if not config.is_file():
+        raise SystemExit(
+            f"{config} does not exist: --export needs the run folder its checkpoint was trained in."
+        )
+    if not checkpoint.is_file():
+        raise SystemExit(f"{checkpoint} does not exist: name one of {run_dir / 'checkpoints'}/*.ckpt.")
+    model = FastPitchModel(cfg=OmegaConf.load(config).model)
+    # Our own run's file (random states and Lightning's loop state need the full unpickler).
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)["state_dict"]
+    model.load_state_dict(state)
+    out = run_dir / f"{checkpoint.stem}.nemo"
+    model.save_to(str(out))
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.export is not None:
+        print(f"wrote {export_checkpoint(args.run_dir, args.export)}")
+        return 0
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
@@ -265,13 +314,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             pl.callbacks.ModelCheckpoint(
                 dirpath=last.parent,
                 save_last=True,
-                save_top_k=1,  # no monitor: the newest only (Lightning writes last.ckpt only beside one)
+                # No monitor: the newest only, or all of them (Lightning writes last.ckpt only beside one).
+                save_top_k=-1 if args.keep_checkpoints else 1,
                 every_n_epochs=args.checkpoint_every,
                 save_on_train_epoch_end=True,
             ),
             _random_state_callback(),
         ],
-        gradient_clip_val=1000.0,
+        gradient_clip_val=args.gradient_clip,
         check_val_every_n_epoch=10,
         log_every_n_steps=50,
         num_sanity_val_steps=0,

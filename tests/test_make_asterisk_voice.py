@@ -26,10 +26,16 @@ def script():
     return module
 
 
-def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
+def _weights(run_dir: Path, name: str = "fastpitch.nemo") -> dict[str, torch.Tensor]:
     from nemo.collections.tts.models import FastPitchModel
 
-    return FastPitchModel.restore_from(str(run_dir / "fastpitch.nemo"), map_location="cpu").state_dict()
+    return FastPitchModel.restore_from(str(run_dir / name), map_location="cpu").state_dict()
+
+
+def _assert_equal_weights(expected: dict[str, torch.Tensor], actual: dict[str, torch.Tensor]) -> None:
+    assert expected.keys() == actual.keys()
+    for name, value in actual.items():
+        torch.testing.assert_close(expected[name], value, rtol=0, atol=0, msg=name)
 
 
 def test_manifests_hold_the_training_voices_and_never_the_test_prompts(script, tmp_path):
@@ -54,16 +60,25 @@ def test_the_same_arguments_give_the_same_weights_and_a_rerun_goes_on(script, tm
         assert script.main(["--run-dir", str(run_dir), "--max-steps", "4", *TINY]) == 0
     # The epoch-end checkpoint, beside last.ckpt.
     assert (first / "checkpoints" / "epoch=0-step=4.ckpt").is_file()
-    weights = _weights(first)
-    assert weights.keys() == _weights(second).keys()
-    for name, value in _weights(second).items():
-        torch.testing.assert_close(weights[name], value, rtol=0, atol=0, msg=name)
+    _assert_equal_weights(_weights(first), _weights(second))
     stats = json.loads((first / "pitch_stats.json").read_text())
     assert 100 < stats["pitch_mean"] < 300  # Hz: a female voice and four flite voices
 
     # Run again with more steps: it starts from last.ckpt (step 4), not from scratch.
-    assert script.main(["--run-dir", str(first), "--max-steps", "8", *TINY]) == 0
+    assert script.main(["--run-dir", str(first), "--max-steps", "8", "--keep-checkpoints", *TINY]) == 0
     checkpoint = torch.load(first / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert checkpoint["global_step"] == 8
     assert "random_states" in checkpoint
     assert len(list((first / "logs").iterdir())) == 2  # two runs, one CSV log each
+
+    # --keep-checkpoints kept both epoch ends; --export writes each as a .nemo with that step's weights.
+    for stem, run_at_that_step in (("epoch=0-step=4", second), ("epoch=1-step=8", first)):
+        assert (
+            script.main(["--run-dir", str(first), "--export", str(first / "checkpoints" / f"{stem}.ckpt")])
+            == 0
+        )
+        _assert_equal_weights(_weights(run_at_that_step), _weights(first, f"{stem}.nemo"))
+    with pytest.raises(SystemExit, match="does not exist"):
+        script.main(
+            ["--run-dir", str(first), "--export", str(first / "checkpoints" / "epoch=9-step=40.ckpt")]
+        )

@@ -38,23 +38,19 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 SPEAKERS = ROOT / "data" / "speakers"
 NEMO_NAME = "titanet_speakers.nemo"
-# Seconds of the budget kept for saving, restoring and scoring dev and test after training stops (about 15 s
-# on the loaded 2-core machine): the same for a --dev-only run, so both train the same model.
-SCORING_RESERVE_S = 30.0
 
 sys.path.insert(0, str(ROOT / "examples"))
-from example_support import RunClock, cpu_trainer, settings, write_results  # noqa: E402
+from example_support import RunClock, fit_save_restore, sound_example_parser, write_results  # noqa: E402
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--run-dir", type=Path, default=Path("nemo_experiments/speaker_verification"), help="output folder"
+    parser = sound_example_parser(
+        __doc__.split("\n\n")[0],
+        run_dir=Path("nemo_experiments/speaker_verification"),
+        data_dir=SPEAKERS,
+        max_steps=450,
+        batch_size=32,
     )
-    parser.add_argument("--data-dir", type=Path, default=SPEAKERS, help="the speakers task folder")
-    parser.add_argument("--minutes", type=float, default=5.0, help="wall-time budget of the whole run")
-    parser.add_argument("--max-steps", type=int, default=450, help="training steps at most (default 450)")
-    parser.add_argument("--batch-size", type=int, default=32, help="training batch size (default 32)")
     parser.add_argument(
         "--optim",
         choices=("sgd", "adamw"),
@@ -73,16 +69,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--max-duration", type=float, default=4.0, help="skip longer training clips (default 4 s)"
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch CPU threads (default 1: fastest on a shared 2-core machine)",
-    )
-    parser.add_argument("--seed", type=int, default=1234)
-    parser.add_argument(
-        "--dev-only", action="store_true", help="score the dev trials only; never read the test manifest"
     )
     return parser.parse_args(argv)
 
@@ -245,39 +231,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     clock = RunClock()
     args.run_dir.mkdir(parents=True, exist_ok=True)
 
-    import pytorch_lightning as pl
-    import torch
     from nemo.collections.asr.models import EncDecSpeakerLabelModel
-    from nemo.utils import logging
 
-    logging.setLevel(logging.ERROR)
-    torch.set_num_threads(args.threads)
     cfg = build_config(args, count_speakers(args.data_dir / "train_manifest.json"))
-    pl.seed_everything(args.seed, verbose=False)
-    train_seconds = args.minutes * 60 - SCORING_RESERVE_S - clock.seconds()
-    trainer = cpu_trainer(args.run_dir, args.max_steps, max_seconds=train_seconds)
-    model = EncDecSpeakerLabelModel(cfg=cfg.model, trainer=trainer)
-    fit_started = time.perf_counter()
-    trainer.fit(model)
-    fit_s = time.perf_counter() - fit_started
-    epochs = trainer.global_step * args.batch_size / len(model._train_dl.dataset)
-    print(f"Trained {trainer.global_step} steps ({epochs:.1f} epochs) in {fit_s:.0f} s")
-
-    nemo_path = args.run_dir / NEMO_NAME
-    model.save_to(str(nemo_path))
-    restored = EncDecSpeakerLabelModel.restore_from(str(nemo_path), map_location="cpu")
-    restored.eval()
-
+    restored, nemo_path, results = fit_save_restore(EncDecSpeakerLabelModel, cfg, args, clock, NEMO_NAME)
     dev, dev_curve = score_trials(restored, args.data_dir, "dev")
     curves = {"dev": dev_curve}
     print(f"dev ({dev['trials']} trials): EER {dev['eer']:.2%} at threshold {dev['threshold']:.4f}")
-    results = {
-        "settings": settings(args),
-        "steps": trainer.global_step,
-        "epochs": round(epochs, 2),
-        "fit_s": round(fit_s, 1),
-        "dev": dev,
-    }
+    results["dev"] = dev
     if not args.dev_only:
         # The test trials are read here, once, after every choice was made on the dev trials.
         test, curves["test (read once)"] = score_trials(restored, args.data_dir, "test")

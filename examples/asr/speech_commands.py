@@ -33,38 +33,24 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ROOT / "data" / "commands"
 NEMO_NAME = "matchboxnet_commands.nemo"
-# Seconds of the budget kept for saving, restoring and scoring dev and test after training stops (about 15 s
-# on the loaded 2-core machine): the same for a --dev-only run, so both train the same model.
-SCORING_RESERVE_S = 30.0
 
 sys.path.insert(0, str(ROOT / "examples"))
-from example_support import RunClock, cpu_trainer, settings, write_results  # noqa: E402
+from example_support import RunClock, fit_save_restore, sound_example_parser, write_results  # noqa: E402
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--run-dir", type=Path, default=Path("nemo_experiments/speech_commands"), help="output folder"
+    parser = sound_example_parser(
+        __doc__.split("\n\n")[0],
+        run_dir=Path("nemo_experiments/speech_commands"),
+        data_dir=COMMANDS,
+        max_steps=500,
+        batch_size=128,
     )
-    parser.add_argument("--data-dir", type=Path, default=COMMANDS, help="the commands task folder")
-    parser.add_argument("--minutes", type=float, default=5.0, help="wall-time budget of the whole run")
-    parser.add_argument("--max-steps", type=int, default=500, help="training steps at most (default 500)")
-    parser.add_argument("--batch-size", type=int, default=128, help="training batch size (default 128)")
     parser.add_argument(
         "--lr", type=float, default=0.05, help="peak learning rate of NovoGrad (default 0.05)"
     )
     parser.add_argument(
         "--filters", type=int, default=64, help="channels of the residual blocks (default 64)"
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch CPU threads (default 1: fastest on a shared 2-core machine)",
-    )
-    parser.add_argument("--seed", type=int, default=1234)
-    parser.add_argument(
-        "--dev-only", action="store_true", help="score the dev split only; never read the test manifest"
     )
     return parser.parse_args(argv)
 
@@ -182,36 +168,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args.run_dir.mkdir(parents=True, exist_ok=True)
     words, groups = read_labels(args.data_dir / "labels.txt")
 
-    import pytorch_lightning as pl
-    import torch
     from nemo.collections.asr.models import EncDecClassificationModel
-    from nemo.utils import logging
 
-    logging.setLevel(logging.ERROR)
-    torch.set_num_threads(args.threads)
     cfg = build_config(args, words)
-    pl.seed_everything(args.seed, verbose=False)
-    train_seconds = args.minutes * 60 - SCORING_RESERVE_S - clock.seconds()
-    trainer = cpu_trainer(args.run_dir, args.max_steps, max_seconds=train_seconds)
-    model = EncDecClassificationModel(cfg=cfg.model, trainer=trainer)
-    fit_started = time.perf_counter()
-    trainer.fit(model)
-    fit_s = time.perf_counter() - fit_started
-    epochs = trainer.global_step * args.batch_size / len(model._train_dl.dataset)
-    print(f"Trained {trainer.global_step} steps ({epochs:.1f} epochs) in {fit_s:.0f} s")
-
-    nemo_path = args.run_dir / NEMO_NAME
-    model.save_to(str(nemo_path))
-    restored = EncDecClassificationModel.restore_from(str(nemo_path), map_location="cpu")
-    restored.eval()
-
-    results = {
-        "settings": settings(args),
-        "steps": trainer.global_step,
-        "epochs": round(epochs, 2),
-        "fit_s": round(fit_s, 1),
-        "dev": score(restored, args.data_dir, "dev", words, groups, args.run_dir),
-    }
+    restored, nemo_path, results = fit_save_restore(EncDecClassificationModel, cfg, args, clock, NEMO_NAME)
+    results["dev"] = score(restored, args.data_dir, "dev", words, groups, args.run_dir)
     print(summary("dev", results["dev"]["accuracy"]) + f" (restored {nemo_path.name})")
     if not args.dev_only:
         # The real voice is read here, once, after every choice was made on the dev split.
