@@ -350,9 +350,14 @@ def test_input_example_runs() -> None:
     assert int(mel_len.max()) <= mel.shape[-1]
 
 
-def test_mfcc_matches_torchaudio_and_nemo_state_dict(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+@pytest.mark.parametrize("log", [True, False], ids=["log-mel", "dB-mel"])
+def test_mfcc_matches_torchaudio_and_nemo_state_dict(
+    batch: tuple[torch.Tensor, torch.Tensor], log: bool
+) -> None:
     signal, length = batch
-    preprocessor = AudioToMFCCPreprocessor(window_size=0.025, window_stride=0.01, n_mels=40, n_mfcc=13).eval()
+    preprocessor = AudioToMFCCPreprocessor(
+        window_size=0.025, window_stride=0.01, n_mels=40, n_mfcc=13, log=log
+    ).eval()
     assert set(preprocessor.state_dict()) == {
         "featurizer.dct_mat",
         "featurizer.MelSpectrogram.spectrogram.window",
@@ -360,7 +365,7 @@ def test_mfcc_matches_torchaudio_and_nemo_state_dict(batch: tuple[torch.Tensor, 
     }
     mfcc, mfcc_len = preprocessor(input_signal=signal, length=length)
     expected = torchaudio.transforms.MFCC(
-        sample_rate=16000, n_mfcc=13, log_mels=True,
+        sample_rate=16000, n_mfcc=13, log_mels=log,
         melkwargs={"n_fft": 512, "win_length": 400, "hop_length": 160, "n_mels": 40, "window_fn": torch.hann_window,
                    "f_min": 0.0, "f_max": None},
     )(signal)  # fmt: skip
