@@ -170,21 +170,50 @@ def test_target_prefixes_are_builtin_plus_plugins(site):
     assert "fake_reg_models." in prefixes
 
 
-def test_commands_are_core_then_plugins_and_duplicates_are_errors(site):
+def test_commands_are_core_then_plugins_and_ours_win_a_shared_name(site):
     names = _query(site, "result = [spec.name for spec in registry.list_commands()]")
     assert names[:4] == ["plugins", "models", "info", "train"]
     assert "fakereg-hello" in names
-    clash = plugin_source(commands=[CommandSpec("models", "fake_clash:run")])
+    clash = plugin_source(
+        commands=[CommandSpec("models", "fake_clash:run"), CommandSpec("fakeclash-own", "fake_clash:run")]
+    )
     write_distribution(
         site,
         "nemo-fake-clash",
         "1.0",
         plugins={"fakeclash": "fake_clash_plugin"},
-        files={"fake_clash_plugin.py": clash},
+        files={
+            "fake_clash_plugin.py": clash,
+            "fake_clash.py": "def run(argv):\n    print('CLASH')\n    return 0\n",
+        },
     )
-    error = _error_of(site, "registry.list_commands()")
-    assert error.startswith("DuplicateRegistrationError: command 'models' is registered by nemo-core")
-    assert "nemo-fake-clash 1.0" in error
+
+    result = _query(
+        site,
+        """
+        spec = registry.get_command("models")
+        result = {
+            "names": [spec.name for spec in registry.list_commands()],
+            "models_target": spec.target,
+            "conflicts": [c.message() for c in registry.conflicts()],
+        }
+        """,
+    )
+    assert result["names"].count("models") == 1 and "fakeclash-own" in result["names"]
+    assert result["models_target"] == "nemo.core.cli.models:run"  # nemo-core's, not the plugin's
+    (message,) = result["conflicts"]
+    assert message.startswith("command 'models' is registered by nemo-core")
+    assert "nemo-fake-clash 1.0" in message and "nemo-core's is used, nemo-fake-clash's ignored" in message
+
+    # The console keeps working: --help lists each command once, `nemo models` is ours, `nemo plugins` says why.
+    help_text = run_python(["-m", "nemo.core.cli.main", "--help"], paths=[site])
+    assert help_text.returncode == 0, help_text.stderr
+    assert "fakeclash-own" in help_text.stdout
+    models = run_python(["-m", "nemo.core.cli.main", "models"], paths=[site])
+    assert models.returncode == 0 and "fakereg.model" in models.stdout and "CLASH" not in models.stdout
+    plugins = run_python(["-m", "nemo.core.cli.main", "plugins"], paths=[site])
+    assert plugins.returncode == 0
+    assert "conflicts:" in plugins.stdout and "command 'models' is registered by nemo-core" in plugins.stdout
 
 
 def test_pretrained_models_are_found_by_name_and_alias(site):

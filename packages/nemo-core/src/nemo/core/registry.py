@@ -15,12 +15,21 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import os
 import pathlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from nemo.core.plugins.errors import DuplicateRegistrationError
-from nemo.core.plugins.manager import Contribution, get_plugin_manager, reset_plugin_manager
+from nemo.core.plugins.manager import (
+    ENV_DISABLED_PLUGINS,
+    ENV_PREFER,
+    FIRST_PARTY_DISTRIBUTIONS,
+    Contribution,
+    get_plugin_manager,
+    normalize_distribution_name,
+    reset_plugin_manager,
+)
 from nemo.core.plugins.targets import import_target
 from nemo.core.plugins.types import CommandSpec, ConfigPathSpec, ModelSpec, PluginInfo, PretrainedModelInfo
 from nemo.utils import logging
@@ -29,9 +38,11 @@ if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
 __all__ = [
+    "RegistrationConflict",
     "UnknownCommandError",
     "UnknownModelError",
     "allowed_target_prefixes",
+    "conflicts",
     "find_config",
     "find_pretrained",
     "get_command",
@@ -61,32 +72,109 @@ def _describe(provider: PluginInfo) -> str:
     return f"{provider.distribution} {provider.version} (plugin {provider.name!r})"
 
 
-def _index(hook_name: str, what: str, keys_of: Callable[[object], Iterable[str]]) -> dict[str, Contribution]:
-    """Map each key the plugins registered to its one contribution; a key given twice is an error."""
+class RegistrationConflict(NamedTuple):
+    """Several plugins registered one name (a model, a command or a pretrained checkpoint).
+
+    Attributes:
+        what: ``"model name"``, ``"command"`` or ``"pretrained model name"``.
+        name: the name they share.
+        kept: the plugin whose entry is used, or ``None`` when none wins (then the name is withheld: asking for
+            it raises ``DuplicateRegistrationError``).
+        skipped: the plugins whose entries are ignored.
+    """
+
+    what: str
+    name: str
+    kept: PluginInfo | None
+    skipped: tuple[PluginInfo, ...]
+
+    def message(self) -> str:
+        """One sentence for logs and ``nemo plugins``: who registered the name, who wins, how to choose."""
+        providers = [provider for provider in (self.kept, *self.skipped) if provider is not None]
+        registered = f"{self.what} {self.name!r} is registered by " + " and by ".join(
+            map(_describe, providers)
+        )
+        if self.kept is None:
+            outcome = "neither is used"
+        else:
+            outcome = (
+                f"{self.kept.distribution}'s is used, "
+                + ", ".join(f"{provider.distribution}'s" for provider in self.skipped)
+                + " ignored"
+            )
+        return (
+            f"{registered}: {outcome}. Choose one with {ENV_PREFER}=<distribution>, or skip one with "
+            f"{ENV_DISABLED_PLUGINS}=<distribution>."
+        )
+
+
+class _Index(NamedTuple):
+    entries: dict[str, Contribution]
+    conflicts: tuple[RegistrationConflict, ...]
+
+
+def _preferred_distributions() -> list[str]:
+    """``NEMO_PLUGINS_PREFER``'s distributions, in order (PEP 503 names)."""
+    value = os.environ.get(ENV_PREFER, "")
+    return [normalize_distribution_name(name) for name in value.split(",") if name.strip()]
+
+
+def _winner(contributions: list[Contribution]) -> Contribution | None:
+    """The contribution that keeps a shared name: the first of ``NEMO_PLUGINS_PREFER`` that registered it, else
+    the one first-party distribution's (ours), else none."""
+    by_distribution = {normalize_distribution_name(c.provider.distribution): c for c in contributions}
+    for preferred in _preferred_distributions():
+        if preferred in by_distribution:
+            return by_distribution[preferred]
+    ours = [
+        c
+        for c in contributions
+        if normalize_distribution_name(c.provider.distribution) in FIRST_PARTY_DISTRIBUTIONS
+    ]
+    return ours[0] if len(ours) == 1 else None
+
+
+def _index(hook_name: str, what: str, keys_of: Callable[[object], Iterable[str]]) -> _Index:
+    """Map each key the plugins registered to its contribution; a key several plugins registered goes to the winner
+    (``_winner``), or to none, and is recorded as a conflict (logged once) without touching the other keys."""
     providers: dict[str, list[Contribution]] = {}
     for contribution in get_plugin_manager().contributions(hook_name):
         for key in dict.fromkeys(keys_of(contribution.item)):
             providers.setdefault(key, []).append(contribution)
-    clashes = [
-        f"{what} {key!r} is registered by " + " and by ".join(_describe(c.provider) for c in contributions)
-        for key, contributions in providers.items()
-        if len(contributions) > 1
-    ]
-    if clashes:
-        raise DuplicateRegistrationError(
-            "; ".join(clashes) + ". Each name must come from one plugin: uninstall one of the distributions, "
-            "or skip one with NEMO_DISABLED_PLUGINS=<distribution>."
+    entries: dict[str, Contribution] = {}
+    conflicts = []
+    for key, contributions in providers.items():
+        if len(contributions) == 1:
+            entries[key] = contributions[0]
+            continue
+        winner = _winner(contributions)
+        if winner is not None:
+            entries[key] = winner
+        conflict = RegistrationConflict(
+            what,
+            key,
+            None if winner is None else winner.provider,
+            tuple(c.provider for c in contributions if c is not winner),
         )
-    return {key: contributions[0] for key, contributions in providers.items()}
+        logging.warning(conflict.message())
+        conflicts.append(conflict)
+    return _Index(entries, tuple(conflicts))
+
+
+def _withheld(index: _Index, name: str) -> None:
+    """Raise ``DuplicateRegistrationError`` when ``name`` is a conflict that no plugin won."""
+    for conflict in index.conflicts:
+        if conflict.name == name and conflict.kept is None:
+            raise DuplicateRegistrationError(conflict.message())
 
 
 @functools.cache
-def _models() -> dict[str, Contribution]:
+def _models() -> _Index:
     return _index("nemo_register_models", "model name", lambda spec: [spec.name])
 
 
 @functools.cache
-def _pretrained() -> dict[str, Contribution]:
+def _pretrained() -> _Index:
     return _index(
         "nemo_register_pretrained_models",
         "pretrained model name",
@@ -95,8 +183,13 @@ def _pretrained() -> dict[str, Contribution]:
 
 
 @functools.cache
-def _commands() -> dict[str, Contribution]:
+def _commands() -> _Index:
     return _index("nemo_register_commands", "command", lambda spec: [spec.name])
+
+
+def conflicts() -> list[RegistrationConflict]:
+    """Every name that several plugins registered (models, commands, pretrained checkpoints), and who won."""
+    return [*_models().conflicts, *_commands().conflicts, *_pretrained().conflicts]
 
 
 def _import_provided(target: str, what: str, provider: PluginInfo) -> object:
@@ -117,10 +210,10 @@ def list_models(domain: str | None = None) -> list[ModelSpec]:
     Args:
         domain: keep only this domain, e.g. ``"asr"``.
 
-    Raises:
-        DuplicateRegistrationError: two plugins registered the same model name.
+    A name several plugins registered is listed once, as its winner's (see ``conflicts()``), or left out when none
+    wins.
     """
-    specs = (contribution.item for contribution in _models().values())
+    specs = (contribution.item for contribution in _models().entries.values())
     return sorted((spec for spec in specs if domain is None or spec.domain == domain), key=lambda s: s.name)
 
 
@@ -129,12 +222,14 @@ def get_model_spec(name: str) -> ModelSpec:
 
     Raises:
         UnknownModelError: no plugin registers ``name``; the message lists the registered names.
+        DuplicateRegistrationError: several third-party plugins register ``name`` and none is preferred.
     """
-    contribution = _models().get(name)
+    _withheld(_models(), name)
+    contribution = _models().entries.get(name)
     if contribution is None:
         raise UnknownModelError(
             f"no installed plugin registers a model named {name!r}. Registered models: "
-            f"{', '.join(sorted(_models())) or 'none'}. Run `nemo models` to see them, or install the "
+            f"{', '.join(sorted(_models().entries)) or 'none'}. Run `nemo models` to see them, or install the "
             "distribution that provides it."
         )
     return contribution.item
@@ -143,7 +238,7 @@ def get_model_spec(name: str) -> ModelSpec:
 def get_model_provider(name: str) -> PluginInfo:
     """The plugin (and its distribution) that registers the model ``name``."""
     get_model_spec(name)
-    return _models()[name].provider
+    return _models().entries[name].provider
 
 
 @functools.cache
@@ -184,17 +279,18 @@ def list_pretrained(domain: str | None = None) -> list[PretrainedModelInfo]:
 
 def find_pretrained(name: str) -> PretrainedModelInfo | None:
     """The pretrained checkpoint whose ``pretrained_model_name`` or one of whose ``aliases`` is ``name``."""
-    contribution = _pretrained().get(name)
+    _withheld(_pretrained(), name)
+    contribution = _pretrained().entries.get(name)
     return None if contribution is None else contribution.item
 
 
 def list_commands() -> list[CommandSpec]:
     """Every ``nemo`` subcommand: nemo-core's own, then the plugins', in load order.
 
-    Raises:
-        DuplicateRegistrationError: two plugins registered the same command name.
+    A name several plugins registered is listed once, as its winner's (see ``conflicts()``), or left out when none
+    wins.
     """
-    return [contribution.item for contribution in _commands().values()]
+    return [contribution.item for contribution in _commands().entries.values()]
 
 
 def get_command(name: str) -> CommandSpec:
@@ -203,10 +299,11 @@ def get_command(name: str) -> CommandSpec:
     Raises:
         UnknownCommandError: no plugin registers it; the message lists the available commands.
     """
-    contribution = _commands().get(name)
+    _withheld(_commands(), name)
+    contribution = _commands().entries.get(name)
     if contribution is None:
         raise UnknownCommandError(
-            f"unknown command {name!r}. Available commands: {', '.join(_commands())}. "
+            f"unknown command {name!r}. Available commands: {', '.join(_commands().entries)}. "
             "Run `nemo --help` for a summary of each."
         )
     return contribution.item
@@ -220,7 +317,7 @@ def load_command(name: str) -> Callable[[list[str]], int]:
         ImportError: its target cannot be imported; the message names the distribution to ``pip install``.
     """
     spec = get_command(name)
-    return _import_provided(spec.target, f"command {name!r}", _commands()[name].provider)
+    return _import_provided(spec.target, f"command {name!r}", _commands().entries[name].provider)
 
 
 def _config_root(spec: ConfigPathSpec, provider: PluginInfo) -> Traversable | None:

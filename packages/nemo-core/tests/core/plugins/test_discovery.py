@@ -57,18 +57,73 @@ def test_good_plugin_is_found_and_broken_one_is_reported(site):
     assert "fakegood.model" in report["models"]
 
 
-def test_duplicate_model_name_is_an_error_naming_both_distributions(site):
-    twin = plugin_source(models=[ModelSpec("fakegood.model", "fake_twin_models:TwinModel", "fakegood")])
+def _write_twin(site) -> None:
+    """nemo-fake-twin registers fakegood.model too (another class), and one name of its own."""
+    twin = plugin_source(
+        models=[
+            ModelSpec("fakegood.model", "fake_twin_models:TwinModel", "fakegood"),
+            ModelSpec("faketwin.own", "fake_twin_models:TwinModel", "faketwin"),
+        ]
+    )
     write_distribution(
         site,
         "nemo-fake-twin",
         "9.9",
         plugins={"faketwin": "fake_twin_plugin"},
-        files={"fake_twin_plugin.py": twin},
+        files={"fake_twin_plugin.py": twin, "fake_twin_models.py": "class TwinModel:\n    pass\n"},
     )
-    models = _report(site)["models"]
-    assert models.startswith("DuplicateRegistrationError: model name 'fakegood.model' is registered by")
-    assert "nemo-fake-good 1.2.3" in models and "nemo-fake-twin 9.9" in models
+
+
+_CONFLICT_REPORT = """
+import json
+from nemo.core import registry
+try:
+    chosen = registry.get_model_class("fakegood.model").__name__
+except Exception as exc:
+    chosen = f"{type(exc).__name__}: {exc}"
+print(json.dumps({
+    "models": [spec.name for spec in registry.list_models()],
+    "own": registry.get_model_class("faketwin.own").__name__,
+    "chosen": chosen,
+    "conflicts": [[c.what, c.name, c.kept and c.kept.distribution, [p.distribution for p in c.skipped]]
+                  for c in registry.conflicts()],
+}))
+"""
+
+
+def _conflict_report(site, **env) -> tuple[dict, str]:
+    result = run_python(["-c", _CONFLICT_REPORT], paths=[site], **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1]), result.stderr
+
+
+def test_a_name_two_third_party_plugins_share_is_withheld_and_nothing_else_breaks(site):
+    _write_twin(site)
+
+    report, log = _conflict_report(site)
+
+    # Every other name still works; the shared one is left out, and asking for it names both distributions.
+    assert "faketwin.own" in report["models"] and "fakegood.model" not in report["models"]
+    assert report["own"] == "TwinModel"
+    assert report["chosen"].startswith(
+        "DuplicateRegistrationError: model name 'fakegood.model' is registered by"
+    )
+    assert "nemo-fake-good 1.2.3" in report["chosen"] and "nemo-fake-twin 9.9" in report["chosen"]
+    assert "NEMO_PLUGINS_PREFER" in report["chosen"]
+    assert report["conflicts"] == [
+        ["model name", "fakegood.model", None, ["nemo-fake-good", "nemo-fake-twin"]]
+    ]
+    assert "fakegood.model" in log  # reported once, as a warning
+
+
+def test_nemo_plugins_prefer_chooses_the_winner_of_a_shared_name(site):
+    _write_twin(site)
+
+    report, _ = _conflict_report(site, NEMO_PLUGINS_PREFER="Nemo_Fake_Twin")
+
+    assert report["chosen"] == "TwinModel"
+    assert report["models"].count("fakegood.model") == 1
+    assert report["conflicts"] == [["model name", "fakegood.model", "nemo-fake-twin", ["nemo-fake-good"]]]
 
 
 def test_disable_autoload_keeps_only_builtin_hooks(site):

@@ -1,4 +1,5 @@
-"""``nemo plugins``: every plugin found, with its distribution, version and status or error."""
+"""``nemo plugins``: every plugin found, with its distribution, version and status or error, then any name that
+several plugins register and which of them is used."""
 
 from __future__ import annotations
 
@@ -24,4 +25,9 @@ def run(argv: list[str]) -> int:
         for info in registry.plugin_status()
     ]
     print(format_table(rows, headers=("NAME", "DISTRIBUTION", "VERSION", "STATUS")))
+    conflicts = registry.conflicts()
+    if conflicts:
+        print("\nconflicts:")
+        for conflict in conflicts:
+            print(f"  {conflict.message()}")
     return 0

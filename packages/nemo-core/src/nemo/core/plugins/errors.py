@@ -12,4 +12,5 @@ class PluginLoadError(PluginError):
 
 
 class DuplicateRegistrationError(PluginError):
-    """Two plugins registered the same model, command or pretrained name; the message names every provider."""
+    """A model, command or pretrained name that several plugins register, none of them preferred or ours, was asked
+    for; the message names every provider and how to choose one (``NEMO_PLUGINS_PREFER``)."""

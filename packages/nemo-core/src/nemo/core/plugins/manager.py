@@ -36,6 +36,10 @@ from nemo.utils import logging
 ENV_DISABLE_AUTOLOAD = "NEMO_DISABLE_PLUGIN_AUTOLOAD"
 ENV_DISABLED_PLUGINS = "NEMO_DISABLED_PLUGINS"
 ENV_STRICT = "NEMO_PLUGINS_STRICT"
+ENV_PREFER = "NEMO_PLUGINS_PREFER"
+
+# This repository's distributions: where a plugin registers a name one of these already has, ours is kept.
+FIRST_PARTY_DISTRIBUTIONS = frozenset({"nemo-core", "nemo-asr", "nemo-nlp", "nemo-tts"})
 
 _TRUE_VALUES = {"1", "true", "yes", "on"}
 
