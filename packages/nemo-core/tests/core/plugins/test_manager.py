@@ -4,6 +4,7 @@ import logging as std_logging
 import pytest
 from nemo.core.plugins import hookimpl
 from nemo.core.plugins.errors import PluginLoadError
+from nemo.core.plugins.hookspecs import PLUGIN_API_VERSION
 from nemo.core.plugins.manager import NemoPluginManager, get_plugin_manager, reset_plugin_manager
 from nemo.core.plugins.types import CommandSpec, ConfigPathSpec, ModelSpec, PluginInfo
 
@@ -179,9 +180,9 @@ def test_taken_plugin_name_fails_the_second_one_naming_the_first():
 
 
 @pytest.mark.parametrize(
-    ("declared", "warns"), [("2.0", True), ("1.7", False), ("0.9", False), ("two", True)]
+    ("declared", "warns"), [("2.0", True), ("1.7", False), ("1.0", False), ("0.9", True), ("two", True)]
 )
-def test_plugin_api_declaration_warns_only_when_newer_or_malformed(nemo_log, declared, warns):
+def test_plugin_api_declaration_warns_on_another_major_version_or_malformed(nemo_log, declared, warns):
     plugin = GoodPlugin()
     plugin.NEMO_PLUGIN_API = declared
     manager = _load(("good", plugin))
@@ -190,6 +191,7 @@ def test_plugin_api_declaration_warns_only_when_newer_or_malformed(nemo_log, dec
     assert bool(messages) == warns
     if warns:
         assert "'good'" in messages[0] and repr(declared)[1:-1] in messages[0]
+        assert PLUGIN_API_VERSION in messages[0]  # both versions are named
 
 
 def test_entry_point_that_cannot_be_imported_is_recorded_and_others_load():

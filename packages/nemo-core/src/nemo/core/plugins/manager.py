@@ -168,7 +168,7 @@ class NemoPluginManager(pluggy.PluginManager):
                 ),
             )
             return False
-        self._warn_if_newer_api(plugin, info)
+        self._warn_if_other_api(plugin, info)
         try:
             self.register(plugin, name=info.name)
         except Exception as exc:
@@ -261,7 +261,7 @@ class NemoPluginManager(pluggy.PluginManager):
         return info._replace(status="failed", error=error)
 
     @staticmethod
-    def _warn_if_newer_api(plugin: object, info: PluginInfo) -> None:
+    def _warn_if_other_api(plugin: object, info: PluginInfo) -> None:
         declared = getattr(plugin, "NEMO_PLUGIN_API", None)
         if declared is None:
             return
@@ -277,6 +277,12 @@ class NemoPluginManager(pluggy.PluginManager):
                 f"nemo plugin {info.name!r} ({info.distribution} {info.version}) was written for nemo plugin "
                 f"API {declared}, newer than this nemo-core's {PLUGIN_API_VERSION}; some of its hooks may "
                 "fail or be ignored. Upgrade nemo-core: pip install -U nemo-core."
+            )
+        elif major < (_major(PLUGIN_API_VERSION) or 0):
+            logging.warning(
+                f"nemo plugin {info.name!r} ({info.distribution} {info.version}) was written for nemo plugin "
+                f"API {declared}, older than this nemo-core's {PLUGIN_API_VERSION}; hooks of another major "
+                f"version may have changed. Upgrade the plugin: pip install -U {info.distribution}."
             )
 
 
