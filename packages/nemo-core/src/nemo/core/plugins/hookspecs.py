@@ -96,7 +96,7 @@ def nemo_register_pretrained_models() -> list[PretrainedModelInfo]:
     """List checkpoints that ``from_pretrained`` can fetch, for ``list_pretrained`` and ``find_pretrained``.
 
     A pretrained model's domain (``list_pretrained(domain=...)``) is the name of the plugin that lists it.
-    Names and aliases must be unique across all plugins.
+    A name or alias another plugin also lists is a conflict: see docs/plugins.md for which one is used.
 
     Returns:
         One ``PretrainedModelInfo`` per checkpoint (NeMo's ``nemo.core.classes.PretrainedModelInfo``, defined
@@ -146,8 +146,8 @@ def nemo_register_commands() -> list[CommandSpec]:
     """Add ``nemo`` subcommands; ``nemo --help`` lists them.
 
     The target is imported only when its subcommand runs and is called with the arguments after the
-    subcommand's name; it returns the exit status. Names must not repeat nemo-core's own commands
-    (``plugins``, ``models``, ``info``, ``train``) or another plugin's.
+    subcommand's name; it returns the exit status. A name that repeats nemo-core's own commands (``plugins``,
+    ``models``, ``info``, ``train``) or another plugin's is a conflict: see docs/plugins.md for which one is used.
 
     Returns:
         One ``CommandSpec`` per subcommand.
