@@ -44,8 +44,9 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 def nemo_register_models() -> list[ModelSpec]:
     """Name the model classes this plugin provides.
 
-    Each name must be unique across all installed plugins; two plugins registering the same name is an
-    error naming both distributions. Targets are imported only by ``get_model_class``.
+    A name another plugin also registers is a conflict, reported naming both distributions; ours (nemo-core,
+    nemo-asr, nemo-nlp, nemo-tts) is used unless ``NEMO_PLUGINS_PREFER`` names the other (docs/plugins.md).
+    Targets are imported only by ``get_model_class``.
 
     Returns:
         One ``ModelSpec`` per model class.
