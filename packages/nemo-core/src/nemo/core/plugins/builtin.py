@@ -25,6 +25,11 @@ CORE_COMMANDS: dict[str, CommandSpec] = {
             "nemo.core.cli.train:run",
             "Train MODEL_OR_CONFIG with Hydra overrides (key=value, +k=v, ~k)",
         ),
+        CommandSpec(
+            "plugin",
+            "nemo.core.cli.plugin:run",
+            "Create a plugin: `nemo plugin new NAME` writes a ready package",
+        ),
     )
 }
 """The subcommands nemo-core itself provides, by name."""
