@@ -142,3 +142,11 @@ def test_the_config_keeps_nemos_keys(tiny_model_cfg):
     )
     assert OmegaConf.is_missing(shipped.model.language_model, "pretrained_model_name")  # never a hub default
     assert OmegaConf.is_missing(shipped.model.dataset, "num_classes")
+
+
+def test_text_classification_passes_the_conformance_kit(tiny_model_cfg, tiny_tsv, tmp_path):
+    from nemo.core.conformance import assert_model_conforms
+
+    tiny_model_cfg.train_ds = data_config(tiny_tsv, shuffle=True)
+    tiny_model_cfg.optim = {"name": "adam", "lr": 1e-2}
+    assert_model_conforms(TextClassificationModel, tiny_model_cfg, tmp_path)  # inputs: its input_example()

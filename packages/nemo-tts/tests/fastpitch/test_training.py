@@ -153,3 +153,13 @@ def test_validation_logs_losses_and_tensorboard_images(
     assert expected <= images, images
     mel = events.Images("val_mel_target")[0]
     assert mel.height == 80 * 2 and mel.width > 0
+
+
+def test_fastpitch_passes_the_conformance_kit(speech_manifest, fastpitch_config, tmp_path):
+    from nemo.core.conformance import assert_model_conforms
+
+    cfg = _config(fastpitch_config, speech_manifest, tmp_path / "sup")
+    tokens = torch.randint(1, 20, (2, 12), generator=torch.Generator().manual_seed(0))
+    # NeMo's FastPitchModel.forward declares durs and pitch mandatory: 3 frames and a flat pitch per token.
+    inputs = {"text": tokens, "durs": torch.full((2, 12), 3), "pitch": torch.zeros(2, 12)}
+    assert_model_conforms(FastPitchModel, cfg, tmp_path, inputs=inputs)

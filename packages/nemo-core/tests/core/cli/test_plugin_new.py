@@ -65,7 +65,7 @@ def test_the_installed_plugin_passes_its_own_tests(installed, tmp_path):
         OMP_NUM_THREADS="1",
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert "3 passed" in result.stdout
 
 
 def test_nemo_lists_and_trains_the_generated_model(installed, tmp_path):

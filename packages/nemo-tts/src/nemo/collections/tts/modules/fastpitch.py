@@ -126,7 +126,9 @@ class TemporalPredictor(NeuralModule):
     def input_types(self) -> dict[str, NeuralType]:
         return {
             "enc": NeuralType(("B", "T", "D"), EncodedRepresentation()),
-            "enc_mask": NeuralType(("B", "T", 1), TokenDurationType()),
+            # NeMo 1.23 declares ('B', 'T', 1), which NeuralType refuses (its property raises); the mask's size-1
+            # last axis is a channel axis here (the conformance kit reads every declaration).
+            "enc_mask": NeuralType(("B", "T", "D"), TokenDurationType()),
             "conditioning": NeuralType(("B", "T", "D"), EncodedRepresentation(), optional=True),
         }
 
