@@ -27,7 +27,7 @@ The defaults were chosen on the dev split within the time budget (docs/nlp.md li
 layers (all 6 train half as many steps in the same minutes and scored lower), bf16 mixed precision, AdamW at 5e-4
 after 10 warmup steps, decaying linearly to 0 at step 1,000 (``--anneal``), the loss on the first token of each
 word, batches of 2,048 tokens, the training lines holding a ``?`` used 3 times an epoch (``--question-copies``), and
-at most 4 minutes of training (1,000 steps take about 3.2 on 2 idle cores). ``--dev-only`` is how to try others
+at most 4 minutes of training (1,000 steps take about 3.6 on 2 idle cores). ``--dev-only`` is how to try others
 without looking at the test split.
 """
 
