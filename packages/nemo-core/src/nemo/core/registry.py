@@ -95,7 +95,7 @@ class RegistrationConflict(NamedTuple):
             map(_describe, providers)
         )
         if self.kept is None:
-            outcome = "neither is used"
+            outcome = "none of them is used"
         else:
             outcome = (
                 f"{self.kept.distribution}'s is used, "
