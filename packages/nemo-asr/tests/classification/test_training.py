@@ -108,3 +108,12 @@ def test_tiny_matchboxnet_fits_real_words_logs_nemo_names_and_restores(spoken_wo
     restored = EncDecClassificationModel.restore_from(str(path), map_location="cpu")
     for ours, theirs in zip(restored.transcribe(spoken_words.paths, logprobs=True), after, strict=True):
         torch.testing.assert_close(torch.as_tensor(ours), torch.as_tensor(theirs), atol=1e-5, rtol=1e-5)
+
+
+def test_matchboxnet_passes_the_conformance_kit(spoken_words, tmp_path):
+    from nemo.core.conformance import assert_model_conforms
+
+    cfg = OmegaConf.create(_tiny_matchboxnet(str(spoken_words.manifest), spoken_words.labels))
+    audio = 0.1 * torch.randn(2, 16000, generator=torch.Generator().manual_seed(0))
+    inputs = {"input_signal": audio, "input_signal_length": torch.tensor([16000, 12000])}
+    assert_model_conforms(EncDecClassificationModel, cfg, tmp_path, inputs=inputs)

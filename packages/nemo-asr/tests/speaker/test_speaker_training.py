@@ -193,3 +193,13 @@ def test_tarred_training_data_streams_every_clip(voice_manifest, tmp_path):
     assert sorted(label for batch in batches for label in batch[2].tolist()) == [0, 0, 0, 1, 1, 1]
     assert [batch[0].shape[0] for batch in batches] == [4, 2]
     assert trainer.limit_train_batches == 2, "a streamed dataset's batch count was not set on the trainer"
+
+
+def test_titanet_passes_the_conformance_kit(voice_manifest, tmp_path):
+    from nemo.core.conformance import assert_model_conforms
+
+    manifest = voice_manifest(VOICES, per_voice=4)
+    cfg = _titanet_cfg(manifest, manifest)
+    audio = 0.1 * torch.randn(2, 24000, generator=torch.Generator().manual_seed(0))
+    inputs = {"input_signal": audio, "input_signal_length": torch.tensor([24000, 20000])}
+    assert_model_conforms(EncDecSpeakerLabelModel, cfg, tmp_path, inputs=inputs)

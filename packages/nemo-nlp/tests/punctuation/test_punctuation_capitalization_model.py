@@ -371,3 +371,9 @@ def test_labels_of_the_tiny_data_are_nemos(label_sentence):
         "thank you very much bob we went",
         "OU OO OO ,O .U OU OO",
     )
+
+
+def test_punctuation_capitalization_passes_the_conformance_kit(tiny_cfg, tmp_path):
+    from nemo.core.conformance import assert_model_conforms
+
+    assert_model_conforms(PunctuationCapitalizationModel, tiny_cfg, tmp_path)  # inputs: its input_example()

@@ -374,3 +374,9 @@ def test_the_config_keeps_nemos_keys(tiny_cfg):
     }
     assert OmegaConf.is_missing(shipped.model.language_model, "pretrained_model_name")  # never a hub default
     assert OmegaConf.is_missing(shipped.model.dataset, "data_dir")
+
+
+def test_token_classification_passes_the_conformance_kit(ner, tiny_cfg, tmp_path):
+    from nemo.core.conformance import assert_model_conforms
+
+    assert_model_conforms(TokenClassificationModel, tiny_cfg, tmp_path)  # inputs: its input_example()

@@ -75,12 +75,19 @@ class BertModule(NeuralModule, Exportable):
         logging.info(f"Weights of {type(self).__name__} restored from {restore_path}")
 
     def input_example(self, max_batch: int = 1, max_dim: int = 256) -> tuple[dict[str, torch.Tensor]]:
-        """Example inputs for export: random ids ``(max_batch, max_dim)``, a full attention mask, segment 0."""
+        """Example inputs for export: random ids ``(max_batch, max_dim)``, a full attention mask, segment 0.
+
+        Unlike NeMo, ``max_dim`` is capped at the encoder's ``max_position_embeddings`` and the ids stay below its
+        ``vocab_size`` (NeMo draws ids below ``max_dim``), so the example runs on small encoders too.
+        """
         device = next(self.parameters()).device
+        config = getattr(self, "config", None)
+        max_dim = min(max_dim, getattr(config, "max_position_embeddings", None) or max_dim)
+        high = min(max_dim - 1, getattr(config, "vocab_size", None) or max_dim - 1)
         size = (max_batch, max_dim)
         return (
             {
-                "input_ids": torch.randint(low=0, high=max_dim - 1, size=size, device=device),
+                "input_ids": torch.randint(low=0, high=high, size=size, device=device),
                 "attention_mask": torch.ones(size, dtype=torch.long, device=device),
                 "token_type_ids": torch.zeros(size, dtype=torch.long, device=device),
             },
