@@ -259,3 +259,12 @@ def test_shipped_config_trains_as_is(frame_clips, cpu_trainer, loss_recorder) ->
     trainer.fit(model)
     assert len(loss_recorder.losses) == 3 and all(torch.isfinite(torch.tensor(loss_recorder.losses)))
     assert type(model._scheduler["scheduler"]).__name__ == "PolynomialHoldDecayAnnealing"
+
+
+def test_frame_vad_passes_the_conformance_kit(frame_vad_config, tmp_path) -> None:
+    from nemo.core.conformance import assert_model_conforms
+
+    cfg = frame_vad_config(batch_size=3, lr=0.01, val_batch_size=2)
+    audio = 0.1 * torch.randn(2, 16000, generator=torch.Generator().manual_seed(0))
+    inputs = {"input_signal": audio, "input_signal_length": torch.tensor([16000, 12000])}
+    assert_model_conforms(EncDecFrameClassificationModel, cfg, tmp_path, inputs=inputs)

@@ -201,3 +201,11 @@ def test_fine_tuning_on_precomputed_mels(
     trainer.fit(model)
     assert not torch.equal(model.generator.conv_pre.weight_v, before)
     assert math.isfinite(float(trainer.callback_metrics["g_l1_loss"]))
+
+
+def test_hifigan_passes_the_conformance_kit(manifest: Path, tmp_path: Path) -> None:
+    from nemo.core.conformance import assert_model_conforms
+
+    cfg = OmegaConf.create(tiny_config(manifest))
+    mels = torch.randn(2, cfg.preprocessor.nfilt, 20, generator=torch.Generator().manual_seed(0))
+    assert_model_conforms(HifiGanModel, cfg, tmp_path, inputs={"spec": mels})
