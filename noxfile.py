@@ -46,6 +46,7 @@ OLDEST_PYTHON = "3.10"
 # matplotlib: the sound and TTS examples' plots (confusion matrix, DET curve, mel/pitch/alignment), which their
 # smoke tests write.
 # pocketsphinx: the independent offline recognizer (its own US English model) that scores the shipped voice.
+POCKETSPHINX = "pocketsphinx==5.1.1"
 TEST_TOOLS = (
     "pytest",
     "build",
@@ -55,7 +56,7 @@ TEST_TOOLS = (
     "sentencepiece",
     "scikit-learn",
     "matplotlib",
-    "pocketsphinx==5.1.1",
+    POCKETSPHINX,
 )
 # Offline data, installed without dependencies: BBC News articles (the ASR demo's general-English text, read
 # in place, and data/nlp's NLP splits; its metadata requires scikit-learn for a loader we do not use) and the
@@ -152,7 +153,7 @@ def voice(session: nox.Session) -> None:
     Runs the main job first (`nox -s demo`'s training, about 10 minutes) when no ASR model of it is found;
     `nox -s voice -- --dev-only --train-minutes 0` scores the dev sentences alone.
     """
-    _install_packages(session, ["core", "asr", "tts"], "matplotlib", "pocketsphinx==5.1.1")
+    _install_packages(session, ["core", "asr", "tts"], "matplotlib", POCKETSPHINX)
     if not list(ROOT.glob("nemo_experiments/demo_conformer_ctc/*/demo_conformer_ctc.nemo")):
         session.install(*DEMO_TEXT)
         session.run("python", "examples/asr/demo.py")

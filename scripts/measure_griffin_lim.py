@@ -56,12 +56,18 @@ def main() -> int:
 
     scratch = Path("/tmp") / f"griffin_lim_{args.manifest.stem}"
     scratch.mkdir(parents=True, exist_ok=True)
-    recorded = []
+    recorded, mels = [], []
     for number, path in enumerate(audio_paths):
         audio, rate = soundfile.read(str(path), dtype="float32")
         out = scratch / f"recorded_{number:03d}.wav"
         soundfile.write(str(out), audio, rate, subtype="PCM_16")
         recorded.append(out)
+        # The mel of the audio as written (16-bit), computed once for every setting below.
+        audio, _ = soundfile.read(str(out), dtype="float32")
+        signal = torch.from_numpy(audio)[None]
+        with torch.no_grad():
+            mel, _ = preprocessor(input_signal=signal, length=torch.tensor([signal.shape[1]]))
+        mels.append(mel.exp())
     heard = pocketsphinx_words(recorded)
     print(
         json.dumps(
@@ -83,15 +89,10 @@ def main() -> int:
         vocoder = GriffinLimModel({"n_iters": iters, "n_fft": 1024, "l_hop": 256, "momentum": momentum})
         paths, spent = [], 0.0
         torch.manual_seed(0)
-        for number, path in enumerate(recorded):
-            audio, _ = soundfile.read(str(path), dtype="float32")
-            signal = torch.from_numpy(audio)[None]
+        for number, mel in enumerate(mels):
             with torch.no_grad():
-                mel, _ = preprocessor(input_signal=signal, length=torch.tensor([signal.shape[1]]))
                 started = time.perf_counter()
-                wave = vocoder.convert_spectrogram_to_audio(
-                    mel2spec.convert_mel_spectrogram_to_linear(mel.exp())
-                )
+                wave = vocoder.convert_spectrogram_to_audio(mel2spec.convert_mel_spectrogram_to_linear(mel))
                 spent += time.perf_counter() - started
             wave = wave[0].numpy()
             if inverse == "transpose":  # NeMo's level is about 1/1000 of the input's: scale the peak to 0.8

@@ -183,8 +183,7 @@ def score_split(args, model, vocoder, split: str, asr) -> dict:
         "pocketsphinx_wer": round(word_error_rate(heard, references), 4),
     }
     if asr is not None:
-        transcripts = asr.transcribe([str(path) for path in paths], batch_size=8)
-        transcripts = [t.text if hasattr(t, "text") else t for t in transcripts]
+        transcripts = asr.transcribe([str(path) for path in paths], batch_size=8)  # strings
         result["asr_cer"] = round(word_error_rate(transcripts, references, use_cer=True), 4)
         result["asr_wer"] = round(word_error_rate(transcripts, references), 4)
     else:

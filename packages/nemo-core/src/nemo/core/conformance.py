@@ -64,50 +64,40 @@ def _declared(module: Any, attribute: str) -> Mapping[str, Any] | None:
         ) from exc
 
 
-def _is_neural_type(value: Any, neural_type: type) -> bool:
-    """A ``NeuralType``, or NeMo's container notation: a list (or tuple) holding one, nested any depth."""
-    if isinstance(value, (list, tuple)):
-        return len(value) == 1 and _is_neural_type(value[0], neural_type)
-    return isinstance(value, neural_type)
-
-
-def _is_optional(value: Any) -> bool:
-    while isinstance(value, (list, tuple)) and value:
-        value = value[0]
-    return bool(getattr(value, "optional", False))
-
-
 def check_typecheck_declarations(model: Any) -> int:
     """Check the neural-type declarations of ``model`` and of every submodule that has them.
 
     Returns:
         How many modules declare types.
     """
-    from nemo.core.neural_types import NeuralType
+    from nemo.core.neural_types.signature import PortType
 
     checked = 0
     for name, module in model.named_modules():
         if not hasattr(type(module), "input_types"):
             continue
         where = f"{type(module).__name__} ({name or 'the model'})"
+        ports: dict[str, dict[str, PortType]] = {}
         for attribute in ("input_types", "output_types"):
-            types = _declared(module, attribute)
-            if types is None:
-                continue
+            types = _declared(module, attribute) or {}
             assert isinstance(types, Mapping), f"{where}.{attribute} is a {type(types).__name__}, not a dict"
+            ports[attribute] = {}
             for key, value in types.items():
-                assert _is_neural_type(value, NeuralType), (
-                    f"{where}.{attribute}[{key!r}] is a {type(value).__name__}, not a NeuralType "
-                    "(or a list of one, NeMo's notation for a list of tensors)"
-                )
-        inputs = _declared(module, "input_types") or {}
+                # What @typecheck compiles each entry to: a NeuralType, or NeMo's [NeuralType] for a list of tensors.
+                try:
+                    ports[attribute][key] = PortType(key, value, f"{where}.{attribute}")
+                except TypeError as exc:
+                    raise AssertionError(
+                        f"{where}.{attribute}[{key!r}] is a {type(value).__name__}, not a NeuralType "
+                        f"(or a list of one, NeMo's notation for a list of tensors): {exc}"
+                    ) from exc
         parameters = inspect.signature(module.forward).parameters
         takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
         # An optional input forward() does not take is NeMo's own pattern (EncDecCTCModel's `sample_id`).
         missing = [
             key
-            for key, value in inputs.items()
-            if key not in parameters and not takes_any and not _is_optional(value)
+            for key, port in ports["input_types"].items()
+            if key not in parameters and not takes_any and not port.type.optional
         ]
         assert not missing, f"{where}.input_types names {missing}, which forward() does not take"
         checked += 1
@@ -118,10 +108,12 @@ def check_typecheck_declarations(model: Any) -> int:
 def example_inputs(model: Any) -> dict[str, Any]:
     """Keyword inputs for ``model.forward`` from ``input_example()`` (positional tensors named in ``input_types``
     order, then any trailing dict of keyword arguments): the model's own, else its export ``input_module``'s."""
-    source = model
-    if getattr(model, "input_example", None) is None:
-        source = getattr(model, "input_module", model)
-    example = source.input_example() if getattr(source, "input_example", None) is not None else None
+    example, source = None, model
+    for source in (model, getattr(model, "input_module", None)):
+        make_example = getattr(source, "input_example", None)
+        example = make_example() if make_example is not None else None
+        if example is not None:
+            break
     assert example is not None, (
         f"{type(model).__name__} gives no input_example(): pass inputs=... to the conformance check"
     )

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
-import os
 import pathlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
@@ -28,6 +27,7 @@ from nemo.core.plugins.manager import (
     Contribution,
     get_plugin_manager,
     normalize_distribution_name,
+    preferred_distributions,
     reset_plugin_manager,
 )
 from nemo.core.plugins.targets import import_target
@@ -112,18 +112,25 @@ class _Index(NamedTuple):
     entries: dict[str, Contribution]
     conflicts: tuple[RegistrationConflict, ...]
 
+    def get(self, name: str) -> Contribution | None:
+        """The contribution registered as ``name`` (``None`` when none is).
 
-def _preferred_distributions() -> list[str]:
-    """``NEMO_PLUGINS_PREFER``'s distributions, in order (PEP 503 names)."""
-    value = os.environ.get(ENV_PREFER, "")
-    return [normalize_distribution_name(name) for name in value.split(",") if name.strip()]
+        Raises:
+            DuplicateRegistrationError: several plugins registered ``name`` and none of them won it.
+        """
+        contribution = self.entries.get(name)
+        if contribution is None:
+            for conflict in self.conflicts:
+                if conflict.name == name:
+                    raise DuplicateRegistrationError(conflict.message())
+        return contribution
 
 
 def _winner(contributions: list[Contribution]) -> Contribution | None:
     """The contribution that keeps a shared name: the first of ``NEMO_PLUGINS_PREFER`` that registered it, else
     the one first-party distribution's (ours), else none."""
     by_distribution = {normalize_distribution_name(c.provider.distribution): c for c in contributions}
-    for preferred in _preferred_distributions():
+    for preferred in preferred_distributions():
         if preferred in by_distribution:
             return by_distribution[preferred]
     ours = [
@@ -159,13 +166,6 @@ def _index(hook_name: str, what: str, keys_of: Callable[[object], Iterable[str]]
         logging.warning(conflict.message())
         conflicts.append(conflict)
     return _Index(entries, tuple(conflicts))
-
-
-def _withheld(index: _Index, name: str) -> None:
-    """Raise ``DuplicateRegistrationError`` when ``name`` is a conflict that no plugin won."""
-    for conflict in index.conflicts:
-        if conflict.name == name and conflict.kept is None:
-            raise DuplicateRegistrationError(conflict.message())
 
 
 @functools.cache
@@ -224,8 +224,7 @@ def get_model_spec(name: str) -> ModelSpec:
         UnknownModelError: no plugin registers ``name``; the message lists the registered names.
         DuplicateRegistrationError: several third-party plugins register ``name`` and none is preferred.
     """
-    _withheld(_models(), name)
-    contribution = _models().entries.get(name)
+    contribution = _models().get(name)
     if contribution is None:
         raise UnknownModelError(
             f"no installed plugin registers a model named {name!r}. Registered models: "
@@ -279,8 +278,7 @@ def list_pretrained(domain: str | None = None) -> list[PretrainedModelInfo]:
 
 def find_pretrained(name: str) -> PretrainedModelInfo | None:
     """The pretrained checkpoint whose ``pretrained_model_name`` or one of whose ``aliases`` is ``name``."""
-    _withheld(_pretrained(), name)
-    contribution = _pretrained().entries.get(name)
+    contribution = _pretrained().get(name)
     return None if contribution is None else contribution.item
 
 
@@ -299,8 +297,7 @@ def get_command(name: str) -> CommandSpec:
     Raises:
         UnknownCommandError: no plugin registers it; the message lists the available commands.
     """
-    _withheld(_commands(), name)
-    contribution = _commands().entries.get(name)
+    contribution = _commands().get(name)
     if contribution is None:
         raise UnknownCommandError(
             f"unknown command {name!r}. Available commands: {', '.join(_commands().entries)}. "

@@ -22,7 +22,7 @@ def template_values(name: str) -> dict[str, str]:
             "letter (it becomes the entry-point name, the domain and part of the package name), e.g. `acme`."
         )
     model_class = "".join(part.capitalize() for part in name.split("_") if part) + "Model"
-    major, minor, *_ = (__version__.split(".") + ["0", "0"])[:2]
+    major, minor = (__version__.split(".") + ["0", "0"])[:2]
     return {
         "name": name,
         "package": f"nemo_{name}",

@@ -294,6 +294,11 @@ def _env_list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
 
+def preferred_distributions() -> list[str]:
+    """``NEMO_PLUGINS_PREFER``'s distributions, in order, as PEP 503 names: they win names other plugins share."""
+    return [normalize_distribution_name(name) for name in _env_list(ENV_PREFER)]
+
+
 @functools.cache
 def get_plugin_manager() -> NemoPluginManager:
     """The process's plugin manager, with every plugin loaded and collected on the first call.

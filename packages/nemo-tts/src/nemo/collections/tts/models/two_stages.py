@@ -207,18 +207,13 @@ class GriffinLimModel(_NoTrainingData, Vocoder):
         batch, _, max_frames = spec.shape
         lengths = [max_frames] * batch if Ts is None else [int(t) for t in Ts]
         audios = torch.zeros(batch, (max(lengths) - 1) * self.l_hop, device=spec.device)
+        settings = {"n_iters": self.n_iters, "n_fft": self.n_fft, "momentum": self.momentum}
         if all(length == max_frames for length in lengths):
-            signals = [griffin_lim(spec, n_iters=self.n_iters, n_fft=self.n_fft, momentum=self.momentum)]
+            signals = [griffin_lim(spec, **settings)]
             rows = [slice(None)]
         else:
             signals = [
-                griffin_lim(
-                    spec[i : i + 1, :, :length],
-                    n_iters=self.n_iters,
-                    n_fft=self.n_fft,
-                    momentum=self.momentum,
-                )
-                for i, length in enumerate(lengths)
+                griffin_lim(spec[i : i + 1, :, :length], **settings) for i, length in enumerate(lengths)
             ]
             rows = [slice(i, i + 1) for i in range(batch)]
         for row, signal in zip(rows, signals):
