@@ -8,6 +8,8 @@
     nox -s demo         # the main job: train, transcribe and score a small ASR model on the bundled data
     nox -s finetune     # the three NLP fine-tunes on the bundled splits (`-- named_entities` for one)
     nox -s sound        # spoken commands, voice activity and speakers on the bundled speech
+    nox -s installs     # each domain set ({core}, {core, asr}, ...) from wheels in a fresh venv: checked, tested,
+                        #   its install size and time -> docs/benchmarks.md (`-- --only core+nlp` for one set)
     nox -s bench        # benchmarks -> docs/benchmarks.md (with NeMo 1.23 ratios when NEMO_REF_PYTHON is set;
                         #   `nox -s bench -- --rounds 1 --out /tmp/bench.md` for a quick look)
 
@@ -38,7 +40,8 @@ nox.options.sessions = ["tests"]
 ROOT = Path(__file__).parent
 CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
 PACKAGES = {name: ROOT / "packages" / f"nemo-{name}" for name in ("core", "asr", "nlp", "tts")}
-EXAMPLE_PLUGIN = ROOT / "examples" / "nemo-hello"
+# Third-party-style plugins: nemo-hello (a model) and nemo-pitch (a new domain, pitch estimation).
+EXAMPLE_PLUGINS = tuple(str(ROOT / "examples" / name) for name in ("nemo-hello", "nemo-pitch"))
 # The oldest Python every package declares (requires-python) and constraints.txt resolves for.
 OLDEST_PYTHON = "3.10"
 # sentencepiece: nemo-core's optional tokenizer backend (extra `sentencepiece`), tested in every session.
@@ -73,9 +76,9 @@ def _with_nemo_dependencies(package: str) -> list[str]:
     names = [re.split(r"[<>=!~\[; ]", dep, maxsplit=1)[0] for dep in project.get("dependencies", [])]
     ordered: list[str] = []
     for name in names:
-        if name.startswith("nemo-"):
+        if name.startswith("nemo-kit-"):
             ordered += [
-                dep for dep in _with_nemo_dependencies(name.removeprefix("nemo-")) if dep not in ordered
+                dep for dep in _with_nemo_dependencies(name.removeprefix("nemo-kit-")) if dep not in ordered
             ]
     return [*ordered, package]
 
@@ -85,15 +88,15 @@ def _install_packages(session: nox.Session, packages: list[str], *extra: str) ->
 
 
 def _run_all_tests(session: nox.Session) -> None:
-    """Install every package, the example plugin and the test tools into the session's venv; run pytest."""
-    _install_packages(session, list(PACKAGES), str(EXAMPLE_PLUGIN), *TEST_TOOLS)
+    """Install every package, the example plugins and the test tools into the session's venv; run pytest."""
+    _install_packages(session, list(PACKAGES), *EXAMPLE_PLUGINS, *TEST_TOOLS)
     session.install(*NLP_DATA)
     session.run("pytest", *session.posargs, env={"HF_HUB_OFFLINE": "1"})
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """All four packages and the example plugin in one venv; every test (the README's test command, CI)."""
+    """All four packages and the example plugins in one venv; every test (the README's test command, CI)."""
     _run_all_tests(session)
 
 
@@ -196,8 +199,19 @@ def sound(session: nox.Session) -> None:
     _run_examples(session, "asr", SOUND_EXAMPLES)
 
 
+@nox.session(venv_backend="none")
+def installs(session: nox.Session) -> None:
+    """Build every wheel, install each domain set alone in a fresh venv, check and test it, record size and time.
+
+    The sets ({core}, {core, asr}, {core, nlp}, {core, asr, tts}, {core + examples/nemo-pitch}) are in
+    benchmarks/install_sets.py; NEMO_REF_PYTHON adds NeMo 1.23's venv size. About 25 minutes, five torch venvs
+    (each removed after its set; `-- --keep` keeps them).
+    """
+    session.run(sys.executable, "benchmarks/install_sets.py", "--test-tools", *TEST_TOOLS, *session.posargs)
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
     """Run benchmarks/ (3 rounds per script) and write docs/benchmarks.md; NEMO_REF_PYTHON adds NeMo 1.23's."""
-    _install_packages(session, list(PACKAGES), str(EXAMPLE_PLUGIN), *PITCH_TRACKERS)
+    _install_packages(session, list(PACKAGES), *EXAMPLE_PLUGINS, *PITCH_TRACKERS)
     session.run("python", "benchmarks/run_all.py", *session.posargs)

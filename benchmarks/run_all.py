@@ -21,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from install_sets import SECTION_BEGIN, SECTION_END, replace_section
 from report import Result, page
 
 HERE = Path(__file__).resolve().parent
@@ -100,6 +101,15 @@ def header(rounds: int, reference: str | None, load_before: float) -> list[str]:
     ]
 
 
+def keep_install_section(text: str, out: Path) -> str:
+    """``text`` with the install-sets section of the page at ``out`` (``nox -s installs`` writes it) kept."""
+    old = out.read_text() if out.exists() else ""
+    if SECTION_BEGIN not in old or SECTION_END not in old:
+        return text
+    kept = SECTION_BEGIN + old.split(SECTION_BEGIN, 1)[1].split(SECTION_END, 1)[0] + SECTION_END
+    return replace_section(text, kept)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", help="script names without .py (default: all)")
@@ -133,7 +143,7 @@ def main() -> None:
             if compare:
                 theirs.append(run_script(reference, script, env))
         rows.append((script.stem, pool(ours), pool(theirs) if compare else None))
-    text = page(header(args.rounds, reference, load_before), rows)
+    text = keep_install_section(page(header(args.rounds, reference, load_before), rows), args.out)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["nemo-core", "nemo-asr", "nemo-nlp", "nemo-tts"]
+# Folder under packages/ -> distribution name on the index (the free `nemo-kit-` prefix; imports stay nemo.*).
+DISTRIBUTIONS = {
+    "nemo-core": "nemo-kit-core",
+    "nemo-asr": "nemo-kit-asr",
+    "nemo-nlp": "nemo-kit-nlp",
+    "nemo-tts": "nemo-kit-tts",
+}
+PACKAGES = list(DISTRIBUTIONS)
 NAMESPACE_INITS = {"nemo/__init__.py", "nemo/collections/__init__.py"}
 
 
@@ -51,6 +58,7 @@ def _metadata(wheel: Path) -> tuple[list[str], dict[str, str]]:
             else ""
         )
     return names, {
+        "name": metadata["Name"],
         "requires": "\n".join(metadata.get_all("Requires-Dist") or []),
         "entry_points": entry_points,
     }
@@ -61,6 +69,13 @@ def test_wheel_leaves_the_shared_namespaces_without_init(wheels: dict[str, Path]
     names, _ = _metadata(wheels[package])
     assert not NAMESPACE_INITS & set(names), f"{wheels[package].name} ships {NAMESPACE_INITS & set(names)}"
     assert any(name.startswith("nemo/") for name in names)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_wheel_carries_its_index_name(wheels: dict[str, Path], package: str) -> None:
+    _, meta = _metadata(wheels[package])
+    assert meta["name"] == DISTRIBUTIONS[package]
+    assert wheels[package].name.startswith(DISTRIBUTIONS[package].replace("-", "_") + "-")
 
 
 def test_core_wheel_needs_neither_torchaudio_nor_transformers(wheels: dict[str, Path]) -> None:
@@ -76,4 +91,4 @@ def test_domain_wheels_register_through_the_plugin_entry_point(wheels: dict[str,
     domain = package.removeprefix("nemo-")
     assert "[nemo.plugins]" in meta["entry_points"]
     assert f"{domain} = nemo.collections.{domain}.plugin" in meta["entry_points"]
-    assert "nemo-core" in meta["requires"]
+    assert "nemo-kit-core" in meta["requires"]

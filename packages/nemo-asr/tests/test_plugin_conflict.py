@@ -40,10 +40,10 @@ def test_ours_wins_a_model_name_a_third_party_plugin_also_registers(tmp_path):
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.splitlines()[-1])
     assert report["ctc"].startswith("nemo.collections.asr.")
-    assert report["provider"] == "nemo-asr"
+    assert report["provider"] == "nemo-kit-asr"
     assert report["theirs"] == "Other"
     assert report["models"].count("asr.EncDecCTCModel") == 1 and "asr.EncDecRNNTModel" in report["models"]
-    assert "'asr.EncDecCTCModel' is registered by nemo-asr" in result.stderr  # the warning names both
+    assert "'asr.EncDecCTCModel' is registered by nemo-kit-asr" in result.stderr  # the warning names both
     assert "nemo-thirdparty 0.3" in result.stderr
 
     models = run_python(["-m", "nemo.core.cli.main", "models", "--domain", "asr"], paths=[tmp_path])

@@ -10,13 +10,13 @@ from nemo.core import registry
 def test_entry_point_names_the_plugin_module():
     (entry,) = [ep for ep in entry_points(group="nemo.plugins") if ep.name == "tts"]
     assert entry.value == "nemo.collections.tts.plugin"
-    assert entry.dist.name == "nemo-tts"
+    assert entry.dist.name == "nemo-kit-tts"
 
 
 def test_plugin_loads_in_the_registry():
     registry.refresh()
     rows = {row.name: row for row in registry.plugin_status()}
-    assert rows["tts"].distribution == "nemo-tts"
+    assert rows["tts"].distribution == "nemo-kit-tts"
     assert rows["tts"].status == "loaded", rows["tts"].error
 
 
@@ -25,7 +25,7 @@ def test_nemo_plugins_command_lists_it():
         [sys.executable, "-m", "nemo.core.cli.main", "plugins"], capture_output=True, text=True, check=True
     )
     line = next(line for line in result.stdout.splitlines() if line.startswith("tts "))
-    assert "nemo-tts" in line and "loaded" in line
+    assert "nemo-kit-tts" in line and "loaded" in line
 
 
 def test_plugin_names_the_tts_models_without_importing_them():

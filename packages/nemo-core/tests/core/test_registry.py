@@ -202,8 +202,10 @@ def test_commands_are_core_then_plugins_and_ours_win_a_shared_name(site):
     assert result["names"].count("models") == 1 and "fakeclash-own" in result["names"]
     assert result["models_target"] == "nemo.core.cli.models:run"  # nemo-core's, not the plugin's
     (message,) = result["conflicts"]
-    assert message.startswith("command 'models' is registered by nemo-core")
-    assert "nemo-fake-clash 1.0" in message and "nemo-core's is used, nemo-fake-clash's ignored" in message
+    assert message.startswith("command 'models' is registered by nemo-kit-core")
+    assert (
+        "nemo-fake-clash 1.0" in message and "nemo-kit-core's is used, nemo-fake-clash's ignored" in message
+    )
 
     # The console keeps working: --help lists each command once, `nemo models` is ours, `nemo plugins` says why.
     help_text = run_python(["-m", "nemo.core.cli.main", "--help"], paths=[site])
@@ -213,7 +215,9 @@ def test_commands_are_core_then_plugins_and_ours_win_a_shared_name(site):
     assert models.returncode == 0 and "fakereg.model" in models.stdout and "CLASH" not in models.stdout
     plugins = run_python(["-m", "nemo.core.cli.main", "plugins"], paths=[site])
     assert plugins.returncode == 0
-    assert "conflicts:" in plugins.stdout and "command 'models' is registered by nemo-core" in plugins.stdout
+    assert (
+        "conflicts:" in plugins.stdout and "command 'models' is registered by nemo-kit-core" in plugins.stdout
+    )
 
 
 def test_pretrained_models_are_found_by_name_and_alias(site):

@@ -166,7 +166,7 @@ def test_init_stores_config_target_version_and_sets_up_data(data):
     model = TinyModel(base_cfg(data))
     assert isinstance(model.cfg, DictConfig)
     assert model.cfg.target == f"{TinyModel.__module__}.TinyModel"
-    assert model.cfg.nemo_version == importlib.metadata.version("nemo-core")
+    assert model.cfg.nemo_version == importlib.metadata.version("nemo-kit-core")
     assert model.hparams["cfg"] is model.cfg
     assert len(model._train_dl.dataset) == 24
     assert model.num_weights == 4 * 2 + 2

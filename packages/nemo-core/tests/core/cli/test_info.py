@@ -10,7 +10,7 @@ def test_info_reports_versions_plugin_api_and_cache_dir(capsys, monkeypatch, tmp
     monkeypatch.setenv("NEMO_CACHE_DIR", str(tmp_path / "cache"))
     assert main(["info"]) == 0
     rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in capsys.readouterr().out.splitlines())
-    assert rows["nemo-core"] == importlib.metadata.version("nemo-core")
+    assert rows["nemo-kit-core"] == importlib.metadata.version("nemo-kit-core")
     assert rows["torch"] == importlib.metadata.version("torch")
     assert rows["pytorch-lightning"] == importlib.metadata.version("pytorch-lightning")
     assert rows["python"] == platform.python_version()

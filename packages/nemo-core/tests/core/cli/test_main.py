@@ -99,4 +99,4 @@ def test_console_script_is_installed_and_runs():
         [str(script), "--version"], capture_output=True, text=True, timeout=60, check=False
     )
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == f"nemo-core {nemo.core.__version__}"
+    assert completed.stdout.strip() == f"nemo-kit-core {nemo.core.__version__}"

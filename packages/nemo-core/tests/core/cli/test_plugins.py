@@ -24,7 +24,7 @@ def test_plugins_table_shows_distribution_version_and_status_or_error(tmp_path):
     header, *rows = result.stdout.splitlines()
     assert header.split() == ["NAME", "DISTRIBUTION", "VERSION", "STATUS"]
     by_name = {row.split()[0]: row.split(maxsplit=3) for row in rows}
-    assert by_name["core"][1:] == ["nemo-core", by_name["core"][2], "builtin"]
+    assert by_name["core"][1:] == ["nemo-kit-core", by_name["core"][2], "builtin"]
     assert by_name["fakelist"][1:] == ["nemo-fake-list", "4.5.6", "loaded"]
     assert by_name["fakecrash"][1:3] == ["nemo-fake-crash", "0.1"]
     assert by_name["fakecrash"][3].startswith(

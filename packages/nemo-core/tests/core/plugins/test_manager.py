@@ -214,7 +214,7 @@ def test_get_plugin_manager_is_cached_until_reset():
     first = get_plugin_manager()
     assert get_plugin_manager() is first
     assert first.plugin_infos()[0] == PluginInfo(
-        "core", "nemo-core", first.plugin_infos()[0].version, "builtin"
+        "core", "nemo-kit-core", first.plugin_infos()[0].version, "builtin"
     )
     reset_plugin_manager()
     assert get_plugin_manager() is not first

@@ -371,7 +371,7 @@ def _verify_export(
         except ImportError as error:
             raise ImportError(
                 f"check_trace for {output!r} runs the ONNX file with onnxruntime, which is not installed. "
-                "Install it (pip install 'nemo-core[onnx]') or export with check_trace=False."
+                "Install it (pip install 'nemo-kit-core[onnx]') or export with check_trace=False."
             ) from error
         session = onnxruntime.InferenceSession(output, providers=["CPUExecutionProvider"])
         graph_inputs = [node.name for node in session.get_inputs()]

@@ -18,6 +18,7 @@ from nemo.core.cli.table import format_table
 from nemo.core.plugins.builtin import CORE_COMMANDS
 from nemo.core.plugins.errors import PluginError
 from nemo.core.plugins.targets import import_target
+from nemo.core.version import CORE_DISTRIBUTION
 
 _DESCRIPTION = "NeMo models from the command line: list plugins and models, show versions, train."
 
@@ -25,7 +26,7 @@ _DESCRIPTION = "NeMo models from the command line: list plugins and models, show
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nemo", description=_DESCRIPTION, add_help=False)
     parser.add_argument("-h", "--help", action="store_true", help="show this help and the commands")
-    parser.add_argument("--version", action="version", version=f"nemo-core {__version__}")
+    parser.add_argument("--version", action="version", version=f"{CORE_DISTRIBUTION} {__version__}")
     parser.add_argument("command", nargs="?", metavar="COMMAND", help="the command to run")
     parser.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments of the command")
     return parser

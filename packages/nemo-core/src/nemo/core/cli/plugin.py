@@ -9,7 +9,7 @@ from pathlib import Path
 
 from nemo.core.cli.errors import CommandError
 from nemo.core.plugins.hookspecs import PLUGIN_API_VERSION
-from nemo.core.version import __version__
+from nemo.core.version import CORE_DISTRIBUTION, __version__
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -32,6 +32,7 @@ def template_values(name: str) -> dict[str, str]:
         "config": f"{name}_model",
         "plugin_api": PLUGIN_API_VERSION,
         "core_version": f"{major}.{minor}",
+        "core_distribution": CORE_DISTRIBUTION,
     }
 
 

@@ -18,7 +18,7 @@ version = "0.1.0"
 description = "A nemo plugin: {{model_class}}, registered as {{model_name}}."
 readme = "README.md"
 requires-python = ">=3.10"
-dependencies = ["nemo-core>={{core_version}}"]
+dependencies = ["{{core_distribution}}>={{core_version}}"]
 
 [project.optional-dependencies]
 test = ["pytest"]

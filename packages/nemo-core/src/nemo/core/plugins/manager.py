@@ -30,7 +30,7 @@ from nemo.core.plugins.errors import PluginError, PluginLoadError
 from nemo.core.plugins.hookspecs import ENTRY_POINT_GROUP, PLUGIN_API_VERSION, PROJECT_NAME
 from nemo.core.plugins.targets import is_dotted_name
 from nemo.core.plugins.types import CommandSpec, ConfigPathSpec, ModelSpec, PluginInfo
-from nemo.core.version import __version__
+from nemo.core.version import CORE_DISTRIBUTION, DOMAIN_DISTRIBUTIONS, __version__
 from nemo.utils import logging
 
 ENV_DISABLE_AUTOLOAD = "NEMO_DISABLE_PLUGIN_AUTOLOAD"
@@ -39,7 +39,7 @@ ENV_STRICT = "NEMO_PLUGINS_STRICT"
 ENV_PREFER = "NEMO_PLUGINS_PREFER"
 
 # This repository's distributions: where a plugin registers a name one of these already has, ours is kept.
-FIRST_PARTY_DISTRIBUTIONS = frozenset({"nemo-core", "nemo-asr", "nemo-nlp", "nemo-tts"})
+FIRST_PARTY_DISTRIBUTIONS = frozenset({CORE_DISTRIBUTION, *DOMAIN_DISTRIBUTIONS})
 
 _TRUE_VALUES = {"1", "true", "yes", "on"}
 
@@ -276,7 +276,7 @@ class NemoPluginManager(pluggy.PluginManager):
             logging.warning(
                 f"nemo plugin {info.name!r} ({info.distribution} {info.version}) was written for nemo plugin "
                 f"API {declared}, newer than this nemo-core's {PLUGIN_API_VERSION}; some of its hooks may "
-                "fail or be ignored. Upgrade nemo-core: pip install -U nemo-core."
+                f"fail or be ignored. Upgrade nemo-core: pip install -U {CORE_DISTRIBUTION}."
             )
         elif major < (_major(PLUGIN_API_VERSION) or 0):
             logging.warning(
@@ -311,7 +311,7 @@ def get_plugin_manager() -> NemoPluginManager:
         PluginLoadError: a plugin failed while ``NEMO_PLUGINS_STRICT=1``.
     """
     manager = NemoPluginManager(strict=_env_flag(ENV_STRICT))
-    manager.add_plugin(builtin, PluginInfo("core", "nemo-core", __version__, "builtin"))
+    manager.add_plugin(builtin, PluginInfo("core", CORE_DISTRIBUTION, __version__, "builtin"))
     if _env_flag(ENV_DISABLE_AUTOLOAD):
         logging.debug(f"{ENV_DISABLE_AUTOLOAD} is set: loading no '{ENTRY_POINT_GROUP}' entry points.")
     else:

@@ -1,0 +1,1 @@
+"""The YAML configs of nemo-pitch (registered as ``pkg://nemo_pitch.conf``)."""
