@@ -380,6 +380,16 @@ def section(results: Sequence[SetResult], reference: Path | None, when: str, mac
             f"| NeMo 1.23 `nemo_toolkit[asr,tts]` (`{reference}`, same torch) | not timed | {gigabytes(size)} | "
             f"{gigabytes(cuda)} | {gigabytes(size - cuda)} | | | |"
         )
+        same_domains = next((r for r in results if r.name == "core+asr+tts"), None)
+        if same_domains is not None:
+            ours_rest = same_domains.size_bytes - same_domains.cuda_bytes
+            lines += [
+                "",
+                f"The same domains as NeMo's venv (core+asr+tts): {gigabytes(same_domains.size_bytes)} against "
+                f"{gigabytes(size)} ({size / same_domains.size_bytes:.2f}x smaller); without torch's CUDA "
+                f"libraries, which both carry, {gigabytes(ours_rest)} against {gigabytes(size - cuda)} "
+                f"({(size - cuda) / ours_rest:.2f}x smaller).",
+            ]
     lines += ["", "What each set pulls in, and why (its direct dependencies; the rest come with them):", ""]
     for name, added in added_distributions(results).items():
         compared = name != "core" and any(r.name == "core" for r in results)

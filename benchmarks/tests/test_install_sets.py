@@ -115,3 +115,15 @@ def test_failure_lines_keep_what_failed_and_why() -> None:
     assert (
         failure_lines(output) == "_____ test_x _____\nE   assert 1 == 2\nFAILED t.py::test_x - assert 1 == 2"
     )
+
+
+def test_nemo_reference_row_and_the_same_domains_comparison(tmp_path: Path) -> None:
+    cuda = tmp_path / "lib" / "python3.11" / "site-packages" / "nvidia"
+    cuda.mkdir(parents=True)
+    (cuda / "libcublas.so").write_bytes(b"c" * 1000)
+    (tmp_path / "lib" / "python3.11" / "site-packages" / "nemo.py").write_bytes(b"n" * 3000)
+    ours = SetResult("core+asr+tts", size_bytes=2500, cuda_bytes=1000, distributions=["torch"])
+    text = section([ours], tmp_path, "2026-12-07 08:00", "a machine")
+    assert f"| NeMo 1.23 `nemo_toolkit[asr,tts]` (`{tmp_path}`, same torch) | not timed | 0.00 GB |" in text
+    assert "(1.60x smaller); without torch's CUDA libraries, which both carry," in text
+    assert "(2.00x smaller)." in text
