@@ -54,6 +54,7 @@ NEMO_CORE_LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "neural types, plugin specs, config dataclasses",
         (
             "nemo.core.neural_types",
+            "nemo.core.utils",  # support checks (numba_utils) that import nothing of nemo
             "nemo.core.version",
             "nemo.core.plugins.errors",
             "nemo.core.plugins.hookspecs",
