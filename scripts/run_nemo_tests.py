@@ -355,6 +355,7 @@ def percent(part: int, whole: int) -> float | None:
 
 _MISSING_MODULE = re.compile(r"^ModuleNotFoundError: No module named '([\w.]+)'")
 _MISSING_NAME = re.compile(r"^ImportError: cannot import name '\w+' from '([\w.]+)'")
+_MISSING_ATTRIBUTE = re.compile(r"^AttributeError: module '([\w.]+)' has no attribute")
 
 
 def cause_kind(cause: str) -> str:
@@ -365,7 +366,12 @@ def cause_kind(cause: str) -> str:
         not installed where ours runs), ``package version`` (a name missing from another installed package) or
         ``behaviour`` (everything else: failures, wrong results, other errors).
     """
-    for pattern, other in ((_MISSING_MODULE, "package missing"), (_MISSING_NAME, "package version")):
+    patterns = (
+        (_MISSING_MODULE, "package missing"),
+        (_MISSING_NAME, "package version"),
+        (_MISSING_ATTRIBUTE, "package version"),
+    )
+    for pattern, other in patterns:
         match = pattern.match(cause)
         if match:
             module = match.group(1)

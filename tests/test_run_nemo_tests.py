@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -250,6 +251,10 @@ def test_cause_kind_separates_nemo_gaps_from_other_packages() -> None:
     assert rnt.cause_kind(
         "ImportError: cannot import name 'HATJoint' from 'nemo.collections.asr.modules'"
     ) == ("nemo API")
+    assert (
+        rnt.cause_kind("AttributeError: module 'nemo.x.jasper' has no attribute 'ParallelBlock'")
+        == "nemo API"
+    )
     assert rnt.cause_kind("ModuleNotFoundError: No module named 'pyannote'") == "package missing"
     assert rnt.cause_kind("ImportError: cannot import name 'ModelFilter' from 'huggingface_hub.hf_api'") == (
         "package version"
@@ -347,8 +352,6 @@ def _fake_tree(root: Path) -> Path:
 
 
 def _run_script(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    import os
-
     env = {**os.environ, **(env_extra or {})}
     return subprocess.run(
         [sys.executable, str(SCRIPT), *args],
