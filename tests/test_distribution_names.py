@@ -21,12 +21,12 @@ else:
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-PYPROJECTS = sorted((ROOT / "packages").glob("*/pyproject.toml"))
 INDEX = "https://pypi.org/pypi/{name}/json"
-
-
-def _project(pyproject: Path) -> dict:
-    return tomllib.loads(pyproject.read_text())["project"]
+# Folder name -> its pyproject's [project] table, read once.
+PROJECTS = {
+    pyproject.parent.name: tomllib.loads(pyproject.read_text())["project"]
+    for pyproject in sorted((ROOT / "packages").glob("*/pyproject.toml"))
+}
 
 
 def _index_metadata(name: str) -> dict | None:
@@ -44,13 +44,11 @@ def _index_metadata(name: str) -> dict | None:
 
 @pytest.fixture(scope="module")
 def index_answers() -> dict[str, dict | None]:
-    return {
-        _project(pyproject)["name"]: _index_metadata(_project(pyproject)["name"]) for pyproject in PYPROJECTS
-    }
+    return {project["name"]: _index_metadata(project["name"]) for project in PROJECTS.values()}
 
 
 def test_every_package_is_named_with_the_shared_prefix() -> None:
-    names = {pyproject.parent.name: _project(pyproject)["name"] for pyproject in PYPROJECTS}
+    names = {folder: project["name"] for folder, project in PROJECTS.items()}
     assert names == {
         "nemo-core": "nemo-kit-core",
         "nemo-asr": "nemo-kit-asr",
@@ -62,7 +60,7 @@ def test_every_package_is_named_with_the_shared_prefix() -> None:
 
 
 def test_names_are_free_on_the_index_or_ours(index_answers: dict[str, dict | None]) -> None:
-    descriptions = {_project(p)["name"]: _project(p)["description"] for p in PYPROJECTS}
+    descriptions = {project["name"]: project["description"] for project in PROJECTS.values()}
     taken_by_others = {
         name: answer["info"].get("summary")
         for name, answer in index_answers.items()
@@ -73,7 +71,4 @@ def test_names_are_free_on_the_index_or_ours(index_answers: dict[str, dict | Non
 
 def test_the_old_name_is_taken_which_is_why_we_renamed() -> None:
     answer = _index_metadata("nemo-asr")
-    assert (
-        answer is not None
-        and answer["info"]["summary"] != _project(ROOT / "packages/nemo-asr/pyproject.toml")["description"]
-    )
+    assert answer is not None and answer["info"]["summary"] != PROJECTS["nemo-asr"]["description"]
