@@ -447,6 +447,15 @@ def render_section(results: dict[str, Any], top: int = TOP_CAUSES) -> str:
             if nemo.get("transformers_shim")
             else []
         ),
+        *(
+            [
+                "- Our side ran with a pytest plugin that sets `huggingface_hub.hf_api.ModelFilter` (removed in "
+                "huggingface_hub 0.24; NeMo's venv has 0.23) to a stand-in class when absent: "
+                "`tests/core/test_save_restore.py` imports it at module level."
+            ]
+            if ours.get("hub_shim")
+            else []
+        ),
         "",
         f"**Headline: of the {overall['nemo_passed']} tests that pass on NeMo 1.23 here, "
         f"{overall['ours_passed_of_those']} pass on ours ({_pct(overall['percent'])}).** Target: 90%.",
@@ -741,6 +750,30 @@ for _architecture in ("ALBERT", "BERT", "CAMEMBERT", "DISTILBERT", "GPT2", "ROBE
         setattr(transformers, f"{_architecture}_PRETRAINED_MODEL_ARCHIVE_LIST", [])
 '''
 
+HUB_SHIM_PLUGIN = "_ours_hub_model_filter"
+HUB_SHIM = '''\
+"""pytest plugin written by scripts/run_nemo_tests.py for our side.
+
+NeMo 1.23's tests/core/test_save_restore.py imports ``huggingface_hub.hf_api.ModelFilter`` at module level;
+huggingface_hub 0.24 removed that class (NeMo's venv pins 0.23, ours has the version transformers 5 needs),
+so without it the whole file fails to collect on our side. A plain stand-in class is set when the name is
+absent; the one test that checks NeMo's hub search returns a ``ModelFilter`` still fails on ours, as it should
+(our ``get_hf_model_filter`` returns a dict of search arguments).
+"""
+
+import huggingface_hub.hf_api as _hf_api
+
+if not hasattr(_hf_api, "ModelFilter"):
+
+    class ModelFilter:
+        """Stand-in for the removed huggingface_hub class: keeps its keyword arguments as attributes."""
+
+        def __init__(self, **kwargs):
+            self.__dict__.update(kwargs)
+
+    _hf_api.ModelFilter = ModelFilter
+'''
+
 _PROBE = r"""
 import importlib.metadata as md, json, platform, sys
 info = {"python": platform.python_version()}
@@ -1008,6 +1041,15 @@ class SideConfig:
     pytest_args: list[str] = field(default_factory=lambda: list(DEFAULT_PYTEST_ARGS))
     pytest_path: Path | None = None
     transformers_shim: bool = False
+    hub_shim: bool = False
+
+
+def _write_plugin(side_dir: Path, name: str, text: str) -> Path:
+    """Write a pytest plugin module ``name`` into ``side_dir/plugins`` and return that folder."""
+    plugins = side_dir / "plugins"
+    plugins.mkdir(exist_ok=True)
+    (plugins / f"{name}.py").write_text(text)
+    return plugins
 
 
 def run_side(
@@ -1019,12 +1061,15 @@ def run_side(
     hf_home.mkdir(parents=True, exist_ok=True)
     python_path = [config.pytest_path] if config.pytest_path is not None else []
     pytest_args = list(config.pytest_args)
-    if config.transformers_shim:
-        plugins = side_dir / "plugins"
-        plugins.mkdir(exist_ok=True)
-        (plugins / f"{SHIM_PLUGIN}.py").write_text(TRANSFORMERS_SHIM)
-        python_path.append(plugins)
-        pytest_args = ["-p", SHIM_PLUGIN, *pytest_args]
+    for enabled, name, text in (
+        (config.transformers_shim, SHIM_PLUGIN, TRANSFORMERS_SHIM),
+        (config.hub_shim, HUB_SHIM_PLUGIN, HUB_SHIM),
+    ):
+        if enabled:
+            plugins = _write_plugin(side_dir, name, text)
+            if plugins not in python_path:
+                python_path.append(plugins)
+            pytest_args = ["-p", name, *pytest_args]
     env = child_env(config.name, hf_home, python_path)
     roots: queue.Queue[Path] = queue.Queue()
     note = ""
@@ -1080,6 +1125,7 @@ def run_side(
         "pytest_args": config.pytest_args,
         "pytest_path": str(config.pytest_path) if config.pytest_path else None,
         "transformers_shim": config.transformers_shim,
+        "hub_shim": config.hub_shim,
         "jobs": config.jobs,
         "timeout_s": config.timeout_s,
         "duration_s": round(time.monotonic() - started, 1),
@@ -1247,7 +1293,14 @@ def main(argv: list[str] | None = None) -> int:
         sides["ours"] = saved_ours
     elif args.only != "nemo":
         config = SideConfig(
-            "ours", args.ours, args.conftest, args.jobs, args.timeout, pytest_args, args.pytest_path
+            "ours",
+            args.ours,
+            args.conftest,
+            args.jobs,
+            args.timeout,
+            pytest_args,
+            args.pytest_path,
+            hub_shim=True,
         )
         sides["ours"] = run_side(config, checkout, files, scratch, args.test_data)
 

@@ -48,7 +48,7 @@ NEMO_CORE_LAYERS: list[tuple[str, tuple[str, ...]]] = [
         # nemo.utils.model_utils.import_class_by_path enforces it; `import nemo.core` connects the registry's
         # plugin prefixes to it (set_plugin_prefix_source).
         "utils",
-        ("nemo.utils",),
+        ("nemo.constants", "nemo.utils"),
     ),
     (
         "neural types, plugin specs, config dataclasses",
@@ -69,7 +69,8 @@ NEMO_CORE_LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("plugins, registry", ("nemo.core.plugins", "nemo.core.registry")),
-    ("classes, connectors", ("nemo.core.classes", "nemo.core.connectors")),
+    # Adapter and access mixins (nemo.core.classes.mixins) import only nemo.utils.
+    ("classes, connectors", ("nemo.core.classes", "nemo.core.classes.mixins", "nemo.core.connectors")),
     (
         # Package roots that re-export ModelPT (lazily) sit with it.
         "ModelPT, optim, CLI",

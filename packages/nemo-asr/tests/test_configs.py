@@ -37,6 +37,14 @@ CONFIGS = {
         CONFORMER_TINY + TRANSDUCER_TINY,
     ),
     "quartznet_15x5": ("nemo.collections.asr.models.EncDecCTCModel", QUARTZNET_TINY),
+    "conformer_hybrid_transducer_ctc_char": (
+        "nemo.collections.asr.models.EncDecHybridRNNTCTCModel",
+        CONFORMER_TINY + TRANSDUCER_TINY,
+    ),
+    "conformer_hybrid_transducer_ctc_bpe": (
+        "nemo.collections.asr.models.EncDecHybridRNNTCTCBPEModel",
+        CONFORMER_TINY + TRANSDUCER_TINY,
+    ),
 }
 # Sound-classification configs: their NeMo keys and forward passes are tested beside their models (tests/
 # classification, tests/vad, tests/speaker); here only that they are covered and name their model class.
@@ -46,6 +54,8 @@ SOUND_CONFIGS = {
         ("nemo.collections.asr.models.EncDecClassificationModel", None),
     ),
     "marblenet_3x2x64_20ms": ("nemo.collections.asr.models.EncDecFrameClassificationModel", None),
+    # Multitask AED: keys and a tiny build tested in tests/models/test_aed_multitask_models.py.
+    "fast-conformer_aed": ("nemo.collections.asr.models.EncDecMultiTaskModel", None),
     **dict.fromkeys(
         (
             "titanet-small",
@@ -99,6 +109,11 @@ TRANSDUCER_KEYS = {
     "model.model_defaults.enc_hidden": 176,
 }
 CTC_KEYS = {"model.decoder._target_": "nemo.collections.asr.modules.ConvASRDecoder"}
+HYBRID_KEYS = {
+    "model.aux_ctc.ctc_loss_weight": 0.3,
+    "model.aux_ctc.decoder._target_": "nemo.collections.asr.modules.ConvASRDecoder",
+    "model.aux_ctc.decoding.strategy": "greedy",
+}
 BPE_KEYS = {"model.tokenizer.type": "bpe"}
 CHAR_KEYS = {"model.labels": [" ", *"abcdefghijklmnopqrstuvwxyz", "'"]}
 QUARTZNET_KEYS = {
@@ -116,7 +131,9 @@ def _expected_keys(name: str) -> dict:
         keys.update(CONFORMER_KEYS)
     if "transducer" in name:
         keys.update(TRANSDUCER_KEYS)
-    if "ctc" in name:
+    if "hybrid" in name:
+        keys.update(HYBRID_KEYS)
+    elif "ctc" in name:
         keys.update(CTC_KEYS)
     keys.update(BPE_KEYS if name.endswith("_bpe") else CHAR_KEYS)
     if name == "quartznet_15x5":

@@ -14,6 +14,7 @@ from nemo.collections.asr.modules.conformer_encoder import (
     ConformerEncoder,
     compute_stochastic_depth_drop_probs,
 )
+from nemo.collections.asr.parts.submodules.batchnorm import FusedBatchNorm1d
 from nemo.collections.asr.parts.submodules.conformer_modules import ConformerConvolution
 from nemo.collections.asr.parts.submodules.multi_head_attention import (
     MultiHeadAttention,
@@ -173,7 +174,7 @@ def test_rel_positional_encoding_scales_input_and_returns_centered_positions() -
 # --- convolution module ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("norm_type", ["batch_norm", "layer_norm"])
+@pytest.mark.parametrize("norm_type", ["batch_norm", "layer_norm", "fused_batch_norm"])
 def test_conv_module_matches_conv1d_composition(norm_type: str) -> None:
     torch.manual_seed(2)
     module = _randomize(ConformerConvolution(d_model=16, kernel_size=5, norm_type=norm_type)).eval()
@@ -183,6 +184,8 @@ def test_conv_module_matches_conv1d_composition(norm_type: str) -> None:
     h = F.conv1d(h, module.depthwise_conv.weight, module.depthwise_conv.bias, padding=2, groups=16)
     if norm_type == "layer_norm":
         h = module.batch_norm(h.transpose(1, 2)).transpose(1, 2)
+    elif norm_type == "fused_batch_norm":
+        h = h * module.batch_norm.weight[:, None] + module.batch_norm.bias[:, None]
     else:
         h = module.batch_norm(h)
     expected = module.pointwise_conv2(h * torch.sigmoid(h)).transpose(1, 2)
@@ -190,7 +193,11 @@ def test_conv_module_matches_conv1d_composition(norm_type: str) -> None:
     with torch.no_grad():
         got = module(x, pad_mask=pad_mask)
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
-    expected_norm = torch.nn.LayerNorm if norm_type == "layer_norm" else torch.nn.BatchNorm1d
+    expected_norm = {
+        "layer_norm": torch.nn.LayerNorm,
+        "batch_norm": torch.nn.BatchNorm1d,
+        "fused_batch_norm": FusedBatchNorm1d,
+    }[norm_type]
     assert isinstance(module.batch_norm, expected_norm)
 
 
@@ -355,9 +362,9 @@ def test_stochastic_depth_probabilities() -> None:
     )
     assert compute_stochastic_depth_drop_probs(5, 0.4, "uniform", 3) == pytest.approx([0.0] * 3 + [0.4] * 2)
     assert compute_stochastic_depth_drop_probs(2, 0.5, "linear", 2) == [0.0, 0.0]
-    with pytest.raises(ValueError, match="stochastic_depth_mode='cubic'"):
+    with pytest.raises(ValueError, match="stochastic_depth_mode has to be one of .*'cubic'"):
         compute_stochastic_depth_drop_probs(4, 0.2, "cubic", 1)
-    with pytest.raises(ValueError, match="stochastic_depth_drop_prob=1.0"):
+    with pytest.raises(ValueError, match=r"stochastic_depth_drop_prob has to be in \[0, 1\), got 1.0"):
         compute_stochastic_depth_drop_probs(4, 1.0, "linear", 1)
 
 
@@ -429,7 +436,7 @@ def test_positional_table_grows_with_long_inputs() -> None:
     ("overrides", "message"),
     [
         (dict(subsampling="fancy"), "subsampling='fancy'"),
-        (dict(self_attention_model="rel_pos_local_attn"), "self_attention_model='rel_pos_local_attn'"),
+        (dict(self_attention_model="local_attn"), "self_attention_model='local_attn'"),
         (dict(conv_norm_type="batchnorm"), "conv_norm_type='batchnorm'"),
         (dict(conv_context_size=[3, 3]), "conv_context_size=\\[3, 3\\]"),
         (dict(att_context_size=[5, 1], att_context_style="chunked_limited"), "multiple of the chunk size"),

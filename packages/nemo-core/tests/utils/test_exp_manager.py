@@ -311,3 +311,15 @@ def test_early_stopping_and_step_timing_callbacks_follow_their_params(tmp_path):
     assert (timing.reduction, timing.buffer_size) == ("max", 4)
     with pytest.raises(ValueError, match="reduction='median'.*step_timing_kwargs.reduction"):
         exp_manager(make_trainer(), {"exp_dir": str(tmp_path), "step_timing_kwargs": {"reduction": "median"}})
+
+
+def test_unknown_key_is_an_omegaconf_key_error_naming_it(tmp_path):
+    """NeMo 1.23 raises OmegaConf's error for a key ExpManagerConfig lacks; ours is that and a ValueError."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    trainer = pl.Trainer(
+        accelerator="cpu", logger=False, enable_checkpointing=False, default_root_dir=tmp_path
+    )
+    for error in (OmegaConfBaseException, ValueError):
+        with pytest.raises(error, match="exp_manager.unused"):
+            exp_manager(trainer, {"unused": 1})

@@ -75,3 +75,53 @@ def test_the_documented_path_re_exports_the_same_objects() -> None:
     for name in documented.__all__:
         assert getattr(documented, name) is getattr(policy, name), name
     assert set(documented.__all__) == set(policy.__all__) - {"set_plugin_prefix_source"}
+
+
+class UserBlock:
+    """A class this test module defines: the running program's own code, already imported."""
+
+    def __init__(self, size: int = 1) -> None:
+        self.size = size
+
+
+def test_a_config_built_in_python_may_name_the_programs_own_classes() -> None:
+    from nemo.utils.model_utils import import_class_by_path
+
+    path = f"{UserBlock.__module__}.UserBlock"
+    assert not policy.is_target_allowed(path)
+    assert import_class_by_path(path) is UserBlock
+    # Installed code is not the program's own: the standard library and site-packages stay refused.
+    for installed in ("subprocess.Popen", "collections.OrderedDict", "pytest.Item"):
+        assert not policy.is_user_defined_class(installed)
+        with pytest.raises(policy.UnsafeTargetError):
+            import_class_by_path(installed)
+    assert not policy.is_user_defined_class(f"{UserBlock.__module__}.pytest")  # a module, not a class
+
+
+def test_configs_read_from_files_get_the_allow_list_alone() -> None:
+    from nemo.utils.model_utils import import_class_by_path
+
+    path = f"{UserBlock.__module__}.UserBlock"
+    with policy.targets_from_file():
+        with pytest.raises(policy.UnsafeTargetError, match="NEMO_ALLOWED_TARGET_PREFIXES"):
+            import_class_by_path(path)
+    with policy.targets_from_file(trusted_paths=[path]):
+        assert import_class_by_path(path) is UserBlock
+    assert import_class_by_path(path) is UserBlock  # the scope ended
+
+
+def test_environment_variable_adds_prefixes(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not policy.is_target_allowed("my_env_pkg.models.Tiny")
+    monkeypatch.setenv(policy.ENV_ALLOWED_TARGET_PREFIXES, " my_env_pkg. , other.Thing")
+    assert policy.is_target_allowed("my_env_pkg.models.Tiny")
+    assert policy.is_target_allowed("other.Thing")
+    assert not policy.is_target_allowed("other.Things")
+    monkeypatch.setenv(policy.ENV_ALLOWED_TARGET_PREFIXES, ".")
+    with pytest.raises(ValueError, match="every import path"):
+        policy.allowed_prefixes()
+
+
+def test_allowed_prefixes_are_listed_once() -> None:
+    with policy.allow_target_prefixes("nemo."):
+        prefixes = policy.allowed_prefixes()
+    assert len(prefixes) == len(set(prefixes))

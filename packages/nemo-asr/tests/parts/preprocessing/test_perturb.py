@@ -14,6 +14,7 @@ from nemo.collections.asr.parts.preprocessing.perturb import (
     NoisePerturbation,
     Perturbation,
     ShiftPerturbation,
+    SilencePerturbation,
     SpeedPerturbation,
     TimeStretchPerturbation,
     WhiteNoisePerturbation,
@@ -235,7 +236,11 @@ def test_process_augmentations_passthrough_and_none():
 @pytest.mark.parametrize(
     ("config", "error", "message"),
     [
-        ({"reverb": {"prob": 0.5}}, KeyError, "Valid names: \\['gain', 'impulse', 'noise', 'shift', 'speed'"),
+        (
+            {"reverb": {"prob": 0.5}},
+            KeyError,
+            "Valid names: \\['gain', 'impulse', 'noise', 'shift', 'silence', 'speed'",
+        ),
         ({"gain": {"min_gain_dbfs": -3}}, KeyError, "augmentor.gain has no `prob`"),
         ({"gain": {"prob": 1.5}}, ValueError, "augmentor.gain.prob must be a number in \\[0, 1\\], got 1.5"),
         ({"gain": {"prob": 0.5, "gain": 3}}, TypeError, "augmentor.gain: cannot build GainPerturbation"),
@@ -364,7 +369,8 @@ def test_noise_gain_is_capped_by_max_gain_db(tmp_path):
 
 
 def test_noise_on_multichannel_audio_uses_the_reference_channel(tmp_path):
-    manifest = write_audio_manifest(tmp_path, {"noise.wav": white(0.3, seed=3)})
+    noise = white(0.3, seed=3)
+    manifest = write_audio_manifest(tmp_path, {"noise.wav": np.stack([noise, noise], axis=1)})
     stereo = np.stack([tone(0.3), 0.1 * tone(0.3)], axis=1)
     perturbation = NoisePerturbation(str(manifest), min_snr_db=10, max_snr_db=10, rng=1)
     for ref_mic in (0, 1):
@@ -373,11 +379,15 @@ def test_noise_on_multichannel_audio_uses_the_reference_channel(tmp_path):
         added = segment.samples.astype(np.float64) - stereo
         np.testing.assert_allclose(added[:, 0], added[:, 1], atol=1e-7)
         assert rms_db(stereo[:, ref_mic]) - rms_db(added[:, 0]) == pytest.approx(10.0, abs=0.01)
-    three_channels = write_audio_manifest(
-        tmp_path, {"noise3.wav": np.stack([white(0.3, seed=4)] * 3, axis=1)}
-    )
-    with pytest.raises(ValueError, match="has 3 channels but the audio it is applied to has 2"):
-        NoisePerturbation(str(three_channels)).perturb(AudioSegment(stereo.copy(), SR))
+    # As in NeMo 1.23, the noise must have the audio's channel count (a mono file is not spread over channels).
+    for channels in (1, 3):
+        other = write_audio_manifest(
+            tmp_path, {f"noise{channels}.wav": np.stack([white(0.3, seed=4)] * channels, axis=1).squeeze()}
+        )
+        with pytest.raises(ValueError, match=f"the noise has {channels} channels but the audio has 2"):
+            NoisePerturbation(str(other)).perturb(AudioSegment(stereo.copy(), SR))
+    with pytest.raises(ValueError, match="ref_mic=2 for audio with 2 channels"):
+        perturbation.perturb(AudioSegment(stereo.copy(), SR), ref_mic=2)
 
 
 def test_perturb_with_input_noise_uses_the_given_data_level(tmp_path):
@@ -519,3 +529,52 @@ def test_noise_and_impulse_manifest_errors(tmp_path, perturbation_class):
     perturbation = perturbation_class(str(listing))
     with pytest.raises(RuntimeError, match="listing.json:1: cannot load .*gone.wav"):
         perturbation.perturb(AudioSegment(tone(0.1), SR))
+
+
+def test_silence_pads_both_ends_with_the_value_and_keeps_dtype_and_channels():
+    stereo = np.stack([tone(0.1), -tone(0.1)], axis=1)
+    segment = AudioSegment(stereo.copy(), SR)
+    perturbation = SilencePerturbation(0.25, 0.25, 0.5, 0.5, value=0.01)
+    perturbation.perturb(segment)
+    # 0.25 s = 4000 samples before, 0.5 s = 8000 samples after, at 16 kHz.
+    assert segment.samples.shape == (4000 + len(stereo) + 8000, 2)
+    assert segment.samples.dtype == np.float32
+    np.testing.assert_array_equal(segment.samples[:4000], np.float32(0.01))
+    np.testing.assert_array_equal(segment.samples[4000:-8000], stereo)
+    np.testing.assert_array_equal(segment.samples[-8000:], np.float32(0.01))
+    assert perturbation.max_augmentation_length(1.0) == pytest.approx(1.75)
+
+
+def test_silence_lengths_are_drawn_in_their_ranges_from_the_seed():
+    lengths = []
+    for seed in (0, 1, 2):
+        segment = AudioSegment(tone(0.1), SR)
+        SilencePerturbation(0.0, 0.5, 0.1, 0.2, rng=seed).perturb(segment)
+        draws = random.Random(seed)
+        start, end = draws.uniform(0.0, 0.5), draws.uniform(0.1, 0.2)
+        lengths.append(len(segment.samples))
+        assert len(segment.samples) == int(start * SR) + len(tone(0.1)) + int(end * SR)
+    assert len(set(lengths)) == 3
+    with pytest.raises(ValueError, match="min_end_silence_secs=0.3, max_end_silence_secs=0.2"):
+        SilencePerturbation(min_end_silence_secs=0.3, max_end_silence_secs=0.2)
+
+
+def test_foreground_noise_adds_one_excerpt_at_the_drawn_snr(tmp_path):
+    manifest = write_audio_manifest(tmp_path, {"noise.wav": white(0.1, seed=0)})
+    data = tone(1.0)
+    constant_noise = np.full(SR, 0.1, dtype=np.float32)  # 1 s at -20 dB: every excerpt has the same level
+    perturbation = NoisePerturbation(str(manifest), min_snr_db=10, max_snr_db=10, rng=5)
+    segment = AudioSegment(data.copy(), SR)
+    perturbation.perturb_with_foreground_noise(segment, AudioSegment(constant_noise, SR), max_noise_dur=0.2)
+    added = segment.samples.astype(np.float64) - data
+    touched = np.flatnonzero(np.abs(added) > 1e-7)
+    assert 0 < len(touched) <= 0.2 * SR
+    assert touched[-1] - touched[0] + 1 == len(touched)  # one contiguous excerpt
+    # The excerpt sits 10 dB below the tone's level.
+    np.testing.assert_allclose(added[touched], 10 ** ((rms_db(data) - 10) / 20), rtol=1e-5)
+    with pytest.raises(ValueError, match="the noise has 2 channels but the audio has 1"):
+        perturbation.perturb_with_foreground_noise(
+            segment, AudioSegment(np.stack([constant_noise] * 2, 1), SR)
+        )
+    with pytest.raises(ValueError, match="ref_mic=1 for audio with 1 channels"):
+        perturbation.perturb_with_foreground_noise(segment, AudioSegment(constant_noise, SR), ref_mic=1)

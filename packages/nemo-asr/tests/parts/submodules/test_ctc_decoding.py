@@ -142,7 +142,12 @@ def test_bpe_decoding_detokenizes_with_the_tokenizer(tmp_path):
             "decoding.beam.flashlight_cfg has unknown keys ['lexicon']",
         ),
         ({"strategy": "beam", "preserve_alignments": True}, "decoding.beam.preserve_alignments"),
-        ({"compute_timestamps": True}, "decoding.compute_timestamps"),
+        ({"strategy": "beam", "compute_timestamps": True}, "decoding.beam.compute_timestamps"),
+        (
+            {"strategy": "beam", "confidence_cfg": {"preserve_frame_confidence": True}},
+            "decoding.confidence_cfg",
+        ),
+        ({"ctc_timestamp_type": "frame"}, "decoding.ctc_timestamp_type"),
         ({"strategy": "beam", "beam": {"beam_size": 0}}, "beam_size must be >= 1, got 0"),
     ],
 )

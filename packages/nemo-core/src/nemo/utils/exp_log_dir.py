@@ -15,12 +15,11 @@ import time
 from pathlib import Path
 
 import pytorch_lightning as pl
+from nemo.constants import NEMO_ENV_VARNAME_VERSION
 from nemo.utils import logging
 from nemo.utils.exp_manager_errors import LoggerMisconfigurationError
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
-
-NEMO_ENV_VARNAME_VERSION = "NEMO_EXPM_VERSION"
 
 
 def is_global_rank_zero() -> bool:

@@ -31,7 +31,9 @@ from typing import Any
 
 import pytorch_lightning as pl
 from nemo.utils import logging
+from nemo.utils.callbacks.ema import EMA
 from nemo.utils.callbacks.nemo_model_checkpoint import NeMoModelCheckpoint
+from nemo.utils.callbacks.stateless_timer import StatelessTimer
 from nemo.utils.callbacks.step_timing import TimingCallback
 from nemo.utils.exp_log_dir import (
     NEMO_ENV_VARNAME_VERSION,
@@ -41,6 +43,7 @@ from nemo.utils.exp_log_dir import (
 )
 from nemo.utils.exp_manager_errors import (
     CheckpointMisconfigurationError,
+    ExpManagerConfigKeyError,
     LoggerMisconfigurationError,
     NotFoundError,
 )
@@ -48,19 +51,21 @@ from nemo.utils.exp_resume import check_resume
 from nemo.utils.git_info import get_git_diff, get_git_hash
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ValidationError
-from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
+from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint, Timer
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
 from pytorch_lightning.strategies import DDPStrategy
 
 __all__ = [
     "CallbackParams",
     "CheckpointMisconfigurationError",
+    "EMAParams",
     "EarlyStoppingParams",
     "ExpManagerConfig",
     "LoggerMisconfigurationError",
     "NEMO_ENV_VARNAME_VERSION",
     "NeMoModelCheckpoint",
     "NotFoundError",
+    "StatelessTimer",
     "StepTimingParams",
     "TimingCallback",
     "check_explicit_log_dir",
@@ -127,6 +132,17 @@ class EarlyStoppingParams:
 
 
 @dataclass
+class EMAParams:
+    """``exp_manager.ema``: keep an exponential moving average of the weights (:class:`EMA` callback)."""
+
+    enable: bool | None = False
+    decay: float | None = 0.999
+    cpu_offload: bool | None = False
+    validate_original_weights: bool | None = False
+    every_n_steps: int = 1
+
+
+@dataclass
 class ExpManagerConfig:
     """The ``exp_manager`` section of a NeMo config."""
 
@@ -158,6 +174,10 @@ class ExpManagerConfig:
     log_local_rank_0_only: bool | None = False
     log_global_rank_0_only: bool | None = False
     seconds_to_sleep: float = 5
+    # Exponential moving average of the weights, and a wall-time limit per run ("DD:HH:MM:SS") not carried
+    # over when resuming (StatelessTimer).
+    ema: EMAParams | None = field(default_factory=EMAParams)
+    max_time_per_run: str | None = None
 
 
 # File handlers installed by the latest exp_manager call, removed by the next one so that logs of a new run
@@ -256,10 +276,21 @@ def exp_manager(trainer: pl.Trainer, cfg: DictConfig | dict[str, Any] | None = N
 
     if cfg.log_step_timing:
         trainer.callbacks.insert(0, TimingCallback(timer_kwargs=_plain_dict(cfg.step_timing_kwargs)))
+    if cfg.ema is not None and cfg.ema.enable:
+        trainer.callbacks.append(
+            EMA(
+                decay=cfg.ema.decay,
+                validate_original_weights=cfg.ema.validate_original_weights,
+                cpu_offload=cfg.ema.cpu_offload,
+                every_n_steps=cfg.ema.every_n_steps,
+            )
+        )
     if cfg.create_early_stopping_callback:
         trainer.callbacks.append(EarlyStopping(**_plain_dict(cfg.early_stopping_callback_params)))
     if cfg.create_checkpoint_callback:
         configure_checkpointing(trainer, log_dir, checkpoint_name, cfg.checkpoint_callback_params)
+    if cfg.max_time_per_run is not None:
+        _add_stateless_timer(trainer, cfg.max_time_per_run)
 
     if is_global_rank_zero():
         _write_run_files(log_dir, cfg.files_to_copy)
@@ -396,6 +427,20 @@ def configure_checkpointing(
     return checkpoint_callback
 
 
+def _add_stateless_timer(trainer: pl.Trainer, max_time_per_run: str) -> None:
+    """Limit each run to ``max_time_per_run``; a Lightning ``Timer`` (from ``trainer.max_time``) is replaced."""
+    timer = StatelessTimer(max_time_per_run)
+    for index, callback in enumerate(trainer.callbacks):
+        if isinstance(callback, Timer):
+            logging.warning(
+                "Found a PTL Timer callback, replacing with a StatelessTimer callback. This will happen if you set "
+                "trainer.max_time as well as exp_manager.max_time_per_run."
+            )
+            trainer.callbacks[index] = timer
+            return
+    trainer.callbacks.append(timer)
+
+
 def _validated_config(cfg: DictConfig | dict[str, Any]) -> DictConfig:
     """``cfg`` merged over :class:`ExpManagerConfig`, after checking every key (nested ones too)."""
     if isinstance(cfg, dict):
@@ -420,7 +465,7 @@ def _check_keys(values: dict[str, Any], schema: type, path: str) -> None:
     fields = {f.name: f for f in dataclasses.fields(schema)}
     for key, value in values.items():
         if key not in fields:
-            raise ValueError(
+            raise ExpManagerConfigKeyError(
                 f"Unknown key {path}.{key} in the exp_manager config (found {key}={value!r}). "
                 f"Valid keys of {path} are: {sorted(fields)}. Fix or remove it."
             )
@@ -440,15 +485,15 @@ def _plain_dict(values: DictConfig | dict[str, Any] | None) -> dict[str, Any]:
 def _wandb_logger(exp_dir: str, version: str, wandb_kwargs: dict[str, Any]) -> WandbLogger:
     import importlib.util
 
-    if importlib.util.find_spec("wandb") is None:
-        raise ImportError(
-            "exp_manager.create_wandb_logger is True but the `wandb` package is not installed. "
-            "Install it with `pip install wandb`, or set create_wandb_logger to False."
-        )
     if "name" not in wandb_kwargs and "project" not in wandb_kwargs:
         raise ValueError(
             "name and project are required for wandb_logger: set exp_manager.wandb_logger_kwargs.name and "
             "exp_manager.wandb_logger_kwargs.project."
+        )
+    if importlib.util.find_spec("wandb") is None:
+        raise ImportError(
+            "exp_manager.create_wandb_logger is True but the `wandb` package is not installed. "
+            "Install it with `pip install wandb`, or set create_wandb_logger to False."
         )
     if wandb_kwargs.get("save_dir") is None:
         wandb_kwargs["save_dir"] = exp_dir

@@ -12,12 +12,20 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from dataclasses import dataclass, is_dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
 
-from nemo.utils.target_allowlist import UnsafeTargetError, check_target, is_target_allowed
+from nemo import constants
+from nemo.constants import NEMO_ENV_CACHE_DIR
+from nemo.utils.target_allowlist import (
+    UnsafeTargetError,
+    check_target,
+    is_target_allowed,
+    may_import_unlisted,
+)
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 __all__ = [
@@ -33,8 +41,6 @@ __all__ = [
     "resolve_validation_dataloaders",
     "unique_names_check",
 ]
-
-NEMO_ENV_CACHE_DIR = "NEMO_CACHE_DIR"
 
 
 class ArtifactPathType(Enum):
@@ -71,6 +77,19 @@ def _import_longest_module(parts: list[str], path: str) -> tuple[Any, int]:
     raise ImportError(f"Cannot import {path!r}: no module in it could be imported. Check the spelling.")
 
 
+def _resolve_imported(path: str) -> Any:
+    """The object ``path`` names, looked up in already-imported modules only (nothing is imported)."""
+    parts = path.split(".")
+    for end in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get(".".join(parts[:end]))
+        if module is not None:
+            value: Any = module
+            for attr in parts[end:]:
+                value = getattr(value, attr)
+            return value
+    raise ImportError(f"{path!r} names no imported module")
+
+
 def import_class_by_path(path: str, *, source: str | None = None) -> Any:
     """Import the class (or function) a config names, after checking it is allowed.
 
@@ -89,6 +108,10 @@ def import_class_by_path(path: str, *, source: str | None = None) -> Any:
         ImportError: the module or the attribute does not exist.
     """
     where = source or f"import_class_by_path({path!r})"
+    if not is_target_allowed(path) and may_import_unlisted(path):
+        # A class the running program defines and has imported (a config it built itself), or the class a
+        # restore was called on: nothing new is imported.
+        return _resolve_imported(path)
     check_target(path, source=where)
     parts = path.split(".")
     if any(not part for part in parts):
@@ -129,7 +152,7 @@ def import_class_by_path(path: str, *, source: str | None = None) -> Any:
 
 def resolve_cache_dir() -> Path:
     """Folder where pretrained ``.nemo`` files are looked up: ``$NEMO_CACHE_DIR`` or ``~/.cache/torch/NeMo``."""
-    override = os.environ.get(NEMO_ENV_CACHE_DIR, "")
+    override = os.environ.get(constants.NEMO_ENV_CACHE_DIR, "")
     if override:
         return Path(override).expanduser().resolve()
     return Path.home() / ".cache" / "torch" / "NeMo"

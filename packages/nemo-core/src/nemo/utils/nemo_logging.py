@@ -12,8 +12,16 @@ import logging as _std_logging
 import os
 import sys
 from collections.abc import Iterator
+from enum import Enum
 
 _LEVEL_LETTERS = {"DEBUG": "D", "INFO": "I", "WARNING": "W", "ERROR": "E", "CRITICAL": "C"}
+
+
+class LogMode(Enum):
+    """``mode=`` of a logging call: ``EACH`` logs every time, ``ONCE`` logs a given message only the first time."""
+
+    EACH = "each"
+    ONCE = "once"
 
 
 class _NemoFormatter(_std_logging.Formatter):
@@ -45,6 +53,17 @@ class Logger:
             self._logger.propagate = False
         level = os.environ.get("NEMO_LOGGING_LEVEL", "INFO")
         self._logger.setLevel(int(level) if level.isdigit() else level.upper())
+        self._logged_once: set[tuple[int, str]] = set()
+
+    def _first_time(self, level: int, msg: object, mode: LogMode) -> bool:
+        """False for a ``LogMode.ONCE`` message already logged at ``level``; records it otherwise."""
+        if mode is LogMode.EACH:
+            return True
+        key = (level, str(msg))
+        if key in self._logged_once:
+            return False
+        self._logged_once.add(key)
+        return True
 
     def __getattr__(self, name: str):
         return getattr(self._logger, name)
@@ -76,24 +95,31 @@ class Logger:
         finally:
             self._logger.setLevel(previous)
 
-    # Explicit methods so that `%(module)s:%(lineno)d` names the caller, not this wrapper.
-    def debug(self, msg: object, *args: object, **kwargs) -> None:
-        self._logger.debug(msg, *args, stacklevel=2, **kwargs)
+    # Explicit methods so that `%(module)s:%(lineno)d` names the caller, not this wrapper. `mode=LogMode.ONCE`
+    # logs a message only the first time.
+    def debug(self, msg: object, *args: object, mode: LogMode = LogMode.EACH, **kwargs) -> None:
+        if self._first_time(_std_logging.DEBUG, msg, mode):
+            self._logger.debug(msg, *args, stacklevel=2, **kwargs)
 
-    def info(self, msg: object, *args: object, **kwargs) -> None:
-        self._logger.info(msg, *args, stacklevel=2, **kwargs)
+    def info(self, msg: object, *args: object, mode: LogMode = LogMode.EACH, **kwargs) -> None:
+        if self._first_time(_std_logging.INFO, msg, mode):
+            self._logger.info(msg, *args, stacklevel=2, **kwargs)
 
-    def warning(self, msg: object, *args: object, **kwargs) -> None:
-        self._logger.warning(msg, *args, stacklevel=2, **kwargs)
+    def warning(self, msg: object, *args: object, mode: LogMode = LogMode.EACH, **kwargs) -> None:
+        if self._first_time(_std_logging.WARNING, msg, mode):
+            self._logger.warning(msg, *args, stacklevel=2, **kwargs)
 
-    def error(self, msg: object, *args: object, **kwargs) -> None:
-        self._logger.error(msg, *args, stacklevel=2, **kwargs)
+    def error(self, msg: object, *args: object, mode: LogMode = LogMode.EACH, **kwargs) -> None:
+        if self._first_time(_std_logging.ERROR, msg, mode):
+            self._logger.error(msg, *args, stacklevel=2, **kwargs)
 
-    def critical(self, msg: object, *args: object, **kwargs) -> None:
-        self._logger.critical(msg, *args, stacklevel=2, **kwargs)
+    def critical(self, msg: object, *args: object, mode: LogMode = LogMode.EACH, **kwargs) -> None:
+        if self._first_time(_std_logging.CRITICAL, msg, mode):
+            self._logger.critical(msg, *args, stacklevel=2, **kwargs)
 
-    def exception(self, msg: object, *args: object, **kwargs) -> None:
-        self._logger.exception(msg, *args, stacklevel=2, **kwargs)
+    def exception(self, msg: object, *args: object, mode: LogMode = LogMode.EACH, **kwargs) -> None:
+        if self._first_time(_std_logging.ERROR, msg, mode):
+            self._logger.exception(msg, *args, stacklevel=2, **kwargs)
 
 
 logging = Logger()

@@ -10,7 +10,15 @@ one of the allowed prefixes:
   hands ``nemo.core.registry.allowed_target_prefixes`` to :func:`set_plugin_prefix_source`, and they are
   read from it when a path is not built in (this module, like all of ``nemo.utils``, imports nothing of
   ``nemo.core``);
-- added at run time with :func:`allow_target_prefixes`.
+- added at run time with :func:`allow_target_prefixes`;
+- listed in the environment variable ``NEMO_ALLOWED_TARGET_PREFIXES`` (comma-separated, e.g.
+  ``my_models.,their_pkg.layers.``), for scripts you run but do not edit.
+
+The list guards configs that come from files and archives (``.nemo`` restore, Hydra and ``nemo train``
+configs): they are checked whole, before anything is built. A config your own Python code builds and passes
+in (``Model.from_config_dict(cfg)``) may also name a class that your code has already imported and defines
+itself (``__main__``, your project's modules; not the standard library or an installed package): importing it
+runs nothing new. See :func:`is_user_defined_class`.
 
 ``nemo.core.classes.target_allowlist`` re-exports these names under their documented path.
 
@@ -28,8 +36,13 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import os
+import sys
+import sysconfig
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from types import TracebackType
 
 __all__ = [
@@ -39,7 +52,12 @@ __all__ = [
     "allowed_prefixes",
     "check_config_targets",
     "check_target",
+    "ENV_ALLOWED_TARGET_PREFIXES",
     "is_target_allowed",
+    "is_imported_class",
+    "is_user_defined_class",
+    "may_import_unlisted",
+    "targets_from_file",
     "set_plugin_prefix_source",
 ]
 
@@ -51,6 +69,14 @@ BUILTIN_TARGET_PREFIXES: tuple[str, ...] = (
     "pytorch_lightning.callbacks.",
     "lightning.pytorch.callbacks.",
     "torchmetrics.",
+)
+
+ENV_ALLOWED_TARGET_PREFIXES = "NEMO_ALLOWED_TARGET_PREFIXES"
+
+# Set while objects are built from a config read from a file or archive: the exact class paths trusted beyond
+# the allow-list (empty: none). None: the config was built by the running program.
+_file_scope: contextvars.ContextVar[frozenset[str] | None] = contextvars.ContextVar(
+    "nemo_file_scope", default=None
 )
 
 _runtime_prefixes: list[str] = []
@@ -129,11 +155,60 @@ def _plugin_prefixes() -> tuple[str, ...]:
     return () if source is None else tuple(source())
 
 
+def _env_prefixes() -> tuple[str, ...]:
+    """Prefixes from ``$NEMO_ALLOWED_TARGET_PREFIXES`` (comma-separated; blanks ignored).
+
+    Raises:
+        ValueError: an entry would allow everything (``"."``).
+    """
+    raw = os.environ.get(ENV_ALLOWED_TARGET_PREFIXES, "")
+    prefixes = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for prefix in prefixes:
+        if not prefix.strip("."):
+            raise ValueError(
+                f"${ENV_ALLOWED_TARGET_PREFIXES} holds {prefix!r}, which would allow every import path; list "
+                "package prefixes such as 'my_models.' separated by commas."
+            )
+    return prefixes
+
+
 def allowed_prefixes() -> tuple[str, ...]:
-    """Every prefix allowed right now: built in, from plugins, then added at run time."""
+    """Every prefix allowed right now, once each: built in, from plugins, from the environment, added at run time."""
     with _runtime_lock:
         runtime = tuple(_runtime_prefixes)
-    return BUILTIN_TARGET_PREFIXES + _plugin_prefixes() + runtime
+    return tuple(dict.fromkeys(BUILTIN_TARGET_PREFIXES + _plugin_prefixes() + _env_prefixes() + runtime))
+
+
+def _installed_code_roots() -> tuple[str, ...]:
+    """Folders of the standard library and of installed packages (site-packages), as absolute paths."""
+    paths = sysconfig.get_paths()
+    roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    roots.update(p for p in sys.path if p.rstrip("/").endswith(("site-packages", "dist-packages")))
+    return tuple(os.path.realpath(root) for root in roots if root)
+
+
+def is_user_defined_class(path: object) -> bool:
+    """Whether ``path`` names a class that the running program's own code has already imported and defines.
+
+    True when the module of ``path`` is already in ``sys.modules`` (so importing it runs nothing new), the
+    name resolves there, without special attributes, to a class (not a function) defined in that module, and
+    that module is ``__main__`` or a source file outside the standard library and site-packages. Such a class
+    may be named by a config the program builds itself (``from_config_dict``); configs read from files and
+    archives are checked against the allow-list alone.
+    """
+    value = _lookup_imported(path)
+    if not isinstance(value, type):
+        return False
+    module = sys.modules.get(value.__module__)
+    if module is None or not str(path).startswith(module.__name__ + "."):
+        return False
+    if module.__name__ == "__main__":
+        return True
+    source = getattr(module, "__file__", None)
+    if not source:
+        return False
+    real = os.path.realpath(source)
+    return not any(real.startswith(root + os.sep) for root in _installed_code_roots())
 
 
 def _matches(path: str, prefix: str) -> bool:
@@ -162,6 +237,57 @@ def is_target_allowed(path: str) -> bool:
     return _prefixes_allow(path, allowed_prefixes())
 
 
+@contextlib.contextmanager
+def targets_from_file(trusted_paths: Collection[str] = ()) -> Iterator[None]:
+    """Mark the configs built inside the block as read from a file or archive.
+
+    Inside it, :func:`may_import_unlisted` accepts only ``trusted_paths``, so classes the program defines are
+    not importable by name unless listed (``restore_from`` lists the class it was called on).
+    """
+    token = _file_scope.set(frozenset(trusted_paths))
+    try:
+        yield
+    finally:
+        _file_scope.reset(token)
+
+
+def may_import_unlisted(path: object) -> bool:
+    """Whether ``path``, outside the allow-list, may still be imported by name right now.
+
+    Outside :func:`targets_from_file`: when it is a class the program defines and has imported
+    (:func:`is_user_defined_class`). Inside: only when it is one of the block's trusted paths (and imported).
+    """
+    scope = _file_scope.get()
+    if scope is None:
+        return is_user_defined_class(path)
+    return isinstance(path, str) and path in scope and is_imported_class(path)
+
+
+def is_imported_class(path: str) -> bool:
+    """Whether ``path`` resolves, in modules already imported and without special attributes, to a class."""
+    return isinstance(_lookup_imported(path), type)
+
+
+def _lookup_imported(path: object) -> object | None:
+    if not isinstance(path, str) or "." not in path:
+        return None
+    parts = path.split(".")
+    for end in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get(".".join(parts[:end]))
+        if module is not None:
+            break
+    else:
+        return None
+    value: object = module
+    for attr in parts[end:]:
+        if not attr or attr.startswith("__"):
+            return None
+        value = getattr(value, attr, None)
+        if value is None:
+            return None
+    return value
+
+
 def check_target(path: object, *, source: str) -> None:
     """Refuse a class path from a config unless it is allowed; call this *before* importing it.
 
@@ -177,14 +303,18 @@ def check_target(path: object, *, source: str) -> None:
         return
     raise UnsafeTargetError(
         f"Refusing to import {path!r} named by {source}: it is not under an allowed prefix "
-        f"{list(allowed_prefixes())}. Nothing was imported or run. If you trust this config and the "
-        "class is yours, allow its package: a plugin returns the prefix from its "
-        "`nemo_register_target_prefixes` hook, or call "
-        "nemo.core.classes.target_allowlist.allow_target_prefixes('your_package.') before loading."
+        f"{list(allowed_prefixes())}. Nothing was imported or run. Configs from files and archives may "
+        "only name classes under these prefixes, so a shared config or .nemo cannot run arbitrary code. "
+        "If you trust this config, allow the package: set "
+        f"{ENV_ALLOWED_TARGET_PREFIXES}=your_package. in the environment, call "
+        "nemo.core.classes.target_allowlist.allow_target_prefixes('your_package.') before loading, or have "
+        "a plugin return the prefix from its `nemo_register_target_prefixes` hook."
     )
 
 
-def check_config_targets(config: object, *, source: str, key_path: str = "") -> None:
+def check_config_targets(
+    config: object, *, source: str, key_path: str = "", trusted_paths: Collection[str] = ()
+) -> None:
     """Check every ``_target_`` (and legacy ``cls``/``target`` next to ``params``) anywhere in a config.
 
     Used on configs read from files or archives before any part of them is built, so a hostile entry is
@@ -194,13 +324,17 @@ def check_config_targets(config: object, *, source: str, key_path: str = "") -> 
         config: a plain container (``OmegaConf.to_container(cfg)``): dicts, lists and scalars.
         source: where the config came from (a file or archive path), quoted in the error.
         key_path: dotted key of ``config`` inside the whole config (for recursion).
+        trusted_paths: exact class paths accepted anywhere (``restore_from`` passes the class it was
+            called on when the archive names it, or a subclass already imported, as ``target``).
 
     Raises:
         UnsafeTargetError: the first disallowed class path found, with its config key.
     """
     if isinstance(config, list):
         for index, item in enumerate(config):
-            check_config_targets(item, source=source, key_path=f"{key_path}[{index}]")
+            check_config_targets(
+                item, source=source, key_path=f"{key_path}[{index}]", trusted_paths=trusted_paths
+            )
         return
     if not isinstance(config, dict):
         return
@@ -210,6 +344,7 @@ def check_config_targets(config: object, *, source: str, key_path: str = "") -> 
     for key, value in config.items():
         child_path = f"{key_path}.{key}" if key_path else str(key)
         if key in class_keys and value is not None:
-            check_target(value, source=f"config key {child_path!r} in {source}")
+            if value not in trusted_paths:
+                check_target(value, source=f"config key {child_path!r} in {source}")
         else:
-            check_config_targets(value, source=source, key_path=child_path)
+            check_config_targets(value, source=source, key_path=child_path, trusted_paths=trusted_paths)

@@ -474,3 +474,31 @@ def test_lightning_steps_the_prepared_scheduler_once_per_optimizer_step():
     trainer.fit(module)
     reference = WarmupAnnealing(make_optimizer(), max_steps=6, warmup_steps=2, min_lr=0.0)
     assert module.seen_lrs == pytest.approx(lr_curve(reference, 6))
+
+
+def test_prepare_lr_scheduler_reads_target_params_nested_under_params():
+    config = {
+        "_target_": "nemo.core.config.CosineAnnealingParams",
+        "params": {"min_lr": 0.1},
+        "max_steps": 10,
+    }
+    sched = prepare_lr_scheduler(make_optimizer(), config)["scheduler"]
+    assert isinstance(sched, lr_scheduler.CosineAnnealing) and sched.min_lr == 0.1
+
+
+def test_reduce_on_plateau_verbose_removed_by_torch_is_dropped_with_a_warning(caplog):
+    """NeMo 1.23 configs set `verbose`; torch 2.7 removed it from ReduceLROnPlateau."""
+    if "verbose" in inspect.signature(torch.optim.lr_scheduler.ReduceLROnPlateau).parameters:
+        pytest.skip("this torch still takes `verbose`")
+    config = {
+        "name": "ReduceLROnPlateau",
+        "monitor": "val_loss",
+        "patience": 3,
+        "verbose": True,
+        "max_steps": 5,
+    }
+    with caplog.at_level("WARNING"):
+        result = prepare_lr_scheduler(make_optimizer(), config)
+    assert isinstance(result["scheduler"], torch.optim.lr_scheduler.ReduceLROnPlateau)
+    assert result["scheduler"].patience == 3
+    assert "sched.verbose=True" in caplog.text

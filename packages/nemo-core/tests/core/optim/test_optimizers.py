@@ -186,3 +186,20 @@ def test_fused_steps_bump_the_version_counter_like_the_default_implementation(na
     before = [p._version for p in params]
     optimizer.step()
     assert all(p._version > version for p, version in zip(params, before))
+
+
+def test_parse_optimizer_args_target_with_values_nested_under_params():
+    config = {
+        "_target_": "nemo.core.config.NovogradParams",
+        "params": {"weight_decay": 0.001, "betas": [0.8, 0.5]},
+    }
+    parsed = parse_optimizer_args("novograd", OmegaConf.create(config))
+    assert parsed["weight_decay"] == 0.001 and list(parsed["betas"]) == [0.8, 0.5]
+
+
+def test_unknown_params_key_is_an_omegaconf_key_error_and_a_value_error():
+    from omegaconf.errors import ConfigKeyError
+
+    for error in (ConfigKeyError, ValueError):
+        with pytest.raises(error, match="betas"):
+            parse_optimizer_args("sgd", {"name": "auto", "betas": [0.8, 0.5]})

@@ -49,6 +49,27 @@ def nemo_register_models() -> list[ModelSpec]:
             config="conformer_transducer_bpe",
         ),
         ModelSpec(
+            name="asr.EncDecHybridRNNTCTCModel",
+            target=f"{_MODELS}:EncDecHybridRNNTCTCModel",
+            domain="asr",
+            description="hybrid RNN-T + CTC speech recognition over characters (one encoder, two decoders)",
+            config="conformer_hybrid_transducer_ctc_char",
+        ),
+        ModelSpec(
+            name="asr.EncDecHybridRNNTCTCBPEModel",
+            target=f"{_MODELS}:EncDecHybridRNNTCTCBPEModel",
+            domain="asr",
+            description="hybrid RNN-T + CTC speech recognition over BPE subwords",
+            config="conformer_hybrid_transducer_ctc_bpe",
+        ),
+        ModelSpec(
+            name="asr.EncDecMultiTaskModel",
+            target=f"{_MODELS}:EncDecMultiTaskModel",
+            domain="asr",
+            description="multitask attention encoder-decoder (Canary): prompted transcription and translation",
+            config="fast-conformer_aed",
+        ),
+        ModelSpec(
             name="asr.EncDecClassificationModel",
             target=f"{_MODELS}:EncDecClassificationModel",
             domain="asr",

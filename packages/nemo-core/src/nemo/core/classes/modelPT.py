@@ -27,8 +27,9 @@ import functools
 import os
 import pickle
 import tempfile
+import uuid
 from abc import abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -51,6 +52,8 @@ from nemo.core.connectors.weights import (
 )
 from nemo.core.version import __version__
 from nemo.utils import logging, model_utils
+from nemo.utils.app_state import AppState
+from nemo.utils.exceptions import NeMoBaseException
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from pytorch_lightning.utilities import model_summary
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
@@ -121,11 +124,14 @@ class ModelPT(pl.LightningModule, Model):
                 "Create it with pytorch_lightning.Trainer(...) and pass it as trainer=."
             )
         super().__init__()
+        # Child NeMo models registered with register_nemo_submodule: attribute name -> config key.
+        self._nemo_submodule_name_to_config_field: dict[str, str] = {}
         cfg = model_utils.convert_model_config_to_dict_config(cfg)
         if "model" in cfg:
             raise ValueError(
-                "The model config has a `model` key; that name is reserved (it clashes with Lightning "
-                "checkpoints). Pass the `model` section itself, e.g. cfg.model, or rename the key."
+                "Creating model config node is forbidden: the model config has a `model` key, a name reserved "
+                "because it clashes with Lightning checkpoints. Pass the `model` section itself, e.g. cfg.model, "
+                "or rename the key."
             )
         with open_dict(cfg):
             if "target" not in cfg:
@@ -144,6 +150,9 @@ class ModelPT(pl.LightningModule, Model):
         self._test_step_outputs = None
         self.set_trainer(trainer)
         self._save_restore_connector = SaveRestoreConnector()
+        # NeMo's process-wide registry of models; restore_from records the path this one came from.
+        self.model_guid = str(uuid.uuid4())
+        AppState().register_model_guid(self.model_guid)
 
         if not self._is_model_being_restored():
             for key, setup in (
@@ -588,6 +597,11 @@ class ModelPT(pl.LightningModule, Model):
         """
         if src is None or src == "":
             return src
+        if Path(src).suffix == ".nemo":
+            raise NeMoBaseException(
+                f"Cannot register {src!r} under {config_path!r}: a .nemo file is not an artifact. To nest a "
+                "model, build or restore it and call self.register_nemo_submodule(name, config_field, model)."
+            )
         if getattr(self, "artifacts", None) is None:
             self.artifacts = {}
         if config_path in self.artifacts:
@@ -595,6 +609,62 @@ class ModelPT(pl.LightningModule, Model):
                 f"An artifact is already registered under config key {config_path!r}; replacing it."
             )
         return self._save_restore_connector.register_artifact(self, config_path, src, verify_src_exists)
+
+    def has_artifacts(self) -> bool:
+        """Whether this model (not its NeMo submodules) registered any artifact."""
+        return bool(getattr(self, "artifacts", None))
+
+    def has_native_or_submodules_artifacts(self) -> bool:
+        """Whether this model or any NeMo model inside it registered an artifact."""
+        return any(isinstance(m, ModelPT) and m.has_artifacts() for m in self.modules())
+
+    def has_nemo_submodules(self) -> bool:
+        """Whether child NeMo models were registered with :meth:`register_nemo_submodule`."""
+        return bool(self._submodule_fields())
+
+    def _submodule_fields(self) -> dict[str, str]:
+        fields = self.__dict__.get("_nemo_submodule_name_to_config_field")
+        if fields is None:
+            raise NeMoBaseException(
+                f"{type(self).__name__} is not initialised: call super().__init__(cfg, trainer) in its "
+                "constructor before registering or listing NeMo submodules."
+            )
+        return fields
+
+    def register_nemo_submodule(self, name: str, config_field: str, model: ModelPT) -> None:
+        """Nest the NeMo model ``model`` as attribute ``name``, its config kept under ``config_field``.
+
+        Saving the parent writes one ``.nemo``: the child's config is copied into ``cfg.<config_field>``,
+        its artifacts are packed beside the parent's (their config keys prefixed with ``config_field``) and
+        its weights are part of the parent's state dict. Restoring the parent rebuilds the child from that
+        config section, so the parent's constructor must build it from ``cfg.<config_field>`` again.
+
+        Args:
+            name: attribute of ``self`` that holds the child.
+            config_field: dotted key of ``self.cfg`` for the child's config.
+            model: the child, a ``ModelPT``.
+
+        Raises:
+            NeMoBaseException: ``model`` is not a ModelPT, or ``self``'s constructor has not run yet.
+        """
+        fields = self._submodule_fields()
+        if not isinstance(model, ModelPT):
+            raise NeMoBaseException(
+                f"register_nemo_submodule({name!r}) takes a NeMo model (ModelPT); got {type(model).__name__}. "
+                "Assign plain torch modules as attributes instead."
+            )
+        setattr(self, name, model)
+        fields[name] = config_field
+
+    def named_nemo_modules(
+        self, prefix_name: str = "", prefix_config: str = ""
+    ) -> Iterator[tuple[str, str, ModelPT]]:
+        """Yield ``(attribute path, config path, model)`` for this model, then its NeMo submodules, depth first."""
+        yield prefix_name, prefix_config, self
+        for name, field in self._submodule_fields().items():
+            attribute = f"{prefix_name}.{name}" if prefix_name else name
+            config = f"{prefix_config}.{field}" if prefix_config else field
+            yield from getattr(self, name).named_nemo_modules(prefix_name=attribute, prefix_config=config)
 
     def save_to(self, save_path: str | os.PathLike[str]) -> None:
         """Save config, weights and artifacts to a ``.nemo`` file (uncompressed tar), atomically.
@@ -648,6 +718,9 @@ class ModelPT(pl.LightningModule, Model):
         )
         if isinstance(instance, ModelPT):
             instance._save_restore_connector = connector
+            app_state = AppState()
+            app_state.model_restore_path = path
+            app_state.register_model_guid(instance.model_guid, restoration_path=path)
         return instance
 
     @classmethod

@@ -28,7 +28,7 @@ from nemo.core.plugins.types import ModelSpec
 from nemo.utils import logging
 from nemo.utils.exp_manager import exp_manager
 from nemo.utils.model_utils import import_class_by_path
-from nemo.utils.target_allowlist import UnsafeTargetError
+from nemo.utils.target_allowlist import UnsafeTargetError, targets_from_file
 from omegaconf import DictConfig, OmegaConf
 
 
@@ -177,7 +177,12 @@ def run(argv: list[str]) -> int:
         "overrides", nargs="*", metavar="OVERRIDE", help="Hydra override: key=value, +key=value, ~key"
     )
     args = parser.parse_args(argv)
+    # The config is a file: only allow-listed classes may be named in it (see nemo.utils.target_allowlist).
+    with targets_from_file():
+        return _train(args)
 
+
+def _train(args: argparse.Namespace) -> int:
     path, spec = resolve_config(args.model_or_config)
     cfg = compose_config(path, args.overrides)
     check_no_missing_values(cfg, path)

@@ -22,6 +22,8 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from nemo.utils.target_allowlist import targets_from_file
+
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
@@ -74,13 +76,15 @@ def hydra_runner(
                 # Registering the schema under the config's own name is how NeMo validates the YAML; Hydra 1.3
                 # still supports it but warns on every run, which users cannot act on.
                 warnings.filterwarnings("ignore", message=r"(?s).*is validated against ConfigStore schema")
-                _run_hydra(
-                    args=parsed_args,
-                    args_parser=args_parser,
-                    task_function=task_function,
-                    config_path=config_path,
-                    config_name=config_name,
-                )
+                # Configs composed from files: only allow-listed classes may be named in them.
+                with targets_from_file():
+                    _run_hydra(
+                        args=parsed_args,
+                        args_parser=args_parser,
+                        task_function=task_function,
+                        config_path=config_path,
+                        config_name=config_name,
+                    )
 
         return wrapper
 

@@ -9,6 +9,11 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
 
 
+class UnknownParamsKeyError(ConfigKeyError, ValueError):
+    """A config key that the parameter dataclass does not define (an OmegaConf ``ConfigKeyError``, as NeMo raises,
+    and a ``ValueError``)."""
+
+
 def check_overrides(params_cls: type, overrides: dict[str, Any], what: str) -> None:
     """Validate ``overrides`` against the fields and field types of the dataclass ``params_cls``.
 
@@ -24,7 +29,7 @@ def check_overrides(params_cls: type, overrides: dict[str, Any], what: str) -> N
     valid = [f.name for f in fields(params_cls)]
     unknown = [key for key in overrides if key not in valid]
     if unknown:
-        raise ValueError(
+        raise UnknownParamsKeyError(
             f"Unknown key(s) {unknown} for {what} ({params_cls.__qualname__}). Valid keys are: {valid}. "
             "Fix or remove them in the config."
         )

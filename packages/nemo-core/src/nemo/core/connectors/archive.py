@@ -19,7 +19,7 @@ import os
 import secrets
 import shutil
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 __all__ = [
@@ -170,12 +170,18 @@ def _copy_member(tar: tarfile.TarFile, member: tarfile.TarInfo, destination: Pat
         shutil.copyfileobj(source, target, _COPY_CHUNK)
 
 
-def extract_archive(archive_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> list[Path]:
+def extract_archive(
+    archive_path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    only: Callable[[str], bool] | None = None,
+) -> list[Path]:
     """Check every member of a ``.nemo`` archive, then copy its files into ``out_dir``.
 
     Args:
         archive_path: the ``.nemo`` file.
         out_dir: an existing, empty folder (e.g. a fresh ``tempfile.TemporaryDirectory``).
+        only: when given, copy only the files whose normalized member name it accepts (all members are
+            still checked first).
 
     Returns:
         Paths of the files written, in archive order.
@@ -192,7 +198,7 @@ def extract_archive(archive_path: str | os.PathLike[str], out_dir: str | os.Path
         members = check_archive_members(tar, where)
         for member in members:
             name = _normalized_name(member, where)
-            if not name:
+            if not name or (only is not None and not member.isdir() and not only(name)):
                 continue
             destination = root.joinpath(*name.split("/"))
             if member.isdir():

@@ -17,9 +17,11 @@ Subclasses customise single steps through NeMo's hook names (``modify_state_dict
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Mapping
@@ -27,12 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from nemo.core.connectors.archive import extract_archive, read_archive_member, write_archive
+from nemo.core.connectors.archive import extract_archive, write_archive
 from nemo.core.connectors.restore_context import current_restore_context, restoring
 from nemo.core.connectors.weights import load_state_dict
 from nemo.utils import logging
 from nemo.utils.model_utils import ArtifactItem, ArtifactPathType
-from nemo.utils.target_allowlist import check_config_targets
+from nemo.utils.target_allowlist import check_config_targets, is_user_defined_class, targets_from_file
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 __all__ = ["SaveRestoreConnector"]
@@ -72,6 +74,30 @@ class _ExtractedArchive:
 
     def __deepcopy__(self, memo: dict) -> _ExtractedArchive:
         return self
+
+
+def _is_yaml_member(name: str) -> bool:
+    return name.endswith((".yaml", ".yml"))
+
+
+def _caller_family_target(container: object, calling_cls: type) -> tuple[str, ...]:
+    """The archive's ``target`` when it is ``calling_cls`` or an already-imported user subclass of it.
+
+    ``MyModel.restore_from(...)`` on an archive saved by ``MyModel`` (or a subclass the program defines and
+    has imported) builds a class the caller already holds: nothing new is imported, so the allow-list need
+    not list it. Every other class path in the archive is still checked.
+    """
+    target = container.get("target") if isinstance(container, dict) else None
+    if not isinstance(target, str):
+        return ()
+    if target == f"{calling_cls.__module__}.{calling_cls.__qualname__}":
+        return (target,)
+    if is_user_defined_class(target):
+        module_name, _, name = target.rpartition(".")
+        found = getattr(sys.modules.get(module_name), name, None)
+        if isinstance(found, type) and issubclass(found, calling_cls):
+            return (target,)
+    return ()
 
 
 def _model_section(conf: DictConfig) -> DictConfig:
@@ -131,11 +157,36 @@ class SaveRestoreConnector:
         with tempfile.TemporaryDirectory(prefix="nemo_save_") as folder:
             config_yaml = os.path.join(folder, self.model_config_yaml)
             model.to_config_file(path2yaml_file=config_yaml)
-            if getattr(model, "artifacts", None):
+            self._update_subconfigs(model, path2yaml_file=config_yaml)
+            if self._all_artifacts(model):
                 self._handle_artifacts(model, nemo_file_folder=folder)
                 self._update_artifact_paths(model, path2yaml_file=config_yaml)
             self._save_state_dict_to_disk(model.state_dict(), os.path.join(folder, self.model_weights_ckpt))
             self._make_nemo_file_from_folder(filename=save_path, source_dir=folder)
+
+    @staticmethod
+    def _all_artifacts(model: Any) -> dict[str, Any]:
+        """The artifacts of ``model`` and of its NeMo submodules, keyed by their key in the saved config."""
+        named = getattr(model, "named_nemo_modules", None)
+        modules = named() if named is not None else [("", "", model)]
+        found: dict[str, Any] = {}
+        for _, prefix, module in modules:
+            for config_path, item in (getattr(module, "artifacts", None) or {}).items():
+                found[f"{prefix}.{config_path}" if prefix else config_path] = item
+        return found
+
+    @staticmethod
+    def _update_subconfigs(model: Any, path2yaml_file: str) -> None:
+        """Copy each NeMo submodule's current config into its key of the saved YAML (parents first)."""
+        named = getattr(model, "named_nemo_modules", None)
+        if named is None or not model.has_nemo_submodules():
+            return
+        conf = OmegaConf.load(path2yaml_file)
+        with open_dict(conf):
+            for _, config_path, submodule in named():
+                if config_path:
+                    OmegaConf.update(conf, config_path, copy.deepcopy(submodule.cfg), merge=False)
+        OmegaConf.save(config=conf, f=path2yaml_file)
 
     def _handle_artifacts(self, model: Any, nemo_file_folder: str) -> None:
         """Copy every artifact into the folder being packed as ``<32 hex>_<basename>``.
@@ -146,7 +197,7 @@ class SaveRestoreConnector:
         Raises:
             FileNotFoundError: an artifact's file no longer exists.
         """
-        for config_path, item in model.artifacts.items():
+        for config_path, item in self._all_artifacts(model).items():
             if item.path is None:
                 continue
             source = Path(item.path)
@@ -166,7 +217,7 @@ class SaveRestoreConnector:
         """Point each artifact key of the YAML at its ``nemo:`` name."""
         conf = OmegaConf.load(path2yaml_file)
         with open_dict(conf):
-            for config_path, item in model.artifacts.items():
+            for config_path, item in self._all_artifacts(model).items():
                 if item.hashed_path is not None:
                     OmegaConf.update(conf, config_path, item.hashed_path)
         OmegaConf.save(config=conf, f=path2yaml_file)
@@ -188,21 +239,17 @@ class SaveRestoreConnector:
     def _load_state_dict_from_disk(model_weights: str | os.PathLike[str], map_location: Any = None) -> dict:
         return load_state_dict(model_weights, map_location=map_location)
 
+    @staticmethod
     def _unpack_nemo_file(
-        self,
         path2file: str | os.PathLike[str],
         out_folder: str | os.PathLike[str],
         extract_config_only: bool = False,
     ) -> str:
         """Extract ``path2file`` (every member checked first) into ``out_folder``; return ``out_folder``.
 
-        With ``extract_config_only``, only the config YAML is read from the archive and written.
+        With ``extract_config_only``, only the YAML members (the model config) are written.
         """
-        if extract_config_only:
-            data = read_archive_member(path2file, self.model_config_yaml)
-            Path(out_folder, self.model_config_yaml).write_bytes(data)
-        else:
-            extract_archive(path2file, out_folder)
+        extract_archive(path2file, out_folder, only=_is_yaml_member if extract_config_only else None)
         return str(out_folder)
 
     def _read_config(
@@ -263,11 +310,13 @@ class SaveRestoreConnector:
                 conf = _model_section(OmegaConf.load(folder / self.model_config_yaml))
             else:
                 conf = _model_section(_config_from_override(override_config_path))
-            check_config_targets(OmegaConf.to_container(conf, resolve=True), source=repr(restore_path))
+            container = OmegaConf.to_container(conf, resolve=True)
+            trusted = _caller_family_target(container, calling_cls)
+            check_config_targets(container, source=repr(restore_path), trusted_paths=trusted)
             OmegaConf.set_struct(conf, True)
             weights_path = folder / self.model_weights_ckpt
             state_dict = self._load_state_dict_from_disk(weights_path, map_location=map_location)
-            with restoring(folder, restore_path):
+            with restoring(folder, restore_path), targets_from_file(trusted):
                 instance = calling_cls.from_config_dict(config=conf, trainer=trainer)
             instance = instance.to(map_location)
         except BaseException:

@@ -761,6 +761,26 @@ _CONTROL_KEYS = (
 )
 
 
+# Scheduler arguments that NeMo 1.23 configs set and newer torch removed (``verbose``, torch 2.7): dropped with a
+# warning when the installed scheduler no longer takes them, so those configs keep working.
+_ARGUMENTS_TORCH_REMOVED = ("verbose",)
+
+
+def _drop_arguments_torch_removed(
+    scheduler_cls: Any, scheduler_args: dict[str, Any], scheduler_name: str
+) -> None:
+    """Remove from ``scheduler_args`` (in place) each of ``_ARGUMENTS_TORCH_REMOVED`` the scheduler does not take."""
+    accepted = inspect.signature(scheduler_cls).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    for name in _ARGUMENTS_TORCH_REMOVED:
+        if name in scheduler_args and name not in accepted and not takes_any:
+            value = scheduler_args.pop(name)
+            logging.warning(
+                f"Ignoring sched.{name}={value!r}: scheduler {scheduler_name!r} of the installed torch no longer "
+                f"takes `{name}` (removed by torch). Remove it from the `sched` config to silence this warning."
+            )
+
+
 def prepare_lr_scheduler(
     optimizer: torch.optim.Optimizer,
     scheduler_config: DictConfig | Mapping[str, Any] | Any | None,
@@ -817,7 +837,8 @@ def prepare_lr_scheduler(
         params_class = import_class_by_path(
             scheduler_args.pop("_target_"), source="config key 'optim.sched.args._target_'"
         )
-        params = params_class(**scheduler_args)
+        nested = scheduler_args.pop("params", None) or {}
+        params = params_class(**{**scheduler_args, **nested})
         scheduler_args = dict(vars(params))
         scheduler_name = config.get("name", type(params).__name__.replace("Params", ""))
     else:
@@ -845,6 +866,7 @@ def prepare_lr_scheduler(
     else:
         scheduler_args.pop("max_steps", None)
 
+    _drop_arguments_torch_removed(scheduler_partial.func, scheduler_args, scheduler_name)
     try:
         schedule = scheduler_partial(optimizer, **scheduler_args)
     except TypeError as error:

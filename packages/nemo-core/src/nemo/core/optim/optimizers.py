@@ -157,8 +157,8 @@ def parse_optimizer_args(
     NeMo's rules, in order:
 
     * ``None`` gives ``{}``.
-    * ``_target_: path.to.ParamsDataclass`` (plus fields) instantiates that dataclass (after the
-      ``_target_`` allow-list check) and returns its fields.
+    * ``_target_: path.to.ParamsDataclass`` (plus fields, or fields nested under ``params``) instantiates
+      that dataclass (after the ``_target_`` allow-list check) and returns its fields.
     * ``name: <params name>`` (or ``name: auto`` for ``<optimizer_name>_params``) resolves a registered
       parameter dataclass; the other keys, or those under ``params``, override its fields; its fields are
       returned (fields left ``MISSING``, such as an unset ``lr``, are dropped).
@@ -187,7 +187,9 @@ def parse_optimizer_args(
         params_class = import_class_by_path(
             optimizer_kwargs.pop("_target_"), source="config key 'optim.args._target_'"
         )
-        return _fields_of(params_class(**optimizer_kwargs))
+        # NeMo's form nests the values under `params`: {_target_: ..., params: {weight_decay: ...}}.
+        nested = optimizer_kwargs.pop("params", None) or {}
+        return _fields_of(params_class(**{**optimizer_kwargs, **nested}))
 
     if "name" not in optimizer_kwargs:
         return optimizer_kwargs

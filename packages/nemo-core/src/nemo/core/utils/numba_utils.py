@@ -26,6 +26,7 @@ __all__ = [
 
 NUMBA_DEFAULT_MINIMUM_VERSION = "0.53.0"
 NUMBA_MINIMUM_VERSION = os.environ.get("NEMO_NUMBA_MINVER", NUMBA_DEFAULT_MINIMUM_VERSION)
+__NUMBA_MINIMUM_VERSION__ = NUMBA_MINIMUM_VERSION  # NeMo 1.23's name, imported by its tests
 NUMBA_MINIMUM_VERSION_FP16_SUPPORTED = "0.57.0"
 NUMBA_INSTALLATION_MESSAGE = (
     "numba is not installed, or older than the version this code path needs. Install it with "

@@ -3,6 +3,8 @@
 from nemo.utils.lazy_exports import lazy_exports
 
 _EXPORTS = {
+    "EMA": "nemo.utils.callbacks.ema:EMA",
+    "EMAOptimizer": "nemo.utils.callbacks.ema:EMAOptimizer",
     "NeMoModelCheckpoint": "nemo.utils.callbacks.nemo_model_checkpoint:NeMoModelCheckpoint",
     "TimingCallback": "nemo.utils.callbacks.step_timing:TimingCallback",
 }

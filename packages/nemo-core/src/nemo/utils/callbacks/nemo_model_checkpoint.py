@@ -8,7 +8,10 @@ from typing import Any
 
 import pytorch_lightning as pl
 from nemo.utils import logging
+from nemo.utils.callbacks.ema import EMA, ema_checkpoint_path
+from nemo.utils.exp_log_dir import is_global_rank_zero
 from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.utilities.rank_zero import rank_zero_info
 
 
 class NeMoModelCheckpoint(ModelCheckpoint):
@@ -20,6 +23,9 @@ class NeMoModelCheckpoint(ModelCheckpoint):
     checkpoint (by ``monitor``), and at the end of training the module itself is left with those weights.
     At the end of training the ``-last`` checkpoint is also written if the final step has not been saved yet,
     so that a restarted job resumes from where this one stopped.
+
+    With an :class:`~nemo.utils.callbacks.ema.EMA` callback on the trainer, every checkpoint ``X.ckpt`` gets a
+    twin ``X-EMA.ckpt`` holding the averaged weights (and the EMA optimizer state), removed together with it.
 
     Args:
         always_save_nemo: write the ``.nemo`` file whenever a checkpoint is saved.
@@ -109,6 +115,50 @@ class NeMoModelCheckpoint(ModelCheckpoint):
             return True
         return super()._should_remove_checkpoint(trainer, previous, current)
 
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Lightning's restore, then (resuming with a smaller ``save_top_k``) delete the worst surplus checkpoints.
+
+        Their ``-EMA`` twins go with them.
+        """
+        super().load_state_dict(state_dict)
+        surplus = len(self.best_k_models) - self.save_top_k
+        if self.save_top_k < 0 or surplus <= 0:
+            return
+        ranked = sorted(
+            self.best_k_models, key=lambda path: float(self.best_k_models[path]), reverse=self.mode == "max"
+        )
+        for path in ranked[-surplus:]:
+            del self.best_k_models[path]
+            if is_global_rank_zero():
+                for stale in (path, ema_checkpoint_path(path, self.FILE_EXTENSION)):
+                    if self._fs.exists(stale):
+                        self._fs.rm(stale)
+                        logging.info(f"Removed checkpoint beyond save_top_k={self.save_top_k}: {stale}")
+        kept = ranked[:-surplus]
+        self.best_model_path = kept[0] if kept else ""
+        self.best_model_score = self.best_k_models[kept[0]] if kept else None
+        self.kth_best_model_path = kept[-1] if kept else ""
+        if kept:
+            self.kth_value = self.best_k_models[kept[-1]]
+
+    def _save_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
+        ema_callback = _ema_callback(trainer)
+        if ema_callback is None:
+            super()._save_checkpoint(trainer, filepath)
+            return
+        with ema_callback.save_original_optimizer_state(trainer):
+            super()._save_checkpoint(trainer, filepath)
+        ema_filepath = ema_checkpoint_path(filepath, self.FILE_EXTENSION)
+        with ema_callback.save_ema_model(trainer):
+            if self.verbose:
+                rank_zero_info(f"Saving EMA weights to separate checkpoint {ema_filepath}")
+            super()._save_checkpoint(trainer, ema_filepath)
+
+    def _remove_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
+        super()._remove_checkpoint(trainer, filepath)
+        if _ema_callback(trainer) is not None:
+            super()._remove_checkpoint(trainer, ema_checkpoint_path(filepath, self.FILE_EXTENSION))
+
     def _save_nemo(self, pl_module: pl.LightningModule) -> None:
         save_to = getattr(pl_module, "save_to", None)
         if save_to is None:
@@ -127,3 +177,9 @@ class NeMoModelCheckpoint(ModelCheckpoint):
     def _load_weights(trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint_path: str) -> None:
         checkpoint = trainer.strategy.load_checkpoint(checkpoint_path)
         pl_module.load_state_dict(checkpoint["state_dict"], strict=True)
+
+
+def _ema_callback(trainer: pl.Trainer) -> EMA | None:
+    """The trainer's EMA callback (the last one, if several), or ``None``."""
+    found = [callback for callback in trainer.callbacks if isinstance(callback, EMA)]
+    return found[-1] if found else None

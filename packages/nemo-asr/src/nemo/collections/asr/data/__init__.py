@@ -7,13 +7,18 @@ from nemo.utils.lazy_exports import lazy_exports
 
 _SUBMODULES = (
     "audio_loading",
+    "audio_to_audio",
+    "audio_to_audio_dataset",
     "audio_to_frame_label",
     "audio_to_label",
     "audio_to_label_dataset",
     "audio_to_text",
+    "audio_to_text_dali",
     "audio_to_text_dataset",
     "bucketing",
     "collate",
+    "feature_to_label",
+    "feature_to_text",
     "manifest",
     "tarred_audio",
     "tarred_dataset_builder",

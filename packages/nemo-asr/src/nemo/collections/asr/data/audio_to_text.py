@@ -9,6 +9,9 @@ Every sample is ``(audio (T,), audio_len, tokens (U,), tokens_len)`` (plus ``sam
 ``return_sample_id``), and ``collate_fn`` pads a list of them into
 ``(audio (B, T), audio_len (B,), tokens (B, U), tokens_len (B,))``.
 
+:func:`cache_datastore_manifests` fetches manifests on a data store (``ais://...``), and optionally their audio,
+into the local cache before a dataset reads them.
+
 Besides NeMo's arguments, the datasets take two keyword-only options (config keys of the same name):
 ``skip_missing_audio`` (map-style only: drop manifest lines whose audio is missing, with one warning)
 and ``resample`` (``False``: a file at another sample rate is an error instead of being resampled).
@@ -16,6 +19,8 @@ and ``resample`` (``False``: a file at another sample rate is an error instead o
 
 from __future__ import annotations
 
+import json
+import multiprocessing
 import os
 import random
 from collections.abc import Callable, Iterator, Sequence
@@ -39,10 +44,19 @@ from nemo.collections.asr.parts.preprocessing.segment import ChannelSelectorType
 from nemo.collections.common.tokenizers.tokenizer_spec import TokenizerSpec
 from nemo.core.classes import Dataset, IterableDataset
 from nemo.core.neural_types import AudioSignal, LabelsType, LengthsType, NeuralType
+from nemo.utils import logging
+from nemo.utils.data_utils import (
+    DataStoreObject,
+    datastore_object_get,
+    is_datastore_cache_shared,
+    is_datastore_path,
+)
 
 __all__ = [
     "AudioToBPEDataset",
     "AudioToCharDataset",
+    "DataStoreObject",
+    "cache_datastore_manifests",
     "TarredAudioToBPEDataset",
     "TarredAudioToCharDataset",
     "_speech_collate_fn",
@@ -431,3 +445,69 @@ class TarredAudioToBPEDataset(_TarredAudioTextDataset):
             pad_id,
             return_sample_id,
         )
+
+
+def cache_datastore_manifests(
+    manifest_filepaths: str | Sequence[str],
+    cache_audio: bool = False,
+    shared_cache: bool | None = None,
+    num_workers: int | None = None,
+    max_num_workers: int = 20,
+) -> None:
+    """Fetch the data-store manifests among ``manifest_filepaths`` (and with ``cache_audio`` their audio).
+
+    Local manifests are left alone. A store manifest's ``audio_filepath`` entries are taken relative to the
+    manifest's store folder. Under ``torch.distributed`` one process fetches (global rank 0 when the cache
+    is shared across nodes, else local rank 0 of each node) while the others wait at a barrier.
+
+    Args:
+        manifest_filepaths: paths, as a list or a comma-separated string.
+        cache_audio: also fetch every audio file the store manifests name.
+        shared_cache: whether all nodes share the cache; None asks ``is_datastore_cache_shared``.
+        num_workers: parallel fetches of audio files (None: CPU count - 1, at most ``max_num_workers``).
+        max_num_workers: cap for ``num_workers``.
+
+    Raises:
+        RuntimeError: an audio object could not be fetched.
+    """
+    paths = manifest_filepaths.split(",") if isinstance(manifest_filepaths, str) else list(manifest_filepaths)
+    store_paths = [path for path in paths if is_datastore_path(path)]
+    if not store_paths:
+        return
+    workers = min(num_workers if num_workers is not None else (os.cpu_count() or 2) - 1, max_num_workers)
+    distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+    if not distributed:
+        _cache_store_manifests(store_paths, cache_audio, workers)
+        return
+    if shared_cache is None:
+        shared_cache = is_datastore_cache_shared()
+    fetching_rank = torch.distributed.get_rank() if shared_cache else int(os.environ.get("LOCAL_RANK", 0))
+    if fetching_rank == 0:
+        _cache_store_manifests(store_paths, cache_audio, workers)
+    torch.distributed.barrier()
+
+
+def _cache_store_manifests(store_paths: list[str], cache_audio: bool, num_workers: int) -> None:
+    """Fetch each store manifest and, with ``cache_audio``, the audio objects it lists."""
+    for manifest_path in store_paths:
+        local_manifest = DataStoreObject(manifest_path).get()
+        logging.info(f"Cached manifest {manifest_path} at {local_manifest}")
+        if not cache_audio:
+            continue
+        store_folder = os.path.dirname(manifest_path)
+        with open(local_manifest, encoding="utf-8") as manifest:
+            objects = [
+                DataStoreObject(store_path=os.path.join(store_folder, json.loads(line)["audio_filepath"]))
+                for line in manifest
+                if line.strip()
+            ]
+        if num_workers > 1:
+            with multiprocessing.Pool(processes=num_workers) as pool:
+                fetched = pool.map(datastore_object_get, objects)
+        else:
+            fetched = [store_object.get() is not None for store_object in objects]
+        failed = [store_object.store_path for store_object, ok in zip(objects, fetched) if not ok]
+        if failed:
+            raise RuntimeError(
+                f"{len(failed)} audio objects of {manifest_path} could not be fetched, e.g. {failed[:3]}."
+            )

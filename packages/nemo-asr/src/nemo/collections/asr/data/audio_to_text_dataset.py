@@ -59,7 +59,7 @@ from nemo.collections.asr.data.bucketing import (
 )
 from nemo.collections.common.tokenizers.tokenizer_spec import TokenizerSpec
 from nemo.utils import logging
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from torch.utils.data import ChainDataset, DataLoader
 
 __all__ = [
@@ -70,7 +70,40 @@ __all__ = [
     "get_bpe_dataset",
     "get_char_dataset",
     "get_tarred_dataset",
+    "inject_dataloader_value_from_model_config",
 ]
+
+
+def inject_dataloader_value_from_model_config(
+    model_cfg: Mapping[str, Any], dataloader_cfg: DictConfig, key: str
+) -> None:
+    """Copy ``model_cfg[key]`` (e.g. ``labels``) into ``dataloader_cfg`` unless the loader sets another value.
+
+    A missing or null ``dataloader_cfg[key]`` (or an equal one) takes the model's value; a different, explicit
+    one is kept with a warning. Without ``key`` in ``model_cfg`` nothing changes (an info message says so).
+    ``dataloader_cfg`` is changed in place when it is a ``DictConfig``.
+
+    Args:
+        model_cfg: the model config.
+        dataloader_cfg: one data loader's config (``train_ds`` ...).
+        key: the shared key.
+    """
+    if key not in model_cfg:
+        logging.info(
+            f"Model level config does not contain `{key}`, please explicitly provide `{key}` to the dataloaders."
+        )
+        return
+    if not isinstance(dataloader_cfg, DictConfig):
+        dataloader_cfg = DictConfig(dataloader_cfg)
+    explicit = dataloader_cfg.get(key) if key in dataloader_cfg else None
+    if explicit is not None and explicit != model_cfg[key]:
+        logging.warning(
+            f"`{key}` is explicitly provided to the data loader, and is different from the `{key}` provided at the "
+            f"model level config.\nIf this is incorrect, please set the dataloader's `{key}` to None."
+        )
+        return
+    with open_dict(dataloader_cfg):
+        dataloader_cfg[key] = model_cfg[key]
 
 
 def _as_dict(config: Mapping[str, Any] | DictConfig) -> dict[str, Any]:

@@ -6,6 +6,7 @@ _EXPORTS = {
     "AngularSoftmaxLoss": "nemo.collections.asr.losses.angularloss",
     "CTCLoss": "nemo.collections.asr.losses.ctc",
     "RNNTLoss": "nemo.collections.asr.losses.rnnt",
+    "SDRLoss": "nemo.collections.asr.losses.audio_losses",
 }
 
 __all__ = sorted(_EXPORTS)

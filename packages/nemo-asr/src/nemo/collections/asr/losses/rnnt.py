@@ -31,7 +31,9 @@ class RNNTLoss(Loss):
             divided by its target length, then averaged), ``sum``, ``mean_volume`` (sum of losses
             / sum of target lengths), or None / ``none`` (``(B,)``).
         loss_name: ``default``, ``warprnnt_numba``, ``warprnnt`` or ``pytorch``.
-        loss_kwargs: ``clamp`` (gradient clamp, -1 for none) and ``fastemit_lambda`` (only 0).
+        loss_kwargs: ``clamp`` (gradient clamp, -1 for none) and ``fastemit_lambda`` (FastEmit, Yu et al.
+            2021: the gradient of every label emission is scaled by ``1 + fastemit_lambda`` and the reported
+            loss is ``(1 + fastemit_lambda)`` times the negative log-likelihood, as NeMo's numba loss does).
     """
 
     @property
@@ -75,11 +77,11 @@ class RNNTLoss(Loss):
                 f"Remove them from `loss.{loss_name}_kwargs` in the model config."
             )
         fastemit_lambda = float(kwargs.get("fastemit_lambda", 0.0))
-        if fastemit_lambda != 0.0:
+        if fastemit_lambda < 0.0:
             raise ValueError(
-                f"FastEmit regularisation (fastemit_lambda={fastemit_lambda}) is not supported; "
-                "set `fastemit_lambda: 0.0` in the loss kwargs."
+                f"fastemit_lambda={fastemit_lambda} must be >= 0 (0 turns FastEmit off); fix it in the loss kwargs."
             )
+        self._fastemit_lambda = fastemit_lambda
         self._blank = num_classes
         self.reduction = reduction
         self._clamp = float(kwargs.get("clamp", -1.0))
@@ -117,14 +119,39 @@ class RNNTLoss(Loss):
         """
         max_logit_len = int(input_lengths.max())
         max_targets_len = int(target_lengths.max())
-        log_probs = log_probs.narrow(1, 0, max_logit_len).narrow(2, 0, max_targets_len + 1)
+        log_probs = log_probs.narrow(1, 0, max_logit_len).narrow(2, 0, max_targets_len + 1).float()
+        fastemit = self._fastemit_lambda > 0.0
+        if fastemit:
+            # Normalise here so the lattice gradient reaches the log-probabilities, where emissions are scaled.
+            log_probs = _ScaleEmissionGrad.apply(
+                log_probs.log_softmax(dim=-1), self._blank, 1.0 + self._fastemit_lambda
+            )
         loss = torchaudio.functional.rnnt_loss(
-            logits=log_probs.float().contiguous(),
+            logits=log_probs.contiguous(),
             targets=targets.narrow(1, 0, max_targets_len).to(torch.int32).contiguous(),
             logit_lengths=input_lengths.to(torch.int32),
             target_lengths=target_lengths.to(torch.int32),
             blank=self._blank,
             clamp=self._clamp,
             reduction="none",
+            fused_log_softmax=not fastemit,
         )
+        if fastemit:
+            # Reported value (1 + lambda) * NLL; its gradient stays the (emission-scaled) NLL gradient.
+            loss = loss + self._fastemit_lambda * loss.detach()
         return self.reduce(loss, target_lengths.long())
+
+
+class _ScaleEmissionGrad(torch.autograd.Function):
+    """Identity on log-probabilities ``(B, T, U+1, V+1)``; the backward scales every non-blank column by ``scale``."""
+
+    @staticmethod
+    def forward(ctx: Any, log_probs: torch.Tensor, blank: int, scale: float) -> torch.Tensor:
+        ctx.blank, ctx.scale = blank, scale
+        return log_probs.view_as(log_probs)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        scaled = grad * ctx.scale
+        scaled[..., ctx.blank] = grad[..., ctx.blank]
+        return scaled, None, None

@@ -3,8 +3,10 @@
 from nemo.utils.lazy_exports import lazy_exports
 
 _EXPORTS = {
+    "AudioMetricWrapper": "nemo.collections.asr.metrics.audio",
     "WER": "nemo.collections.asr.metrics.wer",
     "word_error_rate": "nemo.collections.asr.metrics.wer",
+    "word_error_rate_detail": "nemo.collections.asr.metrics.wer",
     "word_error_rate_per_utt": "nemo.collections.asr.metrics.wer",
     "wer": "nemo.collections.asr.metrics.wer",
 }

@@ -17,7 +17,13 @@ from nemo.utils import logging
 from rapidfuzz.distance import Levenshtein
 from torchmetrics import Metric
 
-__all__ = ["WER", "move_dimension_to_the_front", "word_error_rate", "word_error_rate_per_utt"]
+__all__ = [
+    "WER",
+    "move_dimension_to_the_front",
+    "word_error_rate",
+    "word_error_rate_detail",
+    "word_error_rate_per_utt",
+]
 
 
 def _edit_distances(
@@ -75,6 +81,47 @@ def word_error_rate_per_utt(
     per_utterance = [d / n if n else float("inf") for d, n in zip(distances, lengths)]
     words = sum(lengths)
     return per_utterance, (sum(distances) / words if words else float("inf"))
+
+
+def word_error_rate_detail(
+    hypotheses: Sequence[str], references: Sequence[str], use_cer: bool = False
+) -> tuple[float, int, float, float, float]:
+    """Corpus-level WER (or CER) split into insertion, deletion and substitution rates.
+
+    Each pair is aligned with one minimum-cost edit script (``rapidfuzz``'s ``Levenshtein.editops``,
+    the alignment jiwer reports); every rate is that kind of edit over the total reference words
+    (characters). Characters are counted as :func:`word_error_rate` counts them, spaces included.
+
+    Args:
+        hypotheses: predicted transcripts.
+        references: reference transcripts, same length as ``hypotheses``.
+        use_cer: count characters instead of whitespace-separated words.
+
+    Returns:
+        ``(wer, words, insertion_rate, deletion_rate, substitution_rate)`` with ``words`` the number of
+        reference words (characters); every rate is ``inf`` when ``words`` is 0.
+
+    Example:
+        >>> word_error_rate_detail(["G P U"], ["GPU"])
+        (3.0, 1, 2.0, 0.0, 1.0)
+    """
+    if len(hypotheses) != len(references):
+        raise ValueError(
+            f"word_error_rate_detail needs as many hypotheses as references, got {len(hypotheses)} hypotheses "
+            f"and {len(references)} references."
+        )
+    edits = {"insert": 0, "delete": 0, "replace": 0}
+    words = 0
+    for hypothesis, reference in zip(hypotheses, references):
+        hypothesis_units = list(hypothesis) if use_cer else hypothesis.split()
+        reference_units = list(reference) if use_cer else reference.split()
+        words += len(reference_units)
+        for operation in Levenshtein.editops(reference_units, hypothesis_units):
+            edits[operation.tag] += 1
+    if words == 0:
+        return float("inf"), 0, float("inf"), float("inf"), float("inf")
+    errors = edits["insert"] + edits["delete"] + edits["replace"]
+    return errors / words, words, edits["insert"] / words, edits["delete"] / words, edits["replace"] / words
 
 
 class WER(Metric):

@@ -30,12 +30,12 @@ from nemo.collections.asr.parts.preprocessing.waveform_featurizer import Wavefor
 from nemo.collections.common.losses import CrossEntropyLoss
 from nemo.collections.common.metrics import TopKClassificationAccuracy
 from nemo.core.classes.typecheck import typecheck
-from nemo.core.neural_types import LogitsType, NeuralType
+from nemo.core.neural_types import LogitsType, NeuralType, RegressionValuesType
 from nemo.utils import logging, model_utils
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from torch.utils.data import DataLoader
 
-__all__ = ["EncDecClassificationModel"]
+__all__ = ["EncDecClassificationModel", "EncDecRegressionModel"]
 
 AudioInput = str | os.PathLike | np.ndarray | torch.Tensor
 
@@ -449,3 +449,113 @@ class EncDecClassificationModel(_EncDecBaseModel):
                 if self._cfg.get(split) is not None:
                     self._cfg[split].labels = new_labels
         logging.info(f"Changed decoder output to {self.decoder.num_classes} labels.")
+
+
+class EncDecRegressionModel(_EncDecBaseModel):
+    """Utterance regressor: audio -> encoder -> one float per utterance, trained with mean squared error.
+
+    NeMo 1.23's model of the same name: the config must set ``is_regression_task: true`` (datasets then read
+    float labels), the decoder gets ``num_classes: 1``; logged names are ``train_loss``, ``train_mse``,
+    ``train_mae``, ``learning_rate``; ``val_loss``/``val_mse``/``val_mae``; ``test_loss``/``test_mse``/``test_mae``.
+
+    Example:
+        >>> model = EncDecRegressionModel(cfg)  # cfg.is_regression_task == True
+        >>> model.transcribe(["a.wav", "b.wav"])
+        [0.73, 0.12]
+    """
+
+    def __init__(self, cfg: DictConfig | dict, trainer=None) -> None:
+        if cfg is None or not cfg.get("is_regression_task", False):
+            raise ValueError(
+                "EncDecRegressionModel needs is_regression_task: true in the model config (got "
+                f"{None if cfg is None else cfg.get('is_regression_task')!r}). Set model.is_regression_task: true."
+            )
+        super().__init__(cfg=cfg, trainer=trainer)
+
+    @classmethod
+    def list_available_models(cls) -> list:
+        """No pretrained regression models are published."""
+        return []
+
+    def _setup_loss(self) -> torch.nn.Module:
+        return torch.nn.MSELoss()
+
+    def _setup_metrics(self) -> None:
+        """Nothing to set up: errors are summed per step and divided at epoch end."""
+
+    def _update_decoder_config(self, labels: Sequence[Any] | None, cfg: DictConfig) -> None:
+        """One output (``num_classes: 1``; ``params.num_classes`` in legacy configs), whatever the labels."""
+        with open_dict(cfg):
+            (cfg.params if "params" in cfg else cfg).num_classes = 1
+
+    @property
+    def output_types(self) -> dict[str, NeuralType]:
+        """``preds`` (B,) predicted values."""
+        return {"preds": NeuralType(("B",), RegressionValuesType())}
+
+    @typecheck()
+    def forward(
+        self, input_signal: torch.Tensor | None = None, input_signal_length: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """(B,) predictions for waveforms (B, T) with lengths (B,)."""
+        outputs = super().forward(input_signal=input_signal, input_signal_length=input_signal_length)
+        return outputs.reshape(-1)
+
+    # ----------------------------------------------------------------------------------------- training
+    def _predict_batch(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B,) predictions and (B,) float targets of a batch ``(audio, audio_len, targets, targets_len)``."""
+        audio_signal, audio_signal_len, targets, _ = batch
+        preds = self.forward(input_signal=audio_signal, input_signal_length=audio_signal_len)
+        return preds, targets.to(preds.dtype)
+
+    def training_step(self, batch, batch_idx):
+        preds, targets = self._predict_batch(batch)
+        loss_value = self.loss(preds, targets)
+        self.log_dict(
+            {
+                "train_loss": loss_value,
+                "train_mse": torch.nn.functional.mse_loss(preds.detach(), targets),
+                "train_mae": torch.nn.functional.l1_loss(preds.detach(), targets),
+                "learning_rate": self._optimizer.param_groups[0]["lr"] if self._optimizer else 0.0,
+            }
+        )
+        return {"loss": loss_value}
+
+    def _eval_step(self, batch, prefix: str) -> dict[str, torch.Tensor]:
+        """``{prefix}_loss``, ``{prefix}_mse``, ``{prefix}_mae`` of the batch, plus the error sums and count."""
+        preds, targets = self._predict_batch(batch)
+        errors = (preds - targets).detach()
+        return {
+            f"{prefix}_loss": self.loss(preds, targets),
+            f"{prefix}_mse": errors.square().mean(),
+            f"{prefix}_mae": errors.abs().mean(),
+            f"{prefix}_squared_error_sum": errors.square().sum(),
+            f"{prefix}_abs_error_sum": errors.abs().sum(),
+            f"{prefix}_count": torch.tensor(errors.numel(), device=errors.device),
+        }
+
+    def _epoch_end(self, outputs: list[dict], prefix: str) -> dict:
+        """Mean step loss; MSE and MAE over every utterance of the epoch."""
+        count = torch.stack([x[f"{prefix}_count"] for x in outputs]).sum().clamp(min=1)
+        log = {
+            f"{prefix}_loss": torch.stack([x[f"{prefix}_loss"] for x in outputs]).mean(),
+            f"{prefix}_mse": torch.stack([x[f"{prefix}_squared_error_sum"] for x in outputs]).sum() / count,
+            f"{prefix}_mae": torch.stack([x[f"{prefix}_abs_error_sum"] for x in outputs]).sum() / count,
+        }
+        return {**log, "log": log}
+
+    def multi_validation_epoch_end(self, outputs: list[dict], dataloader_idx: int = 0) -> dict:
+        return self._epoch_end(outputs, "val")
+
+    def multi_test_epoch_end(self, outputs: list[dict], dataloader_idx: int = 0) -> dict:
+        return self._epoch_end(outputs, "test")
+
+    # ---------------------------------------------------------------------------------------- inference
+    def transcribe(self, paths2audio_files: Sequence[AudioInput], batch_size: int = 4) -> list[float]:
+        """Predicted value of each audio file (or 1-D waveform at the model's rate), in input order."""
+        if paths2audio_files is None or len(paths2audio_files) == 0:
+            return []
+        results: list[float] = []
+        for preds in self._transcribe_logits(list(paths2audio_files), batch_size):
+            results.extend(float(value) for value in preds.float().cpu())
+        return results

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import torch
 from nemo.collections.asr.losses.ctc import CTCLoss
 from nemo.collections.asr.models.asr_model import ASRModel
+from nemo.collections.asr.parts.mixins.asr_adapter_mixins import ASRAdapterModelMixin
+from nemo.collections.asr.parts.mixins.interctc_mixin import InterCTCMixin
 from nemo.collections.asr.parts.mixins.transcription import AudioInput, run_transcription
 from nemo.collections.asr.parts.submodules.ctc_decoding import CTCDecoding
 from nemo.core.classes.typecheck import typecheck
@@ -27,8 +29,12 @@ DECODING_FILE_KEYS = ("decoding.beam.kenlm_path", "decoding.beam.flashlight_cfg.
 __all__ = ["EncDecCTCModel"]
 
 
-class EncDecCTCModel(ASRModel):
-    """Encoder-decoder CTC model over characters (``cfg.labels``)."""
+class EncDecCTCModel(ASRModel, ASRAdapterModelMixin, InterCTCMixin):
+    """Encoder-decoder CTC model over characters (``cfg.labels``).
+
+    With an ``interctc`` config section (``loss_weights``, ``apply_at_layers``) the loss also includes CTC
+    losses of intermediate encoder layers through the same decoder (see :class:`InterCTCMixin`).
+    """
 
     def __init__(self, cfg: DictConfig, trainer=None) -> None:
         super().__init__(cfg=cfg, trainer=trainer)
@@ -54,6 +60,7 @@ class EncDecCTCModel(ASRModel):
         spec_augment = self._cfg.get("spec_augment")
         self.spec_augmentation = self.from_config_dict(spec_augment) if spec_augment else None
         self._setup_decoding(self._cfg.get("decoding"))
+        self.setup_interctc(decoder_name="decoder", loss_name="loss", wer_name="wer")
 
     # ----------------------------------------------------------------------------------------- decoding
     def _setup_decoding(self, decoding_cfg: DictConfig | None) -> None:
@@ -169,17 +176,87 @@ class EncDecCTCModel(ASRModel):
         return log_probs, encoded_len, greedy_predictions
 
     # ----------------------------------------------------------------------------------------- training
+    def _ctc_pass(
+        self, batch, compute_wer: bool, log_prefix: str, evaluating: bool
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], tuple[torch.Tensor, ...] | None]:
+        """Loss (with InterCTC terms when configured), InterCTC metrics and ``(wer, errors, words)`` of a batch.
+
+        Args:
+            batch: ``(audio (B, T), audio_len (B,), transcripts (B, U), transcripts_len (B,), ...)``.
+            compute_wer: also decode and score the final layer (and the InterCTC layers).
+            log_prefix: prefix of the InterCTC metric names (``""``, ``"val_"``, ``"test_"``).
+            evaluating: add the InterCTC WER numerators/denominators for epoch-level aggregation.
+        """
+        signal, signal_len, transcript, transcript_len = batch[:4]
+        with self.interctc_capture():
+            log_probs, encoded_len, _ = self.forward(input_signal=signal, input_signal_length=signal_len)
+            loss = self.loss(
+                log_probs=log_probs,
+                targets=transcript,
+                input_lengths=encoded_len,
+                target_lengths=transcript_len,
+            )
+            loss, metrics = self.add_interctc_losses(
+                loss,
+                transcript,
+                transcript_len,
+                compute_wer=compute_wer,
+                log_wer_num_denom=evaluating,
+                log_prefix=log_prefix,
+            )
+        wer_parts = (
+            self._batch_wer(log_probs, encoded_len, transcript, transcript_len) if compute_wer else None
+        )
+        return loss, metrics, wer_parts
+
     def _loss_and_wer(
         self, batch, compute_wer: bool
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
-        signal, signal_len, transcript, transcript_len = batch[:4]
-        log_probs, encoded_len, _ = self.forward(input_signal=signal, input_signal_length=signal_len)
-        loss = self.loss(
-            log_probs=log_probs, targets=transcript, input_lengths=encoded_len, target_lengths=transcript_len
+        loss, _, wer_parts = self._ctc_pass(batch, compute_wer, log_prefix="", evaluating=False)
+        return (loss, *(wer_parts or (None, None, None)))
+
+    def training_step(self, batch, batch_nb):
+        """``train_loss``, ``learning_rate``, ``global_step``, ``training_batch_wer`` (every
+        ``log_every_n_steps``) and, with InterCTC, ``final_loss``, ``inter_ctc_loss_l{i}``, ``inter_wer_l{i}``."""
+        log_every_n_steps = max(self._trainer.log_every_n_steps if self._trainer else 1, 1)
+        compute_wer = (batch_nb + 1) % log_every_n_steps == 0
+        loss, metrics, wer_parts = self._ctc_pass(batch, compute_wer, log_prefix="", evaluating=False)
+        self.log_dict(
+            {
+                **metrics,
+                "train_loss": loss,
+                "learning_rate": self._optimizer.param_groups[0]["lr"] if self._optimizer else 0.0,
+                "global_step": float(self.trainer.global_step),
+            },
+            on_step=True,
         )
-        if not compute_wer:
-            return loss, None, None, None
-        return (loss, *self._batch_wer(log_probs, encoded_len, transcript, transcript_len))
+        if wer_parts is not None:
+            self.log("training_batch_wer", wer_parts[0], prog_bar=True, on_step=True)
+        return {"loss": loss}
+
+    def _eval_step(self, batch, prefix: str) -> dict[str, torch.Tensor]:
+        """``{prefix}_loss``, ``{prefix}_wer_num``, ``{prefix}_wer_denom``, ``{prefix}_wer`` and the InterCTC
+        step metrics of one batch."""
+        loss, metrics, (wer, wer_num, wer_denom) = self._ctc_pass(
+            batch, compute_wer=True, log_prefix=f"{prefix}_", evaluating=True
+        )
+        return {
+            **metrics,
+            f"{prefix}_loss": loss,
+            f"{prefix}_wer_num": wer_num,
+            f"{prefix}_wer_denom": wer_denom,
+            f"{prefix}_wer": wer,
+        }
+
+    def multi_validation_epoch_end(self, outputs: list[dict], dataloader_idx: int = 0) -> dict:
+        metrics = super().multi_validation_epoch_end(outputs, dataloader_idx)
+        self.finalize_interctc_metrics(metrics, outputs, prefix="val_")
+        return metrics
+
+    def multi_test_epoch_end(self, outputs: list[dict], dataloader_idx: int = 0) -> dict:
+        metrics = super().multi_test_epoch_end(outputs, dataloader_idx)
+        self.finalize_interctc_metrics(metrics, outputs, prefix="test_")
+        return metrics
 
     # ------------------------------------------------------------------------------------------ inference
     def transcribe(

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import torch
 from nemo.collections.asr.losses.rnnt import RNNTLoss
 from nemo.collections.asr.models.asr_model import ASRModel
+from nemo.collections.asr.parts.mixins.asr_adapter_mixins import ASRAdapterModelMixin
 from nemo.collections.asr.parts.mixins.transcription import AudioInput, run_transcription
 from nemo.collections.asr.parts.submodules.rnnt_decoding import RNNTDecoding
 from nemo.core.classes.typecheck import typecheck
@@ -22,7 +23,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 __all__ = ["EncDecRNNTModel"]
 
 
-class EncDecRNNTModel(ASRModel):
+class EncDecRNNTModel(ASRModel, ASRAdapterModelMixin):
     """Encoder + RNN-T decoder/joint model over characters (``cfg.labels``)."""
 
     def __init__(self, cfg: DictConfig, trainer=None) -> None:
@@ -146,7 +147,26 @@ class EncDecRNNTModel(ASRModel):
         """
         signal, signal_len, transcript, transcript_len = batch[:4]
         encoded, encoded_len = self.forward(input_signal=signal, input_signal_length=signal_len)
-        decoder_outputs, target_length, _ = self.decoder(targets=transcript, target_length=transcript_len)
+        return self._transducer_loss_and_wer(encoded, encoded_len, transcript, transcript_len, compute_wer)
+
+    def _transducer_loss_and_wer(
+        self,
+        encoded: torch.Tensor,
+        encoded_len: torch.Tensor,
+        transcript: torch.Tensor,
+        transcript_len: torch.Tensor,
+        compute_wer: bool,
+        compute_loss: bool = True,
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+        """Transducer loss and WER of encoder outputs ``encoded`` (B, D, T) against ``transcript`` (B, U).
+
+        Returns:
+            (loss, wer, wer_num, wer_denom); loss is None without ``compute_loss``, the WER terms None without
+            ``compute_wer``.
+        """
+        decoder_outputs = None
+        if compute_loss:
+            decoder_outputs, _, _ = self.decoder(targets=transcript, target_length=transcript_len)
         if self.joint.fuse_loss_wer:
             return self.joint(
                 encoder_outputs=encoded,
@@ -156,10 +176,12 @@ class EncDecRNNTModel(ASRModel):
                 transcript_lengths=transcript_len,
                 compute_wer=compute_wer,
             )
-        joint = self.joint(encoder_outputs=encoded, decoder_outputs=decoder_outputs)
-        loss = self.loss(
-            log_probs=joint, targets=transcript, input_lengths=encoded_len, target_lengths=target_length
-        )
+        loss = None
+        if compute_loss:
+            joint = self.joint(encoder_outputs=encoded, decoder_outputs=decoder_outputs)
+            loss = self.loss(
+                log_probs=joint, targets=transcript, input_lengths=encoded_len, target_lengths=transcript_len
+            )
         if not compute_wer:
             return loss, None, None, None
         return (loss, *self._batch_wer(encoded, encoded_len, transcript, transcript_len))

@@ -19,6 +19,7 @@ import math
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -41,8 +42,11 @@ __all__ = [
     "AudioPreprocessor",
     "AudioToMFCCPreprocessor",
     "AudioToMelSpectrogramPreprocessor",
+    "AudioToSpectrogram",
     "CropOrPadSpectrogramAugmentation",
+    "MaskedPatchAugmentation",
     "SpectrogramAugmentation",
+    "SpectrogramToAudio",
 ]
 
 
@@ -508,3 +512,334 @@ class CropOrPadSpectrogramAugmentation(NeuralModule):
             missing = self.audio_length - frames
             output = torch.nn.functional.pad(input_signal, [missing // 2, missing - missing // 2])
         return output, torch.full_like(length, self.audio_length)
+
+
+def _padded_steps_mask(like: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """True at the padded steps of the last axis of ``like`` (B, ..., T); ``lengths`` (B,) counts valid steps."""
+    steps = torch.arange(like.size(-1), device=like.device)
+    padded = steps >= lengths.to(like.device).view(-1, 1)  # (B, T)
+    return padded.view(padded.size(0), *([1] * (like.dim() - 2)), padded.size(1))
+
+
+def _check_even_fft_length(owner: str, fft_length: int) -> None:
+    if fft_length % 2:
+        raise ValueError(
+            f"{owner} needs an even fft_length, got {fft_length}. Set fft_length to an even number."
+        )
+
+
+class AudioToSpectrogram(NeuralModule):
+    """Multi-channel waveforms (B, C, T) -> complex STFT spectrograms (B, C, F, N).
+
+    The STFT (``torchaudio.transforms.Spectrogram``, state-dict key ``stft.window``) uses a periodic Hann
+    window of ``fft_length`` samples, frames centred on multiples of ``hop_length`` with zero padding at both
+    ends, and no normalization: ``F = fft_length // 2 + 1`` subbands and ``N = T // hop_length + 1`` frames.
+    Computed in float32 (autocast off).
+
+    Args:
+        fft_length: FFT and window length in samples (even).
+        hop_length: hop between frames in samples.
+        power: ``None`` for the complex spectrogram, else the exponent of a magnitude spectrogram.
+
+    Example:
+        >>> spec, spec_len = AudioToSpectrogram(fft_length=512, hop_length=128)(input=torch.randn(2, 3, 16000))
+        >>> spec.shape, spec_len.tolist()
+        (torch.Size([2, 3, 257, 126]), [126, 126])
+    """
+
+    def __init__(self, fft_length: int, hop_length: int, power: float | None = None) -> None:
+        super().__init__()
+        _check_even_fft_length(type(self).__name__, fft_length)
+        self.stft = torchaudio.transforms.Spectrogram(
+            n_fft=fft_length, hop_length=hop_length, power=power, pad_mode="constant"
+        )
+        self.F = fft_length // 2 + 1
+
+    @property
+    def num_subbands(self) -> int:
+        """F, the number of subbands."""
+        return self.F
+
+    @property
+    def input_types(self) -> dict[str, NeuralType]:
+        """``input`` (B, C, T) and optional ``input_length`` (B,) in samples."""
+        return {
+            "input": NeuralType(("B", "C", "T"), AudioSignal()),
+            "input_length": NeuralType(("B",), LengthsType(), optional=True),
+        }
+
+    @property
+    def output_types(self) -> dict[str, NeuralType]:
+        """``output`` (B, C, F, N) and ``output_length`` (B,) in frames."""
+        return {
+            "output": NeuralType(("B", "C", "D", "T"), SpectrogramType()),
+            "output_length": NeuralType(("B",), LengthsType()),
+        }
+
+    @typecheck()
+    def forward(
+        self, input: torch.Tensor, input_length: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """STFT of every channel.
+
+        Args:
+            input: (B, C, T) waveforms (any leading layout that flattens to B x C channels).
+            input_length: (B,) valid samples; frames past :meth:`get_output_length` are zeroed.
+
+        Returns:
+            ``(output, output_length)``: (B, C, F, N) spectrogram and (B,) valid frames.
+        """
+        batch, samples = input.size(0), input.size(-1)
+        with torch.autocast(device_type=input.device.type, enabled=False):
+            output = self.stft(input.reshape(batch, -1, samples).float())
+        if input_length is None:
+            return output, torch.full((batch,), output.size(-1), dtype=torch.long, device=output.device)
+        output_length = self.get_output_length(input_length)
+        return output.masked_fill(_padded_steps_mask(output, output_length), 0.0), output_length
+
+    def get_output_length(self, input_length: torch.Tensor) -> torch.Tensor:
+        """Valid frames (B,) of inputs with ``input_length`` (B,) valid samples: ``T // hop_length + 1``."""
+        return torch.div(input_length, self.stft.hop_length, rounding_mode="floor").long() + 1
+
+
+class SpectrogramToAudio(NeuralModule):
+    """Complex STFT spectrograms (B, C, F, N) -> multi-channel waveforms (B, C, T), inverting :class:`AudioToSpectrogram`.
+
+    ``torchaudio.transforms.InverseSpectrogram`` (state-dict key ``istft.window``), the same window and
+    framing as :class:`AudioToSpectrogram`: ``T = (N - 1) * hop_length`` samples. Computed in complex64.
+
+    Args:
+        fft_length: FFT and window length in samples (even); ``F = fft_length // 2 + 1``.
+        hop_length: hop between frames in samples.
+    """
+
+    def __init__(self, fft_length: int, hop_length: int) -> None:
+        super().__init__()
+        _check_even_fft_length(type(self).__name__, fft_length)
+        self.istft = torchaudio.transforms.InverseSpectrogram(
+            n_fft=fft_length, hop_length=hop_length, pad_mode="constant"
+        )
+        self.F = fft_length // 2 + 1
+
+    @property
+    def num_subbands(self) -> int:
+        """F, the number of subbands."""
+        return self.F
+
+    @property
+    def input_types(self) -> dict[str, NeuralType]:
+        """``input`` (B, C, F, N) and optional ``input_length`` (B,) in frames."""
+        return {
+            "input": NeuralType(("B", "C", "D", "T"), SpectrogramType()),
+            "input_length": NeuralType(("B",), LengthsType(), optional=True),
+        }
+
+    @property
+    def output_types(self) -> dict[str, NeuralType]:
+        """``output`` (B, C, T) and ``output_length`` (B,) in samples."""
+        return {
+            "output": NeuralType(("B", "C", "T"), AudioSignal()),
+            "output_length": NeuralType(("B",), LengthsType()),
+        }
+
+    @typecheck()
+    def forward(
+        self, input: torch.Tensor, input_length: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inverse STFT of every channel.
+
+        Args:
+            input: (B, C, F, N) complex spectrogram.
+            input_length: (B,) valid frames; samples past :meth:`get_output_length` are zeroed.
+
+        Returns:
+            ``(output, output_length)``: (B, C, T) waveforms and (B,) valid samples.
+        """
+        batch, subbands, frames = input.size(0), input.size(-2), input.size(-1)
+        if subbands != self.F:
+            raise ValueError(
+                f"{type(self).__name__} expects {self.F} subbands (fft_length // 2 + 1), got an input with "
+                f"{subbands}. Use the fft_length of the analysis transform."
+            )
+        with torch.autocast(device_type=input.device.type, enabled=False):
+            output = self.istft(input.reshape(batch, -1, subbands, frames).to(torch.complex64))
+        if input_length is None:
+            return output, torch.full((batch,), output.size(-1), dtype=torch.long, device=output.device)
+        output_length = self.get_output_length(input_length)
+        return output.masked_fill(_padded_steps_mask(output, output_length), 0.0), output_length
+
+    def get_output_length(self, input_length: torch.Tensor) -> torch.Tensor:
+        """Valid samples (B,) of spectrograms with ``input_length`` (B,) valid frames: ``(N - 1) * hop_length``."""
+        return ((input_length - 1) * self.istft.hop_length).long()
+
+
+class MaskedPatchAugmentation(NeuralModule):
+    """Zero whole time patches of ``patch_size`` frames, the same number in every item; the identity in eval mode.
+
+    Item ``i`` has ``length[i] // patch_size`` whole patches; ``mask_patches`` distinct ones are drawn uniformly
+    (torch's RNG, so ``torch.manual_seed`` reproduces them). The count is capped so that the shortest item can
+    supply it. Optional SpecAugment frequency masks follow.
+
+    Args:
+        patch_size: frames per patch.
+        mask_patches: patches to zero per item when >= 1 (truncated to an int); when in [0, 1) the fraction of
+            the shortest item's frames to cover, rounded up to whole patches.
+        freq_masks: SpecAugment frequency masks per item (0: none).
+        freq_width: maximum frequency mask width in bins.
+    """
+
+    input_types = SpectrogramAugmentation.input_types
+    output_types = SpectrogramAugmentation.output_types
+
+    def __init__(
+        self, patch_size: int = 48, mask_patches: float = 10.0, freq_masks: int = 0, freq_width: int = 0
+    ) -> None:
+        super().__init__()
+        if patch_size < 1:
+            raise ValueError(
+                f"MaskedPatchAugmentation got patch_size={patch_size}; it must be at least 1 frame."
+            )
+        if mask_patches < 0:
+            raise ValueError(
+                f"MaskedPatchAugmentation got mask_patches={mask_patches}; it cannot be negative (a count >= 1 or "
+                "a fraction in [0, 1))."
+            )
+        self.patch_size = patch_size
+        self.mask_patches = int(mask_patches) if mask_patches >= 1 else None
+        self._mask_fraction = None if mask_patches >= 1 else float(mask_patches)
+        self.spec_augment = (
+            SpecAugment(freq_masks=freq_masks, time_masks=0, freq_width=freq_width, time_width=0)
+            if freq_masks > 0
+            else None
+        )
+
+    def _patches_per_item(self, shortest: int) -> int:
+        """How many patches to zero in each item, given the shortest item's length in frames."""
+        if self.mask_patches is None:
+            covered = int(shortest * self._mask_fraction)
+            count = math.ceil(covered / self.patch_size)
+        else:
+            count = self.mask_patches
+        return min(count, shortest // self.patch_size)
+
+    @typecheck()
+    def forward(self, input_spec: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
+        """Zero the drawn patches of ``input_spec`` (B, D, T) with valid frames ``length`` (B,); a new tensor."""
+        if not self.training:
+            return input_spec
+        batch, _, num_time = input_spec.shape
+        lengths = length.to(device=input_spec.device, dtype=torch.long)
+        count = self._patches_per_item(int(lengths.min())) if batch else 0
+        augmented_spec = input_spec
+        if count > 0:
+            whole_patches = lengths // self.patch_size
+            patch_index = torch.arange(int(whole_patches.max()), device=input_spec.device)
+            # Random scores; patches past an item's whole patches score 2 and are never among the lowest `count`.
+            scores = torch.rand(batch, patch_index.numel(), device=input_spec.device)
+            scores = scores.masked_fill(patch_index >= whole_patches.unsqueeze(1), 2.0)
+            chosen = scores.argsort(dim=1)[:, :count]
+            frame_patch = torch.arange(num_time, device=input_spec.device) // self.patch_size
+            frame_mask = (frame_patch.view(1, -1, 1) == chosen.unsqueeze(1)).any(dim=2)
+            augmented_spec = input_spec.masked_fill(frame_mask.unsqueeze(1), 0.0)
+        if self.spec_augment is not None:
+            augmented_spec = self.spec_augment(input_spec=augmented_spec, length=length)
+        return augmented_spec
+
+
+# ------------------------------------------------------------------------------------ structured configs
+# NeMo 1.23's config dataclasses of the modules above (``OmegaConf.structured(...)`` gives the model config
+# section). Field names follow each class's arguments; defaults are NeMo's config defaults.
+
+
+@dataclass
+class AudioToMelSpectrogramPreprocessorConfig:
+    """``preprocessor`` section for :class:`AudioToMelSpectrogramPreprocessor` (argument docs there).
+
+    NeMo's ``use_torchaudio`` is absent: this preprocessor has a single (torch.stft) implementation.
+    """
+
+    _target_: str = "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor"
+    sample_rate: int = 16000
+    window_size: float = 0.02
+    window_stride: float = 0.01
+    n_window_size: int | None = None
+    n_window_stride: int | None = None
+    window: str = "hann"
+    normalize: str = "per_feature"
+    n_fft: int | None = None
+    preemph: float = 0.97
+    features: int = 64
+    lowfreq: int = 0
+    highfreq: int | None = None
+    log: bool = True
+    log_zero_guard_type: str = "add"
+    log_zero_guard_value: float = 2**-24
+    dither: float = 1e-5
+    pad_to: int = 16
+    frame_splicing: int = 1
+    exact_pad: bool = False
+    pad_value: int = 0
+    mag_power: float = 2.0
+    rng: str | None = None
+    nb_augmentation_prob: float = 0.0
+    nb_max_freq: int = 4000
+    mel_norm: str = "slaney"
+    stft_exact_pad: bool = False
+    stft_conv: bool = False
+
+
+@dataclass
+class AudioToMFCCPreprocessorConfig:
+    """``preprocessor`` section for :class:`AudioToMFCCPreprocessor` (argument docs there)."""
+
+    _target_: str = "nemo.collections.asr.modules.AudioToMFCCPreprocessor"
+    sample_rate: int = 16000
+    window_size: float = 0.02
+    window_stride: float = 0.01
+    n_window_size: int | None = None
+    n_window_stride: int | None = None
+    window: str = "hann"
+    n_fft: int | None = None
+    lowfreq: float | None = 0.0
+    highfreq: float | None = None
+    n_mels: int = 64
+    n_mfcc: int = 64
+    dct_type: int = 2
+    norm: str = "ortho"
+    log: bool = True
+
+
+@dataclass
+class SpectrogramAugmentationConfig:
+    """``spec_augment`` section for :class:`SpectrogramAugmentation`; every mask is off by default."""
+
+    _target_: str = "nemo.collections.asr.modules.SpectrogramAugmentation"
+    freq_masks: int = 0
+    time_masks: int = 0
+    freq_width: int = 0
+    time_width: Any | None = 0
+    rect_masks: int = 0
+    rect_time: int = 0
+    rect_freq: int = 0
+    mask_value: float = 0
+    rng: Any | None = None
+    use_numba_spec_augment: bool = True
+
+
+@dataclass
+class CropOrPadSpectrogramAugmentationConfig:
+    """``crop_or_pad_augment`` section for :class:`CropOrPadSpectrogramAugmentation` (frames to keep)."""
+
+    audio_length: int
+    _target_: str = "nemo.collections.asr.modules.CropOrPadSpectrogramAugmentation"
+
+
+@dataclass
+class MaskedPatchAugmentationConfig:
+    """``spec_augment`` section for :class:`MaskedPatchAugmentation` (argument docs there)."""
+
+    patch_size: int = 48
+    mask_patches: float = 10.0
+    freq_masks: int = 0
+    freq_width: int = 0
+    _target_: str = "nemo.collections.asr.modules.MaskedPatchAugmentation"

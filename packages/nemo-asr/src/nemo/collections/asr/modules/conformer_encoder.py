@@ -9,8 +9,10 @@ Data flow of ``forward`` (B batch, F features, T frames, D = ``d_model``):
     -> pos_enc (xscaling, positions) -> layers (ConformerLayer x n_layers) -> out_proj -> (B, D_out, T')
 
 Masks for padding and limited attention context are built once per call and shared by all layers.
-Not supported: cache-aware streaming inputs, ``rel_pos_local_attn`` / global tokens, and
-``reduction`` (subsampling between layers).
+``self_attention_model="rel_pos_local_attn"`` attends a sliding window of ``att_context_size`` frames
+(Longformer, optionally with global tokens) and needs memory linear in time; ``change_attention_model``
+switches between the attention models of a built encoder, keeping its weights.
+Not supported: cache-aware streaming inputs and ``reduction`` (subsampling between layers).
 """
 
 from __future__ import annotations
@@ -19,24 +21,39 @@ import math
 import random
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from nemo.collections.asr.parts.submodules.conformer_modules import ConformerLayer
 from nemo.collections.asr.parts.submodules.multi_head_attention import (
     AttentionMask,
+    LocalAttRelPositionalEncoding,
+    MultiHeadAttention,
     PositionalEncoding,
     RelPositionalEncoding,
+    RelPositionMultiHeadAttention,
+    RelPositionMultiHeadAttentionLongformer,
+    check_local_att_context_size,
 )
 from nemo.collections.asr.parts.submodules.subsampling import ConvSubsampling, StackingSubsampling
+from nemo.collections.asr.parts.utils import adapter_utils
+from nemo.core.classes.mixins.access_mixins import AccessMixin
+from nemo.core.classes.mixins.adapter_mixins import (
+    AdapterModuleMixin,
+    get_registered_adapter,
+    register_adapter,
+)
 from nemo.core.classes.module import NeuralModule
 from nemo.core.classes.typecheck import typecheck
 from nemo.core.neural_types import AcousticEncodedRepresentation, LengthsType, NeuralType, SpectrogramType
 from nemo.utils import logging
 from torch import nn
 
-__all__ = ["ConformerEncoder", "compute_stochastic_depth_drop_probs"]
+__all__ = ["ConformerEncoder", "ConformerEncoderAdapter", "compute_stochastic_depth_drop_probs"]
 
 _ATT_CONTEXT_STYLES = ("regular", "chunked_limited")
+_SELF_ATTENTION_MODELS = ("rel_pos", "rel_pos_local_attn", "abs_pos")
 
 
 def compute_stochastic_depth_drop_probs(
@@ -62,26 +79,25 @@ def compute_stochastic_depth_drop_probs(
     """
     if not 0.0 <= stochastic_depth_drop_prob < 1.0:
         raise ValueError(
-            f"stochastic_depth_drop_prob={stochastic_depth_drop_prob} is out of range: expected a value in "
-            "[0, 1). Fix encoder.stochastic_depth_drop_prob in the config."
+            f"stochastic_depth_drop_prob has to be in [0, 1), got {stochastic_depth_drop_prob}. Fix "
+            "encoder.stochastic_depth_drop_prob in the config."
         )
     if not 1 <= stochastic_depth_start_layer <= num_layers:
         raise ValueError(
-            f"stochastic_depth_start_layer={stochastic_depth_start_layer} is out of range: expected 1 to "
-            f"n_layers={num_layers}. Fix encoder.stochastic_depth_start_layer in the config."
+            f"stochastic_depth_start_layer has to be in [1, n_layers={num_layers}], got "
+            f"{stochastic_depth_start_layer}. Fix encoder.stochastic_depth_start_layer in the config."
+        )
+    if stochastic_depth_mode not in ("linear", "uniform"):
+        raise ValueError(
+            f"stochastic_depth_mode has to be one of ['linear', 'uniform'], got {stochastic_depth_mode!r}. "
+            "Fix encoder.stochastic_depth_mode in the config."
         )
     probs = [0.0] * stochastic_depth_start_layer
     remaining = num_layers - stochastic_depth_start_layer
-    if remaining > 0:
-        if stochastic_depth_mode == "linear":
-            probs += [i / remaining * stochastic_depth_drop_prob for i in range(1, remaining + 1)]
-        elif stochastic_depth_mode == "uniform":
-            probs += [stochastic_depth_drop_prob] * remaining
-        else:
-            raise ValueError(
-                f"stochastic_depth_mode={stochastic_depth_mode!r} is not supported: expected 'linear' or "
-                "'uniform'. Fix encoder.stochastic_depth_mode in the config."
-            )
+    if stochastic_depth_mode == "linear":
+        probs += [i / remaining * stochastic_depth_drop_prob for i in range(1, remaining + 1)]
+    else:
+        probs += [stochastic_depth_drop_prob] * remaining
     return probs
 
 
@@ -157,8 +173,13 @@ def _context_sizes(
     return contexts, contexts[0], probs, conv_context
 
 
-class ConformerEncoder(NeuralModule):
+class ConformerEncoder(NeuralModule, AccessMixin):
     """Conformer encoder: subsampling, positional encoding and a stack of Conformer blocks.
+
+    InterCTC: while access is enabled (``AccessMixin``), the output of each layer ``i`` listed in the
+    access config's ``interctc.capture_layers`` (0-based; read on the first such call and kept in
+    ``interctc_capture_at_layers``) is recorded as ``interctc/layer_output_{i}`` ((B, D_out, T'), through
+    ``out_proj`` when there is one) with its lengths as ``interctc/layer_length_{i}`` ((B,)).
 
     Args:
         feat_in: input features F (e.g. 80 mel bins).
@@ -176,7 +197,8 @@ class ConformerEncoder(NeuralModule):
         reduction_position: position of ``reduction``.
         reduction_factor: factor of ``reduction``; must be 1.
         ff_expansion_factor: feed-forward hidden width is ``D * ff_expansion_factor``.
-        self_attention_model: ``"rel_pos"`` (relative positions) or ``"abs_pos"`` (absolute).
+        self_attention_model: ``"rel_pos"`` (relative positions), ``"rel_pos_local_attn"`` (relative positions
+            in a sliding window of ``att_context_size``, both sides >= 0) or ``"abs_pos"`` (absolute).
         n_heads: attention heads.
         att_context_size: ``[left, right]`` frames each frame attends to (-1: unlimited), or a list of
             them to sample from in training; the first is used in evaluation.
@@ -196,8 +218,8 @@ class ConformerEncoder(NeuralModule):
         stochastic_depth_drop_prob: final layer-drop probability (training only).
         stochastic_depth_mode: ``"linear"`` or ``"uniform"`` (see ``compute_stochastic_depth_drop_probs``).
         stochastic_depth_start_layer: first layer (1-based) that may be dropped.
-        global_tokens: global tokens of ``rel_pos_local_attn``; not supported (must be 0).
-        global_tokens_spacing: spacing of the global tokens.
+        global_tokens: global tokens of ``rel_pos_local_attn`` (0: none; other models need 0).
+        global_tokens_spacing: frames between the global tokens.
         global_attn_separate: separate global attention projections.
 
     Example:
@@ -251,16 +273,16 @@ class ConformerEncoder(NeuralModule):
                 f"{reduction_position}) is not supported by this ConformerEncoder. Set encoder.reduction to "
                 "null or encoder.reduction_factor to 1."
             )
-        if global_tokens != 0:
+        if self_attention_model not in _SELF_ATTENTION_MODELS:
+            raise ValueError(
+                f"encoder.self_attention_model={self_attention_model!r} is not supported: expected one of "
+                f"{_SELF_ATTENTION_MODELS}."
+            )
+        if global_tokens != 0 and self_attention_model != "rel_pos_local_attn":
             raise ValueError(
                 f"encoder.global_tokens={global_tokens} (spacing {global_tokens_spacing}, separate "
-                f"{global_attn_separate}) needs self_attention_model 'rel_pos_local_attn', which is not "
-                "supported. Set encoder.global_tokens to 0."
-            )
-        if self_attention_model not in ("rel_pos", "abs_pos"):
-            raise ValueError(
-                f"encoder.self_attention_model={self_attention_model!r} is not supported: expected 'rel_pos' "
-                "or 'abs_pos'."
+                f"{global_attn_separate}) needs self_attention_model 'rel_pos_local_attn', not "
+                f"{self_attention_model!r}. Set encoder.global_tokens to 0 or change the attention model."
             )
         self.d_model = d_model
         self.n_layers = n_layers
@@ -269,6 +291,16 @@ class ConformerEncoder(NeuralModule):
         self.subsampling_factor = subsampling_factor
         self.subsampling_conv_chunking_factor = subsampling_conv_chunking_factor
         self.self_attention_model = self_attention_model
+        self.global_tokens = global_tokens
+        self.global_tokens_spacing = global_tokens_spacing
+        self.global_attn_separate = global_attn_separate
+        # What change_attention_model needs to rebuild attention modules and positional encodings.
+        self._attention_build_args = {
+            "n_heads": n_heads,
+            "dropout": dropout,
+            "dropout_att": dropout_att,
+            "dropout_emb": dropout_emb,
+        }
         (
             self.att_context_size_all,
             self.att_context_size,
@@ -277,6 +309,8 @@ class ConformerEncoder(NeuralModule):
         ) = _context_sizes(
             att_context_style, att_context_size, att_context_probs, conv_context_size, conv_kernel_size
         )
+        if self_attention_model == "rel_pos_local_attn":
+            self._check_local_attention(self.att_context_size_all)
         self.xscale = math.sqrt(d_model) if xscaling else None
 
         self.pre_encode = self._make_pre_encode(
@@ -297,19 +331,12 @@ class ConformerEncoder(NeuralModule):
             pos_bias_v = nn.Parameter(torch.zeros(n_heads, d_model // n_heads))
 
         self.pos_emb_max_len = pos_emb_max_len
-        self.pos_enc: PositionalEncoding
-        if self_attention_model == "rel_pos":
-            self.pos_enc = RelPositionalEncoding(
-                d_model=d_model,
-                dropout_rate=dropout_pre_encoder,
-                max_len=pos_emb_max_len,
-                xscale=self.xscale,
-                dropout_rate_emb=dropout_emb,
-            )
-        else:
-            self.pos_enc = PositionalEncoding(
-                d_model=d_model, dropout_rate=dropout_pre_encoder, max_len=pos_emb_max_len, xscale=self.xscale
-            )
+        # NeMo 1.23 gives the local-attention encoding the dropout of the layers, the others dropout_pre_encoder.
+        self.pos_enc = self._make_pos_enc(
+            self_attention_model,
+            self.att_context_size,
+            dropout if self_attention_model == "rel_pos_local_attn" else dropout_pre_encoder,
+        )
 
         self.layers = nn.ModuleList(
             ConformerLayer(
@@ -324,6 +351,10 @@ class ConformerEncoder(NeuralModule):
                 dropout_att=dropout_att,
                 pos_bias_u=pos_bias_u,
                 pos_bias_v=pos_bias_v,
+                att_context_size=self.att_context_size,
+                global_tokens=global_tokens,
+                global_tokens_spacing=global_tokens_spacing,
+                global_attn_separate=global_attn_separate,
             )
             for _ in range(n_layers)
         )
@@ -339,6 +370,41 @@ class ConformerEncoder(NeuralModule):
         self.layer_drop_probs = compute_stochastic_depth_drop_probs(
             len(self.layers), stochastic_depth_drop_prob, stochastic_depth_mode, stochastic_depth_start_layer
         )
+        # Layers whose outputs InterCTC records; read from the access config on the first recording call.
+        self.interctc_capture_at_layers: list[int] | None = None
+
+    @staticmethod
+    def _check_local_attention(att_context_size_all: list[list[int]]) -> None:
+        """Local attention has one fixed window per layer: a single ``[left, right]``, both >= 0."""
+        if len(att_context_size_all) != 1:
+            raise ValueError(
+                f"encoder.att_context_size={att_context_size_all} lists several contexts, but "
+                "self_attention_model 'rel_pos_local_attn' has one fixed window per layer. Give a single "
+                "[left, right]."
+            )
+        check_local_att_context_size(att_context_size_all[0])
+
+    def _make_pos_enc(
+        self, self_attention_model: str, att_context_size: list[int], dropout_rate: float
+    ) -> PositionalEncoding:
+        """The positional encoding of ``self_attention_model`` (not yet extended to any length)."""
+        settings = {
+            "d_model": self.d_model,
+            "dropout_rate": dropout_rate,
+            "max_len": self.pos_emb_max_len,
+            "xscale": self.xscale,
+        }
+        if self_attention_model == "rel_pos":
+            return RelPositionalEncoding(
+                dropout_rate_emb=self._attention_build_args["dropout_emb"], **settings
+            )
+        if self_attention_model == "rel_pos_local_attn":
+            return LocalAttRelPositionalEncoding(
+                att_context_size=att_context_size,
+                dropout_rate_emb=self._attention_build_args["dropout_emb"],
+                **settings,
+            )
+        return PositionalEncoding(**settings)
 
     @staticmethod
     def _make_pre_encode(
@@ -427,6 +493,80 @@ class ConformerEncoder(NeuralModule):
         self.pre_encode.change_subsampling_conv_chunking_factor(subsampling_conv_chunking_factor)
         self.subsampling_conv_chunking_factor = subsampling_conv_chunking_factor
 
+    def change_attention_model(
+        self,
+        self_attention_model: str | None = None,
+        att_context_size: Sequence[int] | None = None,
+        update_config: bool = True,
+        device: torch.device | None = None,
+    ) -> None:
+        """Switch every layer to another attention model or window, keeping the trained weights.
+
+        The projections (and ``pos_bias_u`` / ``pos_bias_v``, now one pair per layer) are copied into the new
+        attention modules; the positional encoding is rebuilt. As in NeMo 1.23 the new positional encoding
+        uses the layers' ``dropout`` rate. Global-token settings (``rel_pos_local_attn`` only) are kept.
+
+        Args:
+            self_attention_model: ``"rel_pos"``, ``"rel_pos_local_attn"`` or ``"abs_pos"``; None keeps the
+                current one.
+            att_context_size: new ``[left, right]`` context; None (or empty) keeps the current one.
+            update_config: accepted for NeMo's signature; the encoder keeps no config of its own (the
+                model's ``change_attention_model`` updates ``cfg.encoder``).
+            device: where to put the new modules; None uses the device of the current weights.
+        """
+        context = [int(c) for c in att_context_size] if att_context_size else list(self.att_context_size)
+        model = self_attention_model if self_attention_model is not None else self.self_attention_model
+        if model not in _SELF_ATTENTION_MODELS:
+            raise ValueError(
+                f"change_attention_model: self_attention_model={model!r} is not supported: expected one of "
+                f"{_SELF_ATTENTION_MODELS}."
+            )
+        if model == "rel_pos_local_attn":
+            check_local_att_context_size(context)
+        elif self.global_tokens:
+            raise ValueError(
+                f"change_attention_model: this encoder has global_tokens={self.global_tokens}, which only "
+                f"'rel_pos_local_attn' supports; {model!r} has none."
+            )
+        reference = next(self.parameters())
+        device = device if device is not None else reference.device
+
+        # New modules take the encoder's train/eval mode (a fresh module would start in training mode).
+        self.pos_enc = self._make_pos_enc(model, context, self._attention_build_args["dropout"])
+        self.pos_enc.to(device).train(self.training)
+        self.self_attention_model = model
+        self.att_context_size = context
+        self.att_context_size_all = [context]
+        self.att_context_probs = [1.0]
+        self.set_max_audio_length(self.pos_emb_max_len)
+
+        for layer in self.layers:
+            new_attention = self._make_attention(model, context).to(device=device, dtype=reference.dtype)
+            new_attention.train(self.training)
+            new_attention.load_state_dict(layer.self_attn.state_dict(), strict=False)
+            layer.self_attn = new_attention
+            layer.self_attention_model = model
+
+    def _make_attention(self, self_attention_model: str, att_context_size: list[int]) -> MultiHeadAttention:
+        """A fresh attention module of ``self_attention_model`` with its own biases."""
+        n_heads = self._attention_build_args["n_heads"]
+        dropout_att = self._attention_build_args["dropout_att"]
+        if self_attention_model == "rel_pos":
+            return RelPositionMultiHeadAttention(n_heads, self.d_model, dropout_att, None, None)
+        if self_attention_model == "rel_pos_local_attn":
+            return RelPositionMultiHeadAttentionLongformer(
+                n_heads,
+                self.d_model,
+                dropout_att,
+                None,
+                None,
+                att_context_size=att_context_size,
+                global_tokens=self.global_tokens,
+                global_tokens_spacing=self.global_tokens_spacing,
+                global_attn_separate=self.global_attn_separate,
+            )
+        return MultiHeadAttention(n_heads, self.d_model, dropout_att)
+
     @typecheck()
     def forward(
         self, audio_signal: torch.Tensor, length: torch.Tensor | None
@@ -464,7 +604,8 @@ class ConformerEncoder(NeuralModule):
         x, pos_emb = self.pos_enc(x)
         pad_mask, att_mask = self._create_masks(att_context_size, length, x.size(1), x.dtype)
 
-        for drop_prob, layer in zip(self.layer_drop_probs, self.layers):
+        capturing = self.is_access_enabled(getattr(self, "model_guid", None))
+        for index, (drop_prob, layer) in enumerate(zip(self.layer_drop_probs, self.layers)):
             layer_input = x
             x = layer(x=x, att_mask=att_mask, pos_emb=pos_emb, pad_mask=pad_mask)
             if self.training and drop_prob > 0.0:
@@ -474,10 +615,25 @@ class ConformerEncoder(NeuralModule):
                     x = x * 0.0 + layer_input
                 else:
                     x = (x - layer_input) / (1.0 - drop_prob) + layer_input
+            if capturing:
+                self._capture_layer_output(index, x, length)
 
         if self.out_proj is not None:
             x = self.out_proj(x)
         return x.transpose(1, 2), length
+
+    def _capture_layer_output(self, index: int, x: torch.Tensor, length: torch.Tensor) -> None:
+        """Record layer ``index``'s output (B, T', D) as (B, D_out, T') for InterCTC when it is a capture layer."""
+        if self.interctc_capture_at_layers is None:
+            self.interctc_capture_at_layers = list(
+                self.access_cfg.get("interctc", {}).get("capture_layers", [])
+            )
+        if index not in self.interctc_capture_at_layers:
+            return
+        if self.out_proj is not None:
+            x = self.out_proj(x)
+        self.register_accessible_tensor(name=f"interctc/layer_output_{index}", tensor=x.transpose(1, 2))
+        self.register_accessible_tensor(name=f"interctc/layer_length_{index}", tensor=length)
 
     def _create_masks(
         self, att_context_size: list[int], length: torch.Tensor, max_len: int, dtype: torch.dtype
@@ -498,6 +654,11 @@ class ConformerEncoder(NeuralModule):
         """
         positions = torch.arange(max_len, device=length.device)
         valid = positions.unsqueeze(0) < length.unsqueeze(1)  # (B, T)
+        if self.self_attention_model == "rel_pos_local_attn":
+            # The sliding window needs only the padding mask.
+            if length.device.type == "cpu" and bool(valid.all()):
+                return None, None
+            return ~valid, None
         context = self._context_mask(att_context_size, positions)
         # Checking for padding reads ``length`` on the host: worth it on the CPU, a stall on an accelerator.
         if context is None and length.device.type == "cpu" and bool(valid.all()):
@@ -525,3 +686,58 @@ class ConformerEncoder(NeuralModule):
         if right >= 0:
             mask &= offset <= right
         return mask
+
+
+class ConformerEncoderAdapter(ConformerEncoder, AdapterModuleMixin):
+    """``ConformerEncoder`` that takes adapters: each one is added to every Conformer layer.
+
+    Accepted adapters: ``LinearAdapter``, ``MultiHeadAttentionAdapter`` and
+    ``RelPositionMultiHeadAttentionAdapter``; their input width is set to ``d_model``.
+    """
+
+    def add_adapter(self, name: str, cfg: Any) -> None:
+        cfg = adapter_utils.update_adapter_cfg_input_dim(self, cfg, module_dim=self.d_model)
+        for layer in self.layers:
+            layer.set_accepted_adapter_types(self.get_accepted_adapter_types())
+            layer.add_adapter(name, cfg)
+
+    def is_adapter_available(self) -> bool:
+        return any(layer.is_adapter_available() for layer in self.layers)
+
+    def set_enabled_adapters(self, name: str | None = None, enabled: bool = True) -> None:
+        for layer in self.layers:
+            layer.set_enabled_adapters(name=name, enabled=enabled)
+
+    def get_enabled_adapters(self) -> list[str]:
+        return sorted({name for layer in self.layers for name in layer.get_enabled_adapters()})
+
+    def get_accepted_adapter_types(self) -> set[type]:
+        if not super().get_accepted_adapter_types():
+            self.set_accepted_adapter_types(
+                [
+                    adapter_utils.LINEAR_ADAPTER_CLASSPATH,
+                    adapter_utils.MHA_ADAPTER_CLASSPATH,
+                    adapter_utils.RELMHA_ADAPTER_CLASSPATH,
+                ]
+            )
+        return super().get_accepted_adapter_types()
+
+
+if get_registered_adapter(ConformerEncoder) is None:
+    register_adapter(base_class=ConformerEncoder, adapter_class=ConformerEncoderAdapter)
+
+
+@dataclass(unsafe_hash=True)
+class ConformerChangeConfig:
+    """What ``transcribe_speech.py`` may change in a Conformer before transcribing (``model_change.conformer``).
+
+    ``None`` leaves the setting as it is. Hashable (``unsafe_hash``) so that a script may use an instance as a
+    dataclass field default on Python 3.11+.
+
+    Attributes:
+        self_attention_model: ``rel_pos``, ``rel_pos_local_attn`` or ``abs_pos``.
+        att_context_size: ``[left, right]`` frames of attention context, -1 for unlimited.
+    """
+
+    self_attention_model: str | None = None
+    att_context_size: list[int] | None = None

@@ -1,8 +1,12 @@
-"""RNN-T prediction network (:class:`RNNTDecoder`) and joint network (:class:`RNNTJoint`).
+"""Transducer prediction networks and joints, built from NeMo 1.23 YAML with NeMo's state-dict keys.
 
-Built from NeMo 1.23 YAML (``decoder.prednet``, ``joint.jointnet``) with NeMo's state-dict keys:
-``prediction.embed.weight``, ``prediction.dec_rnn.lstm.{weight,bias}_{ih,hh}_l<k>``,
-``enc.*``, ``pred.*`` and ``joint_net.<i>.*``.
+- :class:`RNNTDecoder`: LSTM prediction network (``prediction.embed.weight``,
+  ``prediction.dec_rnn.lstm.{weight,bias}_{ih,hh}_l<k>``).
+- :class:`StatelessTransducerDecoder`: embeddings of the last ``context_size`` tokens
+  (``prediction.embeds.<i>.weight``).
+- :class:`RNNTJoint`: ``enc.*``, ``pred.*`` and ``joint_net.<i>.*``.
+- :class:`HATJoint`: the Hybrid Autoregressive Transducer joint (RNNTJoint's keys plus ``blank_pred.2.*``).
+- :class:`SampledRNNTJoint`: RNNTJoint trained with a sampled output vocabulary.
 
 Shapes: ``B`` batch, ``T`` encoder frames, ``U`` target tokens, ``H`` hidden size, ``V`` vocabulary
 without blank (blank is index ``V``), ``L`` LSTM layers.
@@ -14,7 +18,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-from nemo.core.classes.module import NeuralModule
+from nemo.collections.asr.modules.rnnt_abstract import AbstractRNNTDecoder, AbstractRNNTJoint
+from nemo.collections.asr.parts.utils.rnnt_utils import HATJointOutput
 from nemo.core.classes.typecheck import typecheck
 from nemo.core.neural_types import (
     AcousticEncodedRepresentation,
@@ -29,7 +34,14 @@ from nemo.core.neural_types import (
 from nemo.utils import logging
 from omegaconf import DictConfig, OmegaConf
 
-__all__ = ["LSTMDropout", "RNNTDecoder", "RNNTJoint"]
+__all__ = [
+    "HATJoint",
+    "LSTMDropout",
+    "RNNTDecoder",
+    "RNNTJoint",
+    "SampledRNNTJoint",
+    "StatelessTransducerDecoder",
+]
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]
 """``(h, c)``, each ``(L, B, H)``."""
@@ -115,7 +127,83 @@ class LSTMDropout(torch.nn.Module):
         return x, h
 
 
-class RNNTDecoder(NeuralModule):
+class _HypothesisScoring:
+    """Beam-search scoring of hypotheses, shared by the prediction networks here.
+
+    Relies on the network's ``predict``, ``initialize_state``, ``batch_select_state`` and
+    ``batch_initialize_states``; results are cached by token sequence.
+    """
+
+    def score_hypothesis(self, hypothesis, cache: dict) -> tuple[torch.Tensor, Any, torch.Tensor]:
+        """Prediction output of a hypothesis' last token.
+
+        A hypothesis ending in blank (the start hypothesis) gets the zero start step and a fresh state; otherwise
+        the last token is fed with ``hypothesis.dec_state``.
+
+        Returns:
+            ``(y, state, lm_token)``: output (1, 1, H), the new state, and the last token (1,).
+        """
+        if hypothesis.dec_state is not None:
+            device = hypothesis.dec_state[0].device
+        else:
+            device = next(self.parameters()).device
+        last = hypothesis.y_sequence[-1]
+        lm_token = torch.full((1,), int(last), dtype=torch.long, device=device)
+        key = tuple(int(token) for token in hypothesis.y_sequence)
+        if key not in cache:
+            if last == self.blank_idx:
+                y, state = self.predict(None, state=None, add_sos=False, batch_size=1)
+            else:
+                y, state = self.predict(
+                    lm_token.view(1, 1), state=hypothesis.dec_state, add_sos=False, batch_size=1
+                )
+            cache[key] = (y[:, -1:, :], state)
+        y, state = cache[key]
+        return y, state, lm_token
+
+    def batch_score_hypothesis(
+        self, hypotheses: list, cache: dict, batch_states: Any
+    ) -> tuple[torch.Tensor, Any, torch.Tensor]:
+        """Prediction outputs of several hypotheses' last tokens (blank included) in one network call.
+
+        Args:
+            hypotheses: beam-search hypotheses, each with ``y_sequence`` and ``dec_state`` (None: fresh).
+            cache: token sequence -> ``(y (1, H), per-item state)``; filled with the new results.
+            batch_states: the current packed state (layout only).
+
+        Returns:
+            ``(y, states, lm_tokens)``: outputs (B, 1, H), the packed new states, last tokens (B,).
+        """
+        if not hypotheses:
+            raise ValueError("batch_score_hypothesis() got no hypotheses; pass at least one.")
+        device = next(self.parameters()).device
+        keys = [tuple(int(token) for token in hypothesis.y_sequence) for hypothesis in hypotheses]
+        results = [cache.get(key) for key in keys]
+        pending = [index for index, result in enumerate(results) if result is None]
+        if pending:
+            tokens = torch.tensor(
+                [[int(hypotheses[index].y_sequence[-1])] for index in pending],
+                dtype=torch.long,
+                device=device,
+            )
+            fresh = self.initialize_state(tokens.to(next(self.parameters()).dtype))
+            item_states = [
+                hypotheses[index].dec_state
+                if hypotheses[index].dec_state is not None
+                else self.batch_select_state(fresh, position)
+                for position, index in enumerate(pending)
+            ]
+            packed = self.batch_initialize_states(fresh, item_states)
+            y, new_states = self.predict(tokens, state=packed, add_sos=False, batch_size=len(pending))
+            for position, index in enumerate(pending):
+                results[index] = (y[position], self.batch_select_state(new_states, position))
+                cache[keys[index]] = results[index]
+        states = self.batch_initialize_states(batch_states, [state for _, state in results])
+        lm_tokens = torch.tensor([key[-1] for key in keys], dtype=torch.long, device=device)
+        return torch.stack([y for y, _ in results]), states, lm_tokens
+
+
+class RNNTDecoder(_HypothesisScoring, AbstractRNNTDecoder):
     """Stateful LSTM prediction network of an RNN-T model.
 
     Args:
@@ -154,7 +242,7 @@ class RNNTDecoder(NeuralModule):
         random_state_sampling: bool = False,
         blank_as_pad: bool = True,
     ) -> None:
-        super().__init__()
+        super().__init__(vocab_size=vocab_size, blank_idx=vocab_size, blank_as_pad=blank_as_pad)
         prednet = _as_dict(prednet)
         _require(prednet, ("pred_hidden", "pred_rnn_layers"), "decoder.prednet")
         if normalization_mode is not None:
@@ -164,9 +252,6 @@ class RNNTDecoder(NeuralModule):
             )
         self.pred_hidden = prednet["pred_hidden"]
         self.pred_rnn_layers = prednet["pred_rnn_layers"]
-        self.vocab_size = vocab_size
-        self.blank_idx = vocab_size
-        self.blank_as_pad = blank_as_pad
         self.random_state_sampling = random_state_sampling
         self._rnnt_export = False
 
@@ -274,13 +359,27 @@ class RNNTDecoder(NeuralModule):
         ids: Sequence[int] | torch.Tensor,
         value: float | None = None,
     ) -> list[torch.Tensor]:
-        """In place, for batch items ``ids``: copy ``new_states`` into ``old_states``, or scale them by ``value``."""
-        for old, new in zip(old_states, new_states):
+        """In place, for batch items ``ids``: copy ``new_states`` into ``old_states``, or fill them with ``value``.
+
+        ``new_states`` may be None when ``value`` is given.
+        """
+        for index, old in enumerate(old_states):
             if value is None:
-                old[:, ids, :] = new[:, ids, :]
+                old[:, ids, :] = new_states[index][:, ids, :]
             else:
-                old[:, ids, :] *= value
+                old[:, ids, :] = value
         return old_states
+
+    def batch_initialize_states(
+        self,
+        batch_states: Sequence[torch.Tensor] | None,
+        decoder_states: Sequence[Sequence[Sequence[torch.Tensor]]],
+    ) -> list[torch.Tensor]:
+        """Pack per-hypothesis states (``B`` x ``(h, c)`` x ``L`` x ``(H,)``) into ``[h, c]``, each ``(L, B, H)``.
+
+        ``batch_states`` (the previous packed state) only fixes the layout and is not read.
+        """
+        return self.batch_concat_states(decoder_states)
 
     @classmethod
     def mask_select_states(cls, states: Sequence[torch.Tensor], mask: torch.Tensor) -> LSTMState:
@@ -305,7 +404,7 @@ class RNNTDecoder(NeuralModule):
             dst.copy_(src)
 
 
-class RNNTJoint(NeuralModule):
+class RNNTJoint(AbstractRNNTJoint):
     """Joint network: ``joint_net(act(enc(f)[:, :, None] + pred(g)[:, None]))`` -> ``(B, T, U+1, V+1)``.
 
     Args:
@@ -486,11 +585,8 @@ class RNNTJoint(NeuralModule):
                 self._loss.reduction = None
                 try:
                     losses.append(
-                        self._loss(
-                            log_probs=self.joint(sub_enc, sub_dec),
-                            targets=sub_transcripts,
-                            input_lengths=sub_enc_lens,
-                            target_lengths=sub_transcript_lens,
+                        self._sub_batch_loss(
+                            sub_enc, sub_dec, sub_transcripts, sub_enc_lens, sub_transcript_lens
                         )
                     )
                 finally:
@@ -511,6 +607,22 @@ class RNNTJoint(NeuralModule):
         wer, wer_numer, wer_denom = self._wer.compute()
         self._wer.reset()
         return loss, wer, wer_numer, wer_denom
+
+    def _sub_batch_loss(
+        self,
+        f: torch.Tensor,
+        g: torch.Tensor,
+        transcripts: torch.Tensor,
+        encoder_lengths: torch.Tensor,
+        transcript_lengths: torch.Tensor,
+    ) -> torch.Tensor:
+        """Unreduced loss (B',) of one fused sub-batch: ``f`` (B', T, D_enc), ``g`` (B', U+1, D_pred)."""
+        return self._loss(
+            log_probs=self.joint(f, g),
+            targets=transcripts,
+            input_lengths=encoder_lengths,
+            target_lengths=transcript_lengths,
+        )
 
     def joint(self, f: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
         """Project and join encoder and prediction outputs.
@@ -607,3 +719,435 @@ class RNNTJoint(NeuralModule):
     def set_fused_batch_size(self, fused_batch_size: int | None) -> None:
         """Set the sub-batch size of the fused path."""
         self._fused_batch_size = fused_batch_size
+
+
+class _ContextEmbeddings(torch.nn.Module):
+    """The stateless prediction network: one embedding table per history position, concatenated.
+
+    Position 0 (the latest token) gets the larger share of ``emb_dim``; each older position gets
+    ``emb_dim // 2 // context_size`` features. Blank embeds to zeros in every table.
+
+    Args:
+        context_size: tokens of history ``C`` (at least 1).
+        vocab_size: vocabulary size ``V`` without blank.
+        emb_dim: output features ``H``.
+        blank_idx: the blank id (the padding row).
+        normalization_mode: None, or ``"layer"`` for a LayerNorm without affine parameters.
+        dropout: dropout on the output.
+    """
+
+    def __init__(
+        self,
+        context_size: int,
+        vocab_size: int,
+        emb_dim: int,
+        blank_idx: int,
+        normalization_mode: str | None,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        if context_size < 1:
+            raise ValueError(f"decoder.context_size={context_size}; the stateless decoder needs at least 1.")
+        if normalization_mode not in (None, "layer"):
+            raise ValueError(
+                f"decoder.normalization_mode={normalization_mode!r} is not supported by the stateless decoder; "
+                "use null or 'layer'."
+            )
+        self.context_size = context_size
+        self.blank_idx = blank_idx
+        older = emb_dim // 2 // context_size
+        sizes = [emb_dim - older * (context_size - 1)] + [older] * (context_size - 1)
+        self.embeds = torch.nn.ModuleList(
+            torch.nn.Embedding(vocab_size + 1, size, padding_idx=blank_idx) for size in sizes
+        )
+        self.dropout = torch.nn.Dropout(dropout)
+        self.norm = (
+            torch.nn.LayerNorm(emb_dim, elementwise_affine=False)
+            if normalization_mode == "layer"
+            else torch.nn.Identity()
+        )
+
+    def forward(self, y: torch.Tensor, history: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embed each token of ``y`` (B, U) with the tokens before it.
+
+        Args:
+            y: token ids (B, U).
+            history: ids (B, K) that came before ``y`` (any K; missing history counts as blank), or None.
+
+        Returns:
+            ``(out, history)``: (B, U, H) embeddings and the last ``C - 1`` ids (B, C-1) as the next history.
+        """
+        keep = self.context_size - 1
+        if history is None:
+            history = y.new_full((y.size(0), 0), self.blank_idx)
+        history = history.to(device=y.device, dtype=torch.long)[:, max(history.size(1) - keep, 0) :]
+        padding = y.new_full((y.size(0), keep - history.size(1)), self.blank_idx)
+        tokens = torch.cat([padding, history, y.long()], dim=1)  # (B, C-1+U)
+        steps = y.size(1)
+        parts = [table(tokens[:, keep - age : keep - age + steps]) for age, table in enumerate(self.embeds)]
+        out = self.norm(self.dropout(torch.cat(parts, dim=-1)))
+        return out, tokens[:, tokens.size(1) - keep :]
+
+
+class StatelessTransducerDecoder(_HypothesisScoring, AbstractRNNTDecoder):
+    """Stateless prediction network: the output for a token is the embedding of it and the ``context_size - 1``
+    tokens before it (no recurrence). Its "state" is that token history, ``[(B, C-1)]`` long ids.
+
+    Args:
+        prednet: ``pred_hidden`` (H), optionally ``dropout`` (0.0).
+        vocab_size: vocabulary size ``V`` without blank; blank is index ``V``.
+        context_size: tokens of history ``C``.
+        normalization_mode: None or ``"layer"``.
+    """
+
+    @property
+    def input_types(self) -> dict[str, NeuralType]:
+        """``targets`` (B, U), ``target_length`` (B,), optional history ``states``."""
+        return {
+            "targets": NeuralType(("B", "T"), LabelsType()),
+            "target_length": NeuralType(tuple("B"), LengthsType()),
+            "states": [NeuralType(("B", "T"), LabelsType(), optional=True)],
+        }
+
+    @property
+    def output_types(self) -> dict[str, NeuralType]:
+        """``outputs`` (B, H, U+1), ``prednet_lengths`` (B,), ``states``."""
+        return {
+            "outputs": NeuralType(("B", "D", "T"), EmbeddedTextType()),
+            "prednet_lengths": NeuralType(tuple("B"), LengthsType()),
+            "states": [NeuralType(("B", "T"), LabelsType(), optional=True)],
+        }
+
+    def __init__(
+        self,
+        prednet: Mapping[str, Any],
+        vocab_size: int,
+        context_size: int = 1,
+        normalization_mode: str | None = None,
+    ) -> None:
+        super().__init__(vocab_size=vocab_size, blank_idx=vocab_size, blank_as_pad=True)
+        prednet = _as_dict(prednet)
+        _require(prednet, ("pred_hidden",), "decoder.prednet")
+        self.pred_hidden = prednet["pred_hidden"]
+        self.context_size = context_size
+        self.prediction = _ContextEmbeddings(
+            context_size=context_size,
+            vocab_size=vocab_size,
+            emb_dim=self.pred_hidden,
+            blank_idx=self.blank_idx,
+            normalization_mode=normalization_mode,
+            dropout=prednet.get("dropout", 0.0),
+        )
+        self._rnnt_export = False
+
+    @typecheck()
+    def forward(
+        self, targets: torch.Tensor, target_length: torch.Tensor, states: list[torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor] | None]:
+        """Outputs for whole target sequences, with a start step: ``(B, H, U+1)``, ``(B,)``, history."""
+        g, states = self.predict(targets, state=states, add_sos=not self._rnnt_export)
+        return g.transpose(1, 2), target_length, states
+
+    def predict(
+        self,
+        y: torch.Tensor | None = None,
+        state: list[torch.Tensor] | None = None,
+        add_sos: bool = True,
+        batch_size: int | None = None,
+    ) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
+        """Embed tokens with their history.
+
+        Args:
+            y: token ids (B, U); None gives one zero (blank/start) step and returns ``state`` unchanged.
+            state: ``[history (B, K)]`` of earlier ids, or None (no history).
+            add_sos: prepend a zero start step.
+            batch_size: ``B`` when ``y`` and ``state`` are both None.
+
+        Returns:
+            ``(g, state)``: (B, U (+1), H) and ``[history (B, C-1)]``.
+        """
+        param = next(self.parameters())
+        if y is None:
+            if batch_size is None:
+                batch_size = 1 if state is None else state[0].size(0)
+            g = torch.zeros((batch_size, 1, self.pred_hidden), device=param.device, dtype=param.dtype)
+        else:
+            g, history = self.prediction(y.to(param.device), None if state is None else state[0])
+            state = [history]
+        if add_sos:
+            g = torch.nn.functional.pad(g, (0, 0, 1, 0))
+        return g, state
+
+    def initialize_state(self, y: torch.Tensor) -> list[torch.Tensor]:
+        """An all-blank history ``[(B, C-1)]`` for ``B = y.size(0)`` on ``y``'s device."""
+        return [
+            torch.full((y.size(0), self.context_size - 1), self.blank_idx, dtype=torch.long, device=y.device)
+        ]
+
+    def batch_initialize_states(
+        self, batch_states: list[torch.Tensor] | None, decoder_states: Sequence[Sequence[torch.Tensor]]
+    ) -> list[torch.Tensor]:
+        """Pack per-hypothesis histories (``B`` x ``[(C-1,)]``) into ``[(B, C-1)]``."""
+        return self.batch_concat_states(decoder_states)
+
+    def batch_select_state(
+        self, batch_states: list[torch.Tensor] | None, idx: int
+    ) -> list[torch.Tensor] | None:
+        """History of item ``idx``: ``[(C-1,)]`` long ids."""
+        if batch_states is None:
+            return None
+        return [batch_states[0][idx].long()]
+
+    def batch_concat_states(self, batch_states: Sequence[Sequence[torch.Tensor]]) -> list[torch.Tensor]:
+        """Pack ``B`` x ``[(C-1,)]`` into ``[(B, C-1)]``."""
+        return [torch.stack([item[0].long() for item in batch_states])]
+
+    def batch_copy_states(
+        self,
+        old_states: list[torch.Tensor],
+        new_states: list[torch.Tensor] | None,
+        ids: Sequence[int] | torch.Tensor,
+        value: float | None = None,
+    ) -> list[torch.Tensor]:
+        """In place, for items ``ids``: copy the history from ``new_states``, or fill it with ``value``."""
+        if value is None:
+            old_states[0][ids, :] = new_states[0][ids, :]
+        else:
+            old_states[0][ids, :] = int(value)
+        return old_states
+
+    def mask_select_states(
+        self, states: list[torch.Tensor] | None, mask: torch.Tensor
+    ) -> list[torch.Tensor] | None:
+        """Histories of the items where ``mask`` (B,) is True."""
+        if states is None:
+            return None
+        return [states[0][mask]]
+
+    @classmethod
+    def batch_replace_states_mask(
+        cls, src_states: Sequence[torch.Tensor], dst_states: Sequence[torch.Tensor], mask: torch.Tensor
+    ) -> None:
+        """In place: ``dst[b] = src[b]`` where ``mask[b]``."""
+        torch.where(mask.view(-1, 1), src_states[0].to(dst_states[0].dtype), dst_states[0], out=dst_states[0])
+
+    @classmethod
+    def batch_replace_states_all(
+        cls, src_states: Sequence[torch.Tensor], dst_states: Sequence[torch.Tensor]
+    ) -> None:
+        """In place: copy the history of ``src_states`` into ``dst_states``."""
+        dst_states[0].copy_(src_states[0])
+
+
+class HATJoint(RNNTJoint):
+    """Hybrid Autoregressive Transducer joint (Variani et al., 2020): blank and labels are scored apart.
+
+    From the joint hidden ``h = enc(f) + pred(g)``: ``P(blank) = sigmoid(w_b . tanh(h))``, and the labels share
+    the rest, ``log P(k) = log(1 - P(blank)) + log_softmax(joint_net(h))_k``. The label distribution of the
+    prediction network alone, ``log_softmax(joint_net(pred(g)))``, is the internal language model (ILM),
+    returned beside the joint with :attr:`return_hat_ilm` (searches subtract it: ``hat_subtract_ilm``).
+
+    State-dict keys are RNNTJoint's (``joint_net``'s last layer outputs ``V`` labels, no blank) plus
+    ``blank_pred.2.{weight,bias}``. The output is always normalised log-probabilities (``log_softmax`` and the
+    joint temperature do not change it); arguments otherwise as :class:`RNNTJoint`, with
+    ``num_extra_outputs`` 0.
+    """
+
+    def __init__(
+        self,
+        jointnet: Mapping[str, Any],
+        num_classes: int,
+        num_extra_outputs: int = 0,
+        vocabulary: Sequence[str] | None = None,
+        log_softmax: bool | None = None,
+        preserve_memory: bool = False,
+        fuse_loss_wer: bool = False,
+        fused_batch_size: int | None = None,
+        experimental_fuse_loss_wer: Any = None,
+    ) -> None:
+        super().__init__(
+            jointnet=jointnet,
+            num_classes=num_classes,
+            num_extra_outputs=num_extra_outputs,
+            vocabulary=vocabulary,
+            log_softmax=log_softmax,
+            preserve_memory=preserve_memory,
+            fuse_loss_wer=fuse_loss_wer,
+            fused_batch_size=fused_batch_size,
+            experimental_fuse_loss_wer=experimental_fuse_loss_wer,
+        )
+        if num_extra_outputs:
+            logging.warning(
+                f"HATJoint got num_extra_outputs={num_extra_outputs}: the HAT joint has no extra (big blank or "
+                "duration) outputs, so it emits V+1 scores and searches never pick an extra output."
+            )
+        dropout = _as_dict(jointnet).get("dropout", 0.0)
+        # Labels only: the blank gets its own head.
+        self.joint_net[-1] = torch.nn.Linear(self.joint_hidden, num_classes)
+        self.blank_pred = torch.nn.Sequential(
+            torch.nn.Tanh(),
+            torch.nn.Dropout(p=dropout),
+            torch.nn.Linear(self.joint_hidden, 1),
+            torch.nn.LogSigmoid(),
+        )
+        self._return_hat_ilm = False
+
+    @property
+    def return_hat_ilm(self) -> bool:
+        """Whether :meth:`joint_after_projection` also returns the internal LM (as ``HATJointOutput``)."""
+        return self._return_hat_ilm
+
+    @return_hat_ilm.setter
+    def return_hat_ilm(self, value: bool) -> None:
+        self._return_hat_ilm = bool(value)
+
+    def joint_after_projection(self, f: torch.Tensor, g: torch.Tensor) -> torch.Tensor | HATJointOutput:
+        """Join projected ``f`` (B, T, H) and ``g`` (B, U, H).
+
+        Returns:
+            (B, T, U, V+1) log-probabilities (blank last); with :attr:`return_hat_ilm` a ``HATJointOutput`` that
+            also holds the internal LM's (B, 1, U, V) label log-probabilities.
+        """
+        hidden = f.unsqueeze(2) + g.unsqueeze(1)  # (B, T, U, H)
+        blank_logprob = self.blank_pred(hidden)  # (B, T, U, 1)
+        label_logprob = self.joint_net(hidden).log_softmax(dim=-1)  # (B, T, U, V)
+        # log(1 - P(blank)), floored at log(1e-6) so that a certain blank keeps finite label scores.
+        non_blank = torch.log(torch.clamp(-torch.expm1(blank_logprob), min=1e-6))
+        out = torch.cat((label_logprob + non_blank, blank_logprob), dim=-1)
+        if self.preserve_memory and torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        if not self._return_hat_ilm:
+            return out
+        # A copy: the joint's activation may work in place, and ``g`` belongs to the caller.
+        ilm_logprobs = self.joint_net(g.unsqueeze(1).clone()).log_softmax(dim=-1)  # (B, 1, U, V)
+        return HATJointOutput(hat_logprobs=out, ilm_logprobs=ilm_logprobs)
+
+
+class SampledRNNTJoint(RNNTJoint):
+    """RNNTJoint trained with a sampled output vocabulary (Memory-efficient RNN-T with sampled softmax,
+    arXiv:2203.16868); state-dict keys and inference are RNNTJoint's.
+
+    In training (gradients on), each fused sub-batch is scored only over the blank, the labels of its
+    transcripts, and up to ``n_samples`` other labels drawn without replacement; the loss then sees the
+    transcripts renumbered into that small vocabulary, blank first. Training needs ``fuse_loss_wer`` (the
+    transcripts reach the joint only on that path). Without gradients it is the full RNNTJoint.
+
+    Args:
+        n_samples: labels sampled besides the transcripts' own (all labels when it is at least ``V``).
+        others: as :class:`RNNTJoint`.
+    """
+
+    def __init__(
+        self,
+        jointnet: Mapping[str, Any],
+        num_classes: int,
+        n_samples: int,
+        vocabulary: Sequence[str] | None = None,
+        log_softmax: bool | None = None,
+        preserve_memory: bool = False,
+        fuse_loss_wer: bool = False,
+        fused_batch_size: int | None = None,
+    ) -> None:
+        super().__init__(
+            jointnet=jointnet,
+            num_classes=num_classes,
+            vocabulary=vocabulary,
+            log_softmax=log_softmax,
+            preserve_memory=preserve_memory,
+            fuse_loss_wer=fuse_loss_wer,
+            fused_batch_size=fused_batch_size,
+        )
+        if n_samples < 1:
+            raise ValueError(f"joint.n_samples={n_samples}; sample at least 1 label.")
+        self.n_samples = n_samples
+        self.register_buffer("blank_id", torch.tensor([self.num_classes_with_blank - 1]), persistent=False)
+
+    @staticmethod
+    def _sampling() -> bool:
+        return torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+
+    @typecheck()
+    def forward(
+        self,
+        encoder_outputs: torch.Tensor,
+        decoder_outputs: torch.Tensor | None,
+        encoder_lengths: torch.Tensor | None = None,
+        transcripts: torch.Tensor | None = None,
+        transcript_lengths: torch.Tensor | None = None,
+        compute_wer: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor | None, ...]:
+        """As :meth:`RNNTJoint.forward`; with gradients on, only the fused (loss, WER) path is allowed."""
+        if self._sampling() and not self._fuse_loss_wer:
+            raise ValueError(
+                "SampledRNNTJoint trains only on the fused loss path: set `joint.fuse_loss_wer: true` and "
+                "`joint.fused_batch_size`, or call it under torch.no_grad() for the full joint."
+            )
+        return super().forward(
+            encoder_outputs=encoder_outputs,
+            decoder_outputs=decoder_outputs,
+            encoder_lengths=encoder_lengths,
+            transcripts=transcripts,
+            transcript_lengths=transcript_lengths,
+            compute_wer=compute_wer,
+        )
+
+    def _sub_batch_loss(
+        self,
+        f: torch.Tensor,
+        g: torch.Tensor,
+        transcripts: torch.Tensor,
+        encoder_lengths: torch.Tensor,
+        transcript_lengths: torch.Tensor,
+    ) -> torch.Tensor:
+        if not self._sampling():
+            return super()._sub_batch_loss(f, g, transcripts, encoder_lengths, transcript_lengths)
+        if not hasattr(self._loss, "_blank"):
+            raise ValueError(
+                f"SampledRNNTJoint needs the RNNTLoss of this package (it renumbers the blank); got "
+                f"{type(self._loss).__name__}."
+            )
+        scores, remapped = self.sampled_joint(f, g, transcripts, transcript_lengths)
+        blank = self._loss._blank
+        self._loss._blank = 0
+        try:
+            return self._loss(
+                log_probs=scores,
+                targets=remapped,
+                input_lengths=encoder_lengths,
+                target_lengths=transcript_lengths,
+            )
+        finally:
+            self._loss._blank = blank
+
+    def sampled_joint(
+        self, f: torch.Tensor, g: torch.Tensor, transcript: torch.Tensor, transcript_lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Joint over a sampled vocabulary: blank, the transcripts' labels, then sampled other labels.
+
+        Args:
+            f: encoder outputs (B, T, D_enc).
+            g: prediction outputs (B, U+1, D_pred).
+            transcript: (B, U) label ids.
+            transcript_lengths: (B,) valid labels.
+
+        Returns:
+            ``(scores, remapped)``: (B, T, U+1, S) scores (log-softmaxed as ``log_softmax`` says) and the
+            transcripts renumbered into the sampled vocabulary (blank is 0).
+        """
+        hidden = self.project_encoder(f).unsqueeze(2) + self.project_prednet(g).unsqueeze(1)
+        hidden = self.joint_net[:-1](hidden)  # (B, T, U+1, H)
+        output = self.joint_net[-1]
+        with torch.no_grad():
+            valid = torch.arange(transcript.size(1), device=transcript.device) < transcript_lengths[:, None]
+            positives = torch.unique(transcript[valid])  # sorted
+            remapped = torch.searchsorted(positives, transcript).clamp(max=max(positives.numel() - 1, 0)) + 1
+            candidates = torch.randperm(self._vocab_size, device=transcript.device)[: self.n_samples]
+            negatives = candidates[~torch.isin(candidates, positives)]
+            ids = torch.cat([self.blank_id.to(transcript.device), positives, negatives])
+        scores = torch.nn.functional.linear(hidden, output.weight[ids], output.bias[ids])
+        if self.preserve_memory and torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        apply_log_softmax = not scores.is_cuda if self.log_softmax is None else self.log_softmax
+        if apply_log_softmax:
+            scores = scores.log_softmax(dim=-1)
+        return scores, remapped

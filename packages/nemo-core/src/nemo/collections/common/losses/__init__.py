@@ -9,6 +9,7 @@ from nemo.utils.lazy_exports import lazy_exports
 _EXPORTS = {
     "AggregatorLoss": "nemo.collections.common.losses.aggregator",
     "CrossEntropyLoss": "nemo.collections.common.losses.cross_entropy",
+    "SmoothedCrossEntropyLoss": "nemo.collections.common.losses.smoothed_cross_entropy",
 }
 
 __all__ = sorted(_EXPORTS)

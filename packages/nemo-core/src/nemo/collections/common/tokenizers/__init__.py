@@ -10,7 +10,10 @@ _EXPORTS = {
     "SentencePieceTokenizer": "nemo.collections.common.tokenizers.sentencepiece_tokenizer",
     "create_spt_model": "nemo.collections.common.tokenizers.sentencepiece_tokenizer",
     "CharTokenizer": "nemo.collections.common.tokenizers.char_tokenizer",
+    "RegExTokenizer": "nemo.collections.common.tokenizers.regex_tokenizer",
     "AutoTokenizer": "nemo.collections.common.tokenizers.huggingface.auto_tokenizer",
+    "AggregateTokenizer": "nemo.collections.common.tokenizers.aggregate_tokenizer",
+    "CanaryTokenizer": "nemo.collections.common.tokenizers.canary_tokenizer",
 }
 
 __all__ = sorted(_EXPORTS)

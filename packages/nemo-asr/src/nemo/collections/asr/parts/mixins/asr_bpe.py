@@ -25,6 +25,9 @@ class ASRBPEMixin:
     def _setup_tokenizer(self, tokenizer_cfg: DictConfig) -> None:
         """Build ``self.tokenizer``; ``self.tokenizer_cfg`` holds the config with artifact paths filled in."""
         tokenizer_type = str(tokenizer_cfg.get("type", "bpe")).lower()
+        if tokenizer_type == "agg":
+            self._setup_aggregate_tokenizer(tokenizer_cfg)
+            return
         if tokenizer_type != "bpe":
             raise ValueError(
                 f"tokenizer.type is {tokenizer_type!r}; this package supports 'bpe' (sentencepiece) tokenizers. "
@@ -45,6 +48,12 @@ class ASRBPEMixin:
                 f"tokenizer.{key}", source, verify_src_exists=required
             )
         self.tokenizer = SentencePieceTokenizer(model_path=self.tokenizer_cfg["model_path"])
+
+    def _setup_aggregate_tokenizer(self, tokenizer_cfg: DictConfig) -> None:
+        """``tokenizer.type: agg``: one sentencepiece tokenizer per language, joined (see aggregate_tokenizer)."""
+        from nemo.collections.asr.parts.mixins.aggregate_tokenizer import setup_aggregate_tokenizer
+
+        setup_aggregate_tokenizer(self, tokenizer_cfg)
 
     def _setup_tokenizer_from_model_config(self, cfg: DictConfig | dict) -> DictConfig:
         """Build the tokenizer a model config's ``tokenizer`` section names; return the config with it filled in.

@@ -5,13 +5,14 @@ from nemo.utils.lazy_exports import lazy_exports
 
 _PERTURB = (
     "AudioAugmentor GainPerturbation ImpulsePerturbation NoisePerturbation Perturbation ShiftPerturbation "
-    "SpeedPerturbation TimeStretchPerturbation "
+    "SilencePerturbation SpeedPerturbation TimeStretchPerturbation "
     "WhiteNoisePerturbation perturbation_types process_augmentations register_perturbation"
 ).split()
 
 _EXPORTS = {
     **{name: f"nemo.collections.asr.parts.preprocessing.perturb:{name}" for name in _PERTURB},
     "AudioSegment": "nemo.collections.asr.parts.preprocessing.segment:AudioSegment",
+    "ExternalFeatureLoader": "nemo.collections.asr.parts.preprocessing.feature_loader:ExternalFeatureLoader",
     "FilterbankFeatures": "nemo.collections.asr.parts.preprocessing.features:FilterbankFeatures",
     "WaveformFeaturizer": "nemo.collections.asr.parts.preprocessing.waveform_featurizer:WaveformFeaturizer",
 }

@@ -41,6 +41,7 @@ __all__ = [
     "NoisePerturbation",
     "Perturbation",
     "ShiftPerturbation",
+    "SilencePerturbation",
     "SpeedPerturbation",
     "TimeStretchPerturbation",
     "WhiteNoisePerturbation",
@@ -259,6 +260,61 @@ class TimeStretchPerturbation(Perturbation):
         data._samples = _as_segment_layout(audio, data._samples)
 
 
+class SilencePerturbation(Perturbation):
+    """Pad the audio with constant "silence" of random lengths at the start and at the end.
+
+    The start and end lengths are drawn independently and uniformly from their ``[min, max]`` ranges (in
+    seconds) and rounded down to whole samples; every channel is padded alike and the dtype is kept.
+
+    Args:
+        min_start_silence_secs: shortest silence before the audio.
+        max_start_silence_secs: longest silence before the audio.
+        min_end_silence_secs: shortest silence after the audio.
+        max_end_silence_secs: longest silence after the audio.
+        rng: ``random.Random`` or int seed.
+        value: the sample value written as silence.
+    """
+
+    def __init__(
+        self,
+        min_start_silence_secs: float = 0,
+        max_start_silence_secs: float = 0,
+        min_end_silence_secs: float = 0,
+        max_end_silence_secs: float = 0,
+        rng: RandomSource = None,
+        value: float = 0,
+    ) -> None:
+        for side, low, high in (
+            ("start", min_start_silence_secs, max_start_silence_secs),
+            ("end", min_end_silence_secs, max_end_silence_secs),
+        ):
+            if not 0 <= low <= high:
+                raise ValueError(
+                    f"SilencePerturbation needs 0 <= min_{side}_silence_secs <= max_{side}_silence_secs, got "
+                    f"min_{side}_silence_secs={low}, max_{side}_silence_secs={high}. Fix the silence augmentor config."
+                )
+        self._min_start_silence_secs = min_start_silence_secs
+        self._max_start_silence_secs = max_start_silence_secs
+        self._min_end_silence_secs = min_end_silence_secs
+        self._max_end_silence_secs = max_end_silence_secs
+        self._value = value
+        self._rng = _as_random(rng, type(self).__name__)
+
+    def max_augmentation_length(self, length: float) -> float:
+        """``length`` (in seconds) plus the longest silences that can be added."""
+        return length + self._max_start_silence_secs + self._max_end_silence_secs
+
+    def perturb(self, data: AudioSegment) -> None:
+        start_secs = self._rng.uniform(self._min_start_silence_secs, self._max_start_silence_secs)
+        end_secs = self._rng.uniform(self._min_end_silence_secs, self._max_end_silence_secs)
+        samples = data._samples
+        padding = [(int(start_secs * data.sample_rate), int(end_secs * data.sample_rate))]
+        padding += [(0, 0)] * (samples.ndim - 1)  # channels of (T, C) audio are not padded
+        data._samples = np.pad(
+            samples, padding, mode="constant", constant_values=np.asarray(self._value, samples.dtype)
+        )
+
+
 class GainPerturbation(Perturbation):
     """Scale the audio by a gain drawn uniformly in ``[min_gain_dbfs, max_gain_dbfs]`` dB.
 
@@ -411,6 +467,39 @@ def _reference_level(level: float | np.ndarray, ref_mic: int, owner: str) -> flo
     return float(levels[ref_mic])
 
 
+def _check_noise_matches(owner: str, data: AudioSegment, noise: AudioSegment, ref_mic: int) -> None:
+    """Noise added to ``data`` directly must share its sample rate and channel count; ``ref_mic`` must index it."""
+    if noise.sample_rate != data.sample_rate:
+        raise ValueError(
+            f"{owner}: noise sample rate {noise.sample_rate} Hz differs from the audio's "
+            f"{data.sample_rate} Hz; load the noise with target_sr={data.sample_rate}."
+        )
+    if noise.num_channels != data.num_channels:
+        raise ValueError(
+            f"{owner}: the noise has {noise.num_channels} channels but the audio has {data.num_channels}; "
+            f"pass noise with {data.num_channels} channels (e.g. select or repeat channels first)."
+        )
+    if not 0 <= ref_mic < data.num_channels:
+        raise ValueError(
+            f"{owner} got ref_mic={ref_mic} for audio with {data.num_channels} channels; "
+            f"expected a channel index in [0, {data.num_channels})."
+        )
+
+
+def _noise_gain_db(
+    data: AudioSegment,
+    noise_level: float,
+    data_rms: float | np.ndarray | None,
+    ref_mic: int,
+    snr_db: float,
+    max_gain_db: float,
+    owner: str,
+) -> float:
+    """Gain in dB that puts noise of level ``noise_level`` ``snr_db`` below ``data`` (on ``ref_mic``), capped."""
+    data_level = _reference_level(data.rms_db if data_rms is None else data_rms, ref_mic, owner)
+    return min(data_level - noise_level - snr_db, max_gain_db)
+
+
 def _mixable_with(samples: np.ndarray, data: np.ndarray, owner: str, source: str) -> np.ndarray:
     """(K,) or (K, C') ``samples`` shaped to combine sample-wise with (T,) or (T, C) ``data``.
 
@@ -437,8 +526,8 @@ class NoisePerturbation(Perturbation):
     ``min(data.rms_db - noise.rms_db - snr_db, max_gain_db)`` dB; add it sample-wise, or, when it is
     shorter than the audio, at a uniformly drawn start index.
 
-    Multi-channel (T, C) audio: levels are measured on channel ``ref_mic``; a mono noise file is added to
-    every channel, a C-channel one channel by channel, any other channel count is a ``ValueError``.
+    Multi-channel (T, C) audio: levels are measured on channel ``ref_mic``; the noise is added channel by
+    channel and must have the audio's channel count (else a ``ValueError``, as in NeMo).
 
     Args:
         manifest_path: JSON-lines manifest (or comma-separated manifests) of noise files
@@ -530,11 +619,7 @@ class NoisePerturbation(Perturbation):
             ValueError: the sample rates or channel counts of ``data`` and ``noise`` do not match.
         """
         owner = type(self).__name__
-        if noise.sample_rate != data.sample_rate:
-            raise ValueError(
-                f"{owner}: noise sample rate {noise.sample_rate} Hz differs from the audio's "
-                f"{data.sample_rate} Hz; load the noise with target_sr={data.sample_rate}."
-            )
+        _check_noise_matches(owner, data, noise, ref_mic)
         snr_db = self._rng.uniform(self._min_snr_db, self._max_snr_db)
         surplus = noise.num_samples - data.num_samples
         if surplus > 0:
@@ -543,16 +628,68 @@ class NoisePerturbation(Perturbation):
         noise_level = _reference_level(noise.rms_db, ref_mic, owner)
         if noise_level == -math.inf:
             return
-        data_level = _reference_level(data.rms_db if data_rms is None else data_rms, ref_mic, owner)
-        noise_gain_db = min(data_level - noise_level - snr_db, self._max_gain_db)
-        scaled = _mixable_with(noise.samples, data.samples, owner, "the noise")
-        scaled = scaled * np.float32(10.0 ** (noise_gain_db / 20.0))
+        noise_gain_db = _noise_gain_db(data, noise_level, data_rms, ref_mic, snr_db, self._max_gain_db, owner)
+        scaled = noise.samples * np.float32(10.0 ** (noise_gain_db / 20.0))
         mixed = data.samples.copy()
         if scaled.shape[0] < mixed.shape[0]:
             start = self._rng.randint(0, mixed.shape[0] - scaled.shape[0])
             mixed[start : start + scaled.shape[0]] += scaled
         else:
             mixed += scaled
+        data._samples = mixed
+
+    def perturb_with_foreground_noise(
+        self,
+        data: AudioSegment,
+        noise: AudioSegment,
+        data_rms: float | np.ndarray | None = None,
+        max_noise_dur: float = 2,
+        max_additions: int = 1,
+        ref_mic: int = 0,
+    ) -> None:
+        """Add short random excerpts of ``noise`` at random places of ``data``, in place.
+
+        One SNR is drawn in ``[min_snr_db, max_snr_db]`` and one gain computed from the levels of the whole
+        ``data`` and ``noise`` (on channel ``ref_mic``), capped at ``max_gain_db``. Then, between 1 and
+        ``max_additions`` times: draw an excerpt duration in ``[0, max_noise_dur]`` s and a start in
+        ``[0, noise.duration]`` s, cut that excerpt (shorter at the end of ``noise``, and no longer than
+        ``data``), scale it by the gain and add it to ``data`` at a uniformly drawn sample index.
+
+        Args:
+            data: the audio, (T,) or (T, C) samples.
+            noise: (K,) or (K, C) noise at ``data``'s sample rate, with ``data``'s channel count.
+            data_rms: level of ``data`` in dB (one per channel, or one number) to use instead of measuring it.
+            max_noise_dur: longest excerpt, in seconds.
+            max_additions: most excerpts added (at least 1).
+            ref_mic: channel whose level sets the SNR of multi-channel audio.
+
+        Raises:
+            ValueError: the sample rates or channel counts differ, ``ref_mic`` is not a channel of ``data``,
+                or ``max_additions`` < 1.
+        """
+        owner = type(self).__name__
+        _check_noise_matches(owner, data, noise, ref_mic)
+        if max_additions < 1:
+            raise ValueError(
+                f"{owner}.perturb_with_foreground_noise needs max_additions >= 1, got {max_additions}."
+            )
+        snr_db = self._rng.uniform(self._min_snr_db, self._max_snr_db)
+        noise_level = _reference_level(noise.rms_db, ref_mic, owner)
+        if noise_level == -math.inf:
+            return
+        gain = np.float32(
+            10.0
+            ** (_noise_gain_db(data, noise_level, data_rms, ref_mic, snr_db, self._max_gain_db, owner) / 20.0)
+        )
+        mixed = data.samples.copy()
+        for _ in range(self._rng.randint(1, max_additions)):
+            excerpt_secs = self._rng.uniform(0.0, max_noise_dur)
+            start_secs = self._rng.uniform(0.0, noise.duration)
+            first = int(round(start_secs * noise.sample_rate))
+            last = int(round(min(noise.duration, start_secs + excerpt_secs) * noise.sample_rate))
+            excerpt = noise.samples[first:last][: mixed.shape[0]] * gain
+            at = self._rng.randint(0, mixed.shape[0] - excerpt.shape[0])
+            mixed[at : at + excerpt.shape[0]] += excerpt
         data._samples = mixed
 
 
@@ -639,6 +776,7 @@ perturbation_types: dict[str, type[Perturbation]] = {
     "speed": SpeedPerturbation,
     "time_stretch": TimeStretchPerturbation,
     "gain": GainPerturbation,
+    "silence": SilencePerturbation,
     "white_noise": WhiteNoisePerturbation,
     "shift": ShiftPerturbation,
     "noise": NoisePerturbation,

@@ -69,7 +69,11 @@ def select_channels(signal: np.ndarray, channel_selector: ChannelSelectorType = 
 
 
 def _trim_silence(
-    samples: np.ndarray, top_db: float, ref: Callable[[np.ndarray], float], frame_length: int, hop_length: int
+    samples: np.ndarray,
+    top_db: float,
+    ref: Callable[[np.ndarray], float] | float,
+    frame_length: int,
+    hop_length: int,
 ) -> np.ndarray:
     """Cut leading and trailing silence the way ``librosa.effects.trim`` does (centred RMS frames)."""
     signal = torch.from_numpy(samples)
@@ -77,7 +81,9 @@ def _trim_silence(
     padded = torch.nn.functional.pad(mono[None], (frame_length // 2, frame_length // 2))[0]
     power = padded.unfold(0, frame_length, hop_length).pow(2).mean(dim=-1).numpy()
     amin = 1e-10
-    db = 10.0 * np.log10(np.maximum(amin, power)) - 10.0 * np.log10(max(amin, float(ref(power))))
+    # As librosa: ``ref`` is an RMS amplitude, or a function of the frames' RMS amplitudes.
+    ref_power = (float(ref(np.sqrt(power))) if callable(ref) else abs(float(ref))) ** 2
+    db = 10.0 * np.log10(np.maximum(amin, power)) - 10.0 * np.log10(max(amin, ref_power))
     loud = np.flatnonzero(db > -top_db)
     if loud.size == 0:
         return samples[:0]
@@ -94,7 +100,8 @@ class AudioSegment:
         sample_rate: rate of ``samples`` in Hz.
         target_sr: resample to this rate when it differs.
         trim: cut leading and trailing silence.
-        trim_ref: reference power for trimming (default: the loudest frame).
+        trim_ref: reference RMS amplitude for trimming: a number, or a function of the frames' RMS
+            amplitudes (default: the loudest frame).
         trim_top_db: frames this many dB below the reference are silence.
         trim_frame_length: frame length for trimming, in samples.
         trim_hop_length: hop between trimming frames, in samples.
@@ -110,7 +117,7 @@ class AudioSegment:
         sample_rate: int,
         target_sr: int | None = None,
         trim: bool = False,
-        trim_ref: Callable[[np.ndarray], float] = np.max,
+        trim_ref: Callable[[np.ndarray], float] | float = np.max,
         trim_top_db: float = 60,
         trim_frame_length: int = 2048,
         trim_hop_length: int = 512,
@@ -156,7 +163,7 @@ class AudioSegment:
         offset: float = 0,
         duration: float = 0,
         trim: bool = False,
-        trim_ref: Callable[[np.ndarray], float] = np.max,
+        trim_ref: Callable[[np.ndarray], float] | float = np.max,
         trim_top_db: float = 60,
         trim_frame_length: int = 2048,
         trim_hop_length: int = 512,
@@ -179,6 +186,23 @@ class AudioSegment:
         Returns:
             The segment.
         """
+        if isinstance(audio_file, list):
+            return cls.from_file_list(
+                audio_file,
+                target_sr=target_sr,
+                int_values=int_values,
+                offset=offset,
+                duration=duration,
+                trim=trim,
+                trim_ref=trim_ref,
+                trim_top_db=trim_top_db,
+                trim_frame_length=trim_frame_length,
+                trim_hop_length=trim_hop_length,
+                orig_sr=orig_sr,
+                channel_selector=channel_selector,
+                normalize_db=normalize_db,
+                ref_channel=ref_channel,
+            )
         name = (
             audio_file
             if isinstance(audio_file, (str, os.PathLike))
@@ -211,6 +235,64 @@ class AudioSegment:
             channel_selector=channel_selector,
             normalize_db=normalize_db,
             ref_channel=ref_channel,
+        )
+
+    @classmethod
+    def from_file_list(
+        cls,
+        audio_file_list: list[str | os.PathLike[str]],
+        target_sr: int | None = None,
+        int_values: bool = False,
+        offset: float = 0,
+        duration: float = 0,
+        trim: bool = False,
+        channel_selector: ChannelSelectorType = None,
+        **kwargs,
+    ) -> AudioSegment:
+        """Read one single-channel file per channel and stack them into a (T, C) segment.
+
+        Every file is read (and resampled) like :meth:`from_file`; trimming, channel selection,
+        ``orig_sr`` and ``normalize_db`` then apply to the stacked signal. An int ``channel_selector``
+        reads only that file.
+
+        Raises:
+            RuntimeError: a file has several channels, the files differ in length, or the channel
+                selector is past the number of files.
+        """
+        if isinstance(channel_selector, int):
+            if not 0 <= channel_selector < len(audio_file_list):
+                raise RuntimeError(
+                    f"Channel cannot be selected: channel_selector={channel_selector} with "
+                    f"{len(audio_file_list)} audio files (one per channel)."
+                )
+            audio_file_list, channel_selector = [audio_file_list[channel_selector]], None
+        channels, sample_rate = [], target_sr
+        for channel_file in audio_file_list:
+            channel = cls.from_file(
+                channel_file, target_sr=sample_rate, int_values=int_values, offset=offset, duration=duration
+            )
+            if channel.num_channels != 1:
+                raise RuntimeError(
+                    f"Expecting a single-channel audio signal in every file of a list, but {channel_file!r} has "
+                    f"{channel.num_channels} channels."
+                )
+            if channels and channel.num_samples != len(channels[0]):
+                raise RuntimeError(
+                    f"All files of a multi-channel list must have the same length: {channel_file!r} has "
+                    f"{channel.num_samples} samples, the first file {len(channels[0])}."
+                )
+            sample_rate = channel.sample_rate
+            channels.append(channel.samples)
+        samples = np.stack(channels, axis=1) if len(channels) > 1 else channels[0]
+        return cls(samples, sample_rate, trim=trim, channel_selector=channel_selector, **kwargs)
+
+    def __eq__(self, other: object) -> bool:
+        """Same type, sample rate and samples."""
+        return (
+            type(other) is type(self)
+            and self._sample_rate == other._sample_rate
+            and self._samples.shape == other._samples.shape
+            and bool(np.all(self._samples == other._samples))
         )
 
     @property

@@ -7,20 +7,27 @@ sub-block is pre-normed and residual.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
+from nemo.collections.asr.parts.submodules.batchnorm import FusedBatchNorm1d
 from nemo.collections.asr.parts.submodules.causal_convs import CausalConv1D
 from nemo.collections.asr.parts.submodules.multi_head_attention import (
     AttentionMask,
     MultiHeadAttention,
     RelPositionMultiHeadAttention,
+    RelPositionMultiHeadAttentionLongformer,
 )
 from nemo.collections.asr.parts.submodules.rand_dropout import RandDropout
+from nemo.collections.common.parts.adapter_modules import LinearAdapter
+from nemo.core.classes.mixins.access_mixins import AccessMixin
+from nemo.core.classes.mixins.adapter_mixins import AdapterModuleMixin
 from torch import nn
 
 __all__ = ["ConformerConvolution", "ConformerFeedForward", "ConformerLayer"]
 
-_SELF_ATTENTION_MODELS = ("rel_pos", "abs_pos")
+_SELF_ATTENTION_MODELS = ("rel_pos", "rel_pos_local_attn", "abs_pos")
 
 
 class ConformerFeedForward(nn.Module):
@@ -55,12 +62,14 @@ def _conv_norm(norm_type: str, channels: int) -> nn.Module:
         return nn.InstanceNorm1d(channels)
     if norm_type == "layer_norm":
         return nn.LayerNorm(channels)
+    if norm_type == "fused_batch_norm":
+        return FusedBatchNorm1d(channels)
     if norm_type.startswith("group_norm") and norm_type[len("group_norm") :].isdigit():
         return nn.GroupNorm(num_groups=int(norm_type[len("group_norm") :]), num_channels=channels)
     raise ValueError(
         f"conv_norm_type={norm_type!r} is not supported: expected 'batch_norm', 'instance_norm', "
-        "'layer_norm' or 'group_normN' (N groups, e.g. 'group_norm8'). Fix encoder.conv_norm_type in the "
-        "config."
+        "'layer_norm', 'fused_batch_norm' or 'group_normN' (N groups, e.g. 'group_norm8'). Fix "
+        "encoder.conv_norm_type in the config."
     )
 
 
@@ -74,7 +83,8 @@ class ConformerConvolution(nn.Module):
     Args:
         d_model: width D.
         kernel_size: depthwise kernel K (odd).
-        norm_type: ``"batch_norm"``, ``"instance_norm"``, ``"layer_norm"`` or ``"group_normN"``.
+        norm_type: ``"batch_norm"``, ``"instance_norm"``, ``"layer_norm"``, ``"fused_batch_norm"`` (a
+            per-channel affine map, ``FusedBatchNorm1d``) or ``"group_normN"``.
         conv_context_size: ``[left, right]`` frames of context with ``left + right == K - 1``; None for
             the symmetric ``[(K - 1) // 2, (K - 1) // 2]``.
     """
@@ -127,13 +137,21 @@ class ConformerConvolution(nn.Module):
         return F.linear(x, self.pointwise_conv2.weight.squeeze(-1), self.pointwise_conv2.bias)
 
 
-class ConformerLayer(nn.Module):
+class ConformerLayer(nn.Module, AdapterModuleMixin, AccessMixin):
     """One Conformer block.
+
+    Adapters (``add_adapter``) run at two places: attention adapters after the self-attention residual
+    (``loc="mha"``), ``LinearAdapter`` after the final LayerNorm (``loc="post"``). With access enabled
+    and ``save_encoder_tensors`` in the access config, the output is recorded as ``encoder``.
 
     Args:
         d_model: width D.
         d_ff: feed-forward hidden width.
-        self_attention_model: ``"rel_pos"`` or ``"abs_pos"``.
+        self_attention_model: ``"rel_pos"``, ``"rel_pos_local_attn"`` (sliding window of
+            ``att_context_size``, see ``RelPositionMultiHeadAttentionLongformer``) or ``"abs_pos"``.
+        global_tokens: global tokens of ``rel_pos_local_attn`` (0: none).
+        global_tokens_spacing: frames between global tokens.
+        global_attn_separate: separate projections for the global tokens.
         n_heads: attention heads.
         conv_kernel_size: depthwise convolution kernel.
         conv_norm_type: normalization in the convolution module.
@@ -142,6 +160,8 @@ class ConformerLayer(nn.Module):
         dropout_att: dropout on the attention probabilities.
         pos_bias_u: (H, D / H) shared bias u for ``rel_pos`` (None: one per layer).
         pos_bias_v: (H, D / H) shared bias v for ``rel_pos`` (None: one per layer).
+        att_context_size: ``[left, right]`` window of ``rel_pos_local_attn`` (unused by the others, whose
+            context limits come as ``att_mask``).
     """
 
     def __init__(
@@ -149,6 +169,9 @@ class ConformerLayer(nn.Module):
         d_model: int,
         d_ff: int,
         self_attention_model: str = "rel_pos",
+        global_tokens: int = 0,
+        global_tokens_spacing: int = 1,
+        global_attn_separate: bool = False,
         n_heads: int = 4,
         conv_kernel_size: int = 31,
         conv_norm_type: str = "batch_norm",
@@ -157,6 +180,7 @@ class ConformerLayer(nn.Module):
         dropout_att: float = 0.1,
         pos_bias_u: nn.Parameter | None = None,
         pos_bias_v: nn.Parameter | None = None,
+        att_context_size: list[int] | None = None,
     ) -> None:
         super().__init__()
         if self_attention_model not in _SELF_ATTENTION_MODELS:
@@ -189,6 +213,18 @@ class ConformerLayer(nn.Module):
                 pos_bias_u=pos_bias_u,
                 pos_bias_v=pos_bias_v,
             )
+        elif self_attention_model == "rel_pos_local_attn":
+            self.self_attn = RelPositionMultiHeadAttentionLongformer(
+                n_head=n_heads,
+                n_feat=d_model,
+                dropout_rate=dropout_att,
+                pos_bias_u=pos_bias_u,
+                pos_bias_v=pos_bias_v,
+                att_context_size=att_context_size,
+                global_tokens=global_tokens,
+                global_tokens_spacing=global_tokens_spacing,
+                global_attn_separate=global_attn_separate,
+            )
         else:
             self.self_attn = MultiHeadAttention(n_head=n_heads, n_feat=d_model, dropout_rate=dropout_att)
 
@@ -211,8 +247,9 @@ class ConformerLayer(nn.Module):
             x: (B, T, D).
             att_mask: (B, T, T) bool, true where attention is NOT allowed, or an ``AttentionMask``
                 prepared once for all layers, or None.
-            pos_emb: (1, 2T - 1, D) relative (``rel_pos``) position embeddings; unused by ``abs_pos``.
-            pad_mask: (B, T) bool, true on padding frames.
+            pos_emb: (1, 2T - 1, D) relative (``rel_pos``) or (1, L + R + 1, D) window
+                (``rel_pos_local_attn``) position embeddings; unused by ``abs_pos``.
+            pad_mask: (B, T) bool, true on padding frames (the only mask ``rel_pos_local_attn`` uses).
 
         Returns:
             (B, T, D).
@@ -222,8 +259,14 @@ class ConformerLayer(nn.Module):
         residual = torch.add(residual, self.dropout(x), alpha=self.fc_factor)
 
         x = self.norm_self_att(residual)
-        x = self.self_attn(query=x, key=x, value=x, mask=att_mask, pos_emb=pos_emb)
+        if self.self_attention_model == "rel_pos_local_attn":
+            x = self.self_attn(query=x, key=x, value=x, pad_mask=pad_mask, pos_emb=pos_emb)
+        else:
+            x = self.self_attn(query=x, key=x, value=x, mask=att_mask, pos_emb=pos_emb)
         residual = residual + self.dropout(x)
+        if self.is_adapter_available():
+            packed = {"x": residual, "loc": "mha", "att_mask": att_mask, "pos_emb": pos_emb}
+            residual = self.forward_enabled_adapters(packed)["x"]
 
         x = self.conv(self.norm_conv(residual), pad_mask=pad_mask)
         residual = residual + self.dropout(x)
@@ -231,4 +274,39 @@ class ConformerLayer(nn.Module):
         x = self.feed_forward2(self.norm_feed_forward2(residual))
         residual = torch.add(residual, self.dropout(x), alpha=self.fc_factor)
 
-        return self.norm_out(residual)
+        x = self.norm_out(residual)
+        if self.is_adapter_available():
+            x = self.forward_enabled_adapters({"x": x, "loc": "post"})["x"]
+        if self.is_access_enabled() and self.access_cfg.get("save_encoder_tensors", False):
+            self.register_accessible_tensor(name="encoder", tensor=x)
+        return x
+
+    def forward_single_enabled_adapter_(
+        self, input: dict[str, Any], adapter_module: nn.Module, *, adapter_name: str, adapter_strategy: Any
+    ) -> dict[str, Any]:
+        """Run one adapter where it belongs: attention adapters at ``loc="mha"``, ``LinearAdapter`` at ``"post"``.
+
+        Args:
+            input: ``{"x": (B, T, D), "loc": "mha" or "post", "att_mask": ..., "pos_emb": ...}``.
+            adapter_module: the adapter.
+            adapter_name: its name.
+            adapter_strategy: how its output joins ``x``.
+
+        Returns:
+            ``input`` with ``"x"`` replaced by the result (unchanged when the adapter does not run here).
+        """
+        x, loc = input["x"], input["loc"]
+        if loc == "post" and isinstance(adapter_module, LinearAdapter):
+            input["x"] = adapter_strategy(x, adapter_module, module=self)
+        elif loc == "mha" and isinstance(adapter_module, MultiHeadAttention):
+            if self.self_attention_model == "rel_pos_local_attn":
+                raise ValueError(
+                    f"adapter {adapter_name!r} is an attention adapter, which needs a full attention mask; "
+                    "layers with self_attention_model 'rel_pos_local_attn' have none. Use a LinearAdapter or "
+                    "switch the encoder to 'rel_pos' (change_attention_model)."
+                )
+            arguments = {"query": x, "key": x, "value": x, "mask": input.get("att_mask")}
+            if self.self_attention_model == "rel_pos":
+                arguments["pos_emb"] = input.get("pos_emb")
+            input["x"] = adapter_strategy(arguments, adapter_module, module=self)
+        return input

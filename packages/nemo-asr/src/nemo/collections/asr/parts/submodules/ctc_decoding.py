@@ -9,7 +9,13 @@ Config (``decoding`` in a model's YAML, defaults from :class:`CTCDecodingConfig`
                               # | flashlight
     batch_dim_index: 0
     preserve_alignments: null # keep (log_probs, labels) per utterance in Hypothesis.alignments (greedy)
-    greedy: {preserve_alignments: false}
+    compute_timestamps: null  # Hypothesis.timestep = {"timestep", "char", "word"} offsets (greedy)
+    ctc_timestamp_type: all   # char | word | all: which offsets to add
+    word_seperator: " "       # (NeMo's spelling) the character that separates words of a character model
+    confidence_cfg: {preserve_frame_confidence: false, preserve_token_confidence: false,
+                     preserve_word_confidence: false, exclude_blank: true, aggregation: min,
+                     method_cfg: {name: entropy, entropy_type: tsallis, alpha: 0.33, entropy_norm: exp}}
+    greedy: {preserve_alignments: false, compute_timestamps: false, preserve_frame_confidence: false}
     beam: {beam_size: 4, return_best_hypothesis: true, kenlm_path: null, beam_alpha: 1.0, beam_beta: 0.0,
            flashlight_cfg: {lexicon_path: null, ...}}
 
@@ -20,19 +26,37 @@ Config (``decoding`` in a model's YAML, defaults from :class:`CTCDecodingConfig`
 of ``beam.flashlight_cfg.lexicon_path`` (see that module). With the lexicon search, the hypothesis text is the
 word sequence the search found (for a model over phones: the words, not the phones); ``y_sequence`` keeps the
 token ids. ``BeamCTCInfer``, ``BeamCTCInferConfig`` and ``ctc_prefix_beam_search`` (from
-:mod:`~nemo.collections.asr.parts.submodules.ctc_prefix_search`) are importable from here too.
+:mod:`~nemo.collections.asr.parts.submodules.ctc_prefix_search`) and the greedy search classes (from
+:mod:`~nemo.collections.asr.parts.submodules.ctc_greedy_decoding`) are importable from here too.
+
+Timestamps and confidence (greedy search only; the beam searches refuse both by name): confidence needs
+timestamps, so asking for frame confidence turns ``compute_timestamps`` on. Token and word confidence are
+computed when hypotheses are returned (``return_hypotheses=True``): a token's score aggregates the frames of its
+run (``exclude_blank: true``) or its run and the blank frames after it; a word's score aggregates its tokens.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import dataclass, field, is_dataclass
+from itertools import accumulate
 from typing import Any
 
 import torch
 from nemo.collections.asr.parts.submodules.ctc_beam_decoding import BeamCTCInfer, BeamCTCInferConfig
+from nemo.collections.asr.parts.submodules.ctc_greedy_decoding import (
+    GreedyBatchedCTCInfer,
+    GreedyCTCInfer,
+    GreedyCTCInferConfig,
+)
 from nemo.collections.asr.parts.submodules.ctc_prefix_search import ctc_prefix_beam_search
-from nemo.collections.asr.parts.utils.rnnt_utils import Hypothesis, decoded_results
+from nemo.collections.asr.parts.utils.asr_confidence_utils import ConfidenceConfig, ConfidenceMixin
+from nemo.collections.asr.parts.utils.decoding_timestamps import (
+    ctc_token_offsets,
+    word_offsets_from_chars,
+    word_offsets_from_ctc_subwords,
+)
+from nemo.collections.asr.parts.utils.rnnt_utils import Hypothesis, NBestHypotheses
 from nemo.collections.common.tokenizers.tokenizer_spec import TokenizerSpec
 from omegaconf import DictConfig, OmegaConf
 
@@ -44,6 +68,7 @@ __all__ = [
     "CTCBPEDecodingConfig",
     "CTCDecoding",
     "CTCDecodingConfig",
+    "GreedyBatchedCTCInfer",
     "GreedyCTCInfer",
     "GreedyCTCInferConfig",
     "ctc_prefix_beam_search",
@@ -52,16 +77,8 @@ __all__ = [
 
 STRATEGIES = ("greedy", "greedy_batch", "beam", "pyctcdecode", "flashlight")
 BEAM_STRATEGIES = ("beam", "pyctcdecode", "flashlight")
+TIMESTAMP_TYPES = ("char", "word", "all")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"(\s+)([\.\,\?])")
-
-
-@dataclass
-class GreedyCTCInferConfig:
-    """``decoding.greedy``: options of the greedy search."""
-
-    preserve_alignments: bool = False
-    compute_timestamps: bool = False
-    preserve_frame_confidence: bool = False
 
 
 @dataclass
@@ -76,6 +93,7 @@ class CTCDecodingConfig:
     batch_dim_index: int = 0
     greedy: GreedyCTCInferConfig = field(default_factory=GreedyCTCInferConfig)
     beam: BeamCTCInferConfig = field(default_factory=BeamCTCInferConfig)
+    confidence_cfg: ConfidenceConfig = field(default_factory=ConfidenceConfig)
     temperature: float = 1.0
 
 
@@ -91,61 +109,7 @@ def move_dimension_to_the_front(tensor: torch.Tensor, dim_index: int) -> torch.T
     return tensor.permute(dim_index, *(d for d in range(tensor.dim()) if d != dim_index))
 
 
-class GreedyCTCInfer:
-    """Greedy (best path) CTC search over a whole batch at once.
-
-    Args:
-        blank_id: index of the blank class.
-        preserve_alignments: keep ``(log_probs (T, V), labels (T,))`` of each utterance in
-            ``Hypothesis.alignments``.
-    """
-
-    def __init__(self, blank_id: int, preserve_alignments: bool = False) -> None:
-        self.blank_id = blank_id
-        self.preserve_alignments = preserve_alignments
-
-    def __call__(
-        self, decoder_output: torch.Tensor, decoder_lengths: torch.Tensor | None = None
-    ) -> tuple[list[Hypothesis]]:
-        """Pick the best label of every frame.
-
-        Args:
-            decoder_output: (B, T, V) log-probabilities, or (B, T) integer labels already picked.
-            decoder_lengths: (B,) valid frames per utterance; ``None`` means all T.
-
-        Returns:
-            A one-tuple holding one Hypothesis per utterance: ``y_sequence`` the (T_b,) frame labels
-            (not yet folded), ``score`` the sum of the chosen non-blank log-probabilities, ``length`` T_b.
-        """
-        batch, frames = decoder_output.shape[:2]
-        if decoder_lengths is None:
-            lengths = torch.full((batch,), frames, dtype=torch.long)
-        else:
-            lengths = decoder_lengths.detach().to("cpu", torch.long)
-        with torch.no_grad():
-            if decoder_output.is_floating_point():
-                best_log_probs, labels = decoder_output.max(dim=-1)
-                valid = torch.arange(frames, device=labels.device) < lengths.to(labels.device)[:, None]
-                emitted = valid & (labels != self.blank_id)
-                scores = (
-                    torch.where(emitted, best_log_probs, torch.zeros_like(best_log_probs))
-                    .sum(dim=-1)
-                    .tolist()
-                )
-            else:
-                labels = decoder_output.long()
-                scores = [0.0] * batch
-        labels = labels.cpu()
-        hypotheses = []
-        for row, (length, score) in enumerate(zip(lengths.tolist(), scores)):
-            hypothesis = Hypothesis(score=score, y_sequence=labels[row, :length], length=length)
-            if self.preserve_alignments and decoder_output.is_floating_point():
-                hypothesis.alignments = (decoder_output[row, :length].detach().cpu(), labels[row, :length])
-            hypotheses.append(hypothesis)
-        return (hypotheses,)
-
-
-class AbstractCTCDecoding:
+class AbstractCTCDecoding(ConfidenceMixin):
     """Shared CTC decoding: runs the configured search, folds repeats, drops blanks, detokenizes.
 
     Args:
@@ -155,7 +119,7 @@ class AbstractCTCDecoding:
 
     def __init__(self, decoding_cfg: CTCDecodingConfig | DictConfig | dict | None, blank_id: int) -> None:
         if is_dataclass(decoding_cfg):
-            decoding_cfg = asdict(decoding_cfg)
+            decoding_cfg = OmegaConf.structured(decoding_cfg)
         defaults = OmegaConf.structured(CTCDecodingConfig)
         cfg = OmegaConf.merge(OmegaConf.create(OmegaConf.to_container(defaults)), decoding_cfg or {})
         self.cfg = cfg
@@ -167,29 +131,39 @@ class AbstractCTCDecoding:
                 f"decoding.strategy is {cfg.strategy!r}; expected one of {STRATEGIES}. "
                 "(wfst needs an external decoder that this package does not ship.)"
             )
-        search_cfg = cfg.beam if cfg.strategy in BEAM_STRATEGIES else cfg.greedy
-        self.preserve_alignments = bool(
+        if cfg.get("ctc_timestamp_type", "all") not in TIMESTAMP_TYPES:
+            raise ValueError(
+                f"decoding.ctc_timestamp_type is {cfg.ctc_timestamp_type!r}; expected one of {TIMESTAMP_TYPES}."
+            )
+        beam = cfg.strategy in BEAM_STRATEGIES
+        search_cfg = cfg.beam if beam else cfg.greedy
+        self._preserve_alignments = bool(
             cfg.preserve_alignments
             if cfg.preserve_alignments is not None
             else search_cfg.get("preserve_alignments")
         )
-        self.compute_timestamps = bool(
+        self._compute_timestamps = bool(
             cfg.compute_timestamps
             if cfg.compute_timestamps is not None
             else search_cfg.get("compute_timestamps")
         )
-        if self.compute_timestamps or cfg.greedy.get("preserve_frame_confidence"):
+        self._init_confidence(cfg.get("confidence_cfg"))
+        if beam and (self.preserve_frame_confidence or cfg.beam.get("preserve_frame_confidence", False)):
             raise ValueError(
-                "decoding.compute_timestamps and decoding.greedy.preserve_frame_confidence are not supported by "
-                "this CTC decoding. Set them to false (or leave them out)."
+                f"decoding.confidence_cfg (preserve_frame/token/word_confidence) is not supported by "
+                f"decoding.strategy={cfg.strategy!r}; confidence comes from the greedy search only. Set "
+                "decoding.strategy=greedy or turn confidence off."
             )
-        if cfg.strategy in BEAM_STRATEGIES:
+        # token confidence needs the frames of each token
+        self._compute_timestamps = self._compute_timestamps or self.preserve_frame_confidence
+        if beam:
             self.decoding = BeamCTCInfer(
                 blank_id,
                 cfg.beam.beam_size,
                 search_type=cfg.beam.search_type if cfg.strategy == "beam" else cfg.strategy,
                 return_best_hypothesis=cfg.beam.return_best_hypothesis,
-                preserve_alignments=self.preserve_alignments,
+                preserve_alignments=self._preserve_alignments,
+                compute_timestamps=self._compute_timestamps,
                 beam_alpha=cfg.beam.beam_alpha,
                 beam_beta=cfg.beam.beam_beta,
                 kenlm_path=cfg.beam.kenlm_path,
@@ -197,7 +171,47 @@ class AbstractCTCDecoding:
                 pyctcdecode_cfg=cfg.beam.get("pyctcdecode_cfg"),
             )
         else:
-            self.decoding = GreedyCTCInfer(blank_id, preserve_alignments=self.preserve_alignments)
+            search = GreedyBatchedCTCInfer if cfg.strategy == "greedy_batch" else GreedyCTCInfer
+            self.decoding = search(
+                blank_id,
+                preserve_alignments=self._preserve_alignments,
+                compute_timestamps=self._compute_timestamps,
+                preserve_frame_confidence=self.preserve_frame_confidence,
+                confidence_method_cfg=self.confidence_method_cfg,
+            )
+
+    @property
+    def preserve_alignments(self) -> bool:
+        """Whether hypotheses keep their alignments (setting it updates the search)."""
+        return self._preserve_alignments
+
+    @preserve_alignments.setter
+    def preserve_alignments(self, value: bool) -> None:
+        self._preserve_alignments = value
+        if hasattr(self, "decoding"):
+            self.decoding.preserve_alignments = value
+
+    @property
+    def compute_timestamps(self) -> bool:
+        """Whether hypotheses get ``timestep`` offsets (setting it updates the search)."""
+        return self._compute_timestamps
+
+    @compute_timestamps.setter
+    def compute_timestamps(self, value: bool) -> None:
+        self._compute_timestamps = value
+        if hasattr(self, "decoding"):
+            self.decoding.compute_timestamps = value
+
+    @property
+    def preserve_frame_confidence(self) -> bool:
+        """Whether hypotheses keep per-frame confidence (setting it updates the search)."""
+        return self._preserve_frame_confidence
+
+    @preserve_frame_confidence.setter
+    def preserve_frame_confidence(self, value: bool) -> None:
+        self._preserve_frame_confidence = value
+        if hasattr(self, "decoding"):
+            self.decoding.preserve_frame_confidence = value
 
     def ctc_decoder_predictions_tensor(
         self,
@@ -214,7 +228,8 @@ class AbstractCTCDecoding:
             decoder_lengths: (B,) valid frames per utterance.
             fold_consecutive: merge repeated labels before dropping blanks (CTC's rule); beam search
                 ignores it, its hypotheses being collapsed already.
-            return_hypotheses: return Hypothesis objects (with ``text``) instead of strings.
+            return_hypotheses: return Hypothesis objects (with ``text``) instead of strings; token and word
+                confidence are computed only then.
 
         Returns:
             ``(best, all)``: ``best`` one text (or Hypothesis) per utterance; ``all`` is ``None`` except for
@@ -228,14 +243,40 @@ class AbstractCTCDecoding:
             fold_consecutive = fold_override
         with torch.inference_mode():
             (hypotheses,) = self.decoding(decoder_outputs, decoder_lengths)
-        return decoded_results(
-            hypotheses, lambda batch: self.decode_hypothesis(batch, fold_consecutive), return_hypotheses
-        )
+        if hypotheses and isinstance(hypotheses[0], NBestHypotheses):
+            all_hypotheses = [
+                self._finish(n_best.n_best_hypotheses, fold_consecutive, False) for n_best in hypotheses
+            ]
+            best = [n_best[0] for n_best in all_hypotheses]
+            if return_hypotheses:
+                return best, all_hypotheses
+            return [h.text for h in best], [h.text for n_best in all_hypotheses for h in n_best]
+        hypotheses = self._finish(hypotheses, fold_consecutive, return_hypotheses)
+        if return_hypotheses:
+            return hypotheses, None
+        return [h.text for h in hypotheses], None
+
+    def _finish(
+        self, hypotheses: list[Hypothesis], fold_consecutive: bool, with_confidence: bool
+    ) -> list[Hypothesis]:
+        """Text, then (as configured) token/word confidence and timestamp offsets, on each hypothesis."""
+        hypotheses = self.decode_hypothesis(hypotheses, fold_consecutive)
+        if not self.compute_timestamps:
+            return hypotheses
+        if with_confidence and (self.preserve_token_confidence or self.preserve_word_confidence):
+            hypotheses = self.compute_confidence(hypotheses)
+        timestamp_type = self.cfg.get("ctc_timestamp_type", "all")
+        return [self.compute_ctc_timestamps(hypothesis, timestamp_type) for hypothesis in hypotheses]
 
     def decode_hypothesis(
         self, hypotheses_list: list[Hypothesis], fold_consecutive: bool
     ) -> list[Hypothesis]:
         """Fold repeats (optionally), drop blanks and set ``text`` on each hypothesis, in place.
+
+        With ``compute_timestamps``, ``text`` holds ``(token ids, token_lengths, token_repetitions)`` instead,
+        for :meth:`compute_confidence` and :meth:`compute_ctc_timestamps`, which turn it into the string:
+        ``token_lengths[i]`` is the number of frames from the start of token ``i - 1``'s run to the start of
+        token ``i``'s (the first: its start frame), ``token_repetitions[i]`` the frames of token ``i``'s run.
 
         A hypothesis whose search already set its ``text`` keeps it: the lexicon search (``search_type:
         flashlight``) sets the words it found, which the token ids of a phone model do not spell.
@@ -254,11 +295,94 @@ class AbstractCTCDecoding:
             labels = torch.as_tensor(hypothesis.y_sequence, dtype=torch.long)
             if hypothesis.length > 0:
                 labels = labels[: int(hypothesis.length)]
-            if fold_consecutive:
-                labels = torch.unique_consecutive(labels)
-            tokens = labels[labels != self.blank_id].tolist()
-            hypothesis.text = _SPACE_BEFORE_PUNCTUATION.sub(r"\2", self.decode_tokens_to_str(tokens))
+            tokens, token_lengths, repetitions = self._runs(labels, fold_consecutive)
+            if self.compute_timestamps:
+                hypothesis.text = (tokens, token_lengths, repetitions)
+            else:
+                hypothesis.text = _SPACE_BEFORE_PUNCTUATION.sub(r"\2", self.decode_tokens_to_str(tokens))
         return hypotheses_list
+
+    def _runs(self, labels: torch.Tensor, fold_consecutive: bool) -> tuple[list[int], list[int], list[int]]:
+        """``(tokens, token_lengths, token_repetitions)`` of (T,) frame labels; see :meth:`decode_hypothesis`."""
+        if not fold_consecutive:
+            tokens = labels[labels != self.blank_id].tolist()
+            return tokens, [1] * len(tokens), [1] * len(tokens)
+        values, counts = torch.unique_consecutive(labels, return_counts=True)
+        run_starts = torch.cumsum(counts, 0) - counts
+        keep = values != self.blank_id
+        tokens = values[keep].tolist()
+        starts = run_starts[keep].tolist()
+        token_lengths = [start - previous for start, previous in zip(starts, [0, *starts[:-1]])]
+        return tokens, token_lengths, counts[keep].tolist()
+
+    def compute_confidence(self, hypotheses_list: list[Hypothesis]) -> list[Hypothesis]:
+        """Set ``token_confidence`` (and ``word_confidence`` when asked) from ``frame_confidence``, in place.
+
+        Must run between :meth:`decode_hypothesis` (with timestamps on) and :meth:`compute_ctc_timestamps`: it
+        reads the ``(tokens, token_lengths, token_repetitions)`` tuple in ``text`` and leaves
+        ``(tokens, token_lengths)``.
+        """
+        for hypothesis in hypotheses_list:
+            if not isinstance(hypothesis.text, tuple) or len(hypothesis.text) != 3:
+                raise ValueError(
+                    "compute_confidence expects Hypothesis.text to be (tokens, token_lengths, token_repetitions), "
+                    "as decode_hypothesis leaves it with compute_timestamps on; call it before "
+                    "compute_ctc_timestamps."
+                )
+            tokens, token_lengths, repetitions = hypothesis.text
+            hypothesis.text = (tokens, token_lengths)
+            if self.exclude_blank_from_confidence:
+                emitted = hypothesis.non_blank_frame_confidence  # one score per non-blank frame, in order
+                bounds = [0, *accumulate(repetitions)]
+                hypothesis.token_confidence = [
+                    self._aggregate_confidence(emitted[a:b]) for a, b in zip(bounds[:-1], bounds[1:])
+                ]
+            else:  # each token owns its frames up to the next token's first frame
+                starts = list(accumulate(token_lengths))
+                ends = [*starts[1:], len(hypothesis.frame_confidence)]
+                hypothesis.token_confidence = [
+                    self._aggregate_confidence(hypothesis.frame_confidence[a:b]) for a, b in zip(starts, ends)
+                ]
+        if self.preserve_word_confidence:
+            for hypothesis in hypotheses_list:
+                hypothesis.word_confidence = self._aggregate_token_confidence(hypothesis)
+        return hypotheses_list
+
+    def compute_ctc_timestamps(self, hypothesis: Hypothesis, timestamp_type: str = "all") -> Hypothesis:
+        """Turn ``text`` (the tuple :meth:`decode_hypothesis` left) into the string and set ``timestep`` offsets.
+
+        Args:
+            hypothesis: with ``text = (tokens, token_lengths[, token_repetitions])``.
+            timestamp_type: ``char``, ``word`` or ``all``: which offsets to add.
+
+        Returns:
+            The hypothesis, ``timestep`` = ``{"timestep": [non-blank frames], "char": [...], "word": [...]}``
+            (``char`` entries hold the token's text, ``word`` entries the word; see
+            :mod:`~nemo.collections.asr.parts.utils.decoding_timestamps`).
+        """
+        if timestamp_type not in TIMESTAMP_TYPES:
+            raise ValueError(f"timestamp_type is {timestamp_type!r}; expected one of {TIMESTAMP_TYPES}.")
+        tokens, token_lengths = hypothesis.text[:2]
+        frames = list(hypothesis.timestep) if len(hypothesis.timestep) > 0 else []
+        char_offsets = ctc_token_offsets(tokens, token_lengths, frames)
+        for offset in char_offsets:
+            offset["char"] = self.decode_tokens_to_str([offset["char"]])
+        timestep: dict[str, Any] = {"timestep": frames}
+        if timestamp_type in ("char", "all"):
+            timestep["char"] = char_offsets
+        if timestamp_type in ("word", "all"):
+            if any(len(offset["char"]) > 1 for offset in char_offsets):  # sub-word pieces
+                timestep["word"] = word_offsets_from_ctc_subwords(
+                    char_offsets, tokens, self.decode_ids_to_tokens, self.decode_tokens_to_str
+                )
+            else:
+                timestep["word"] = word_offsets_from_chars(char_offsets, self.word_seperator)
+        hypothesis.timestep = timestep
+        hypothesis.text = self.decode_tokens_to_str(tokens)
+        return hypothesis
+
+    def _aggregate_token_confidence(self, hypothesis: Hypothesis) -> list[float]:
+        raise NotImplementedError(f"{type(self).__name__} must implement _aggregate_token_confidence.")
 
     def decode_tokens_to_str(self, tokens: list[int]) -> str:
         """Detokenize ids (blank excluded) to text."""
@@ -290,6 +414,10 @@ class CTCDecoding(AbstractCTCDecoding):
             self.decoding.set_vocabulary(self.vocabulary)
             self.decoding.set_decoding_type("char")
 
+    def _aggregate_token_confidence(self, hypothesis: Hypothesis) -> list[float]:
+        words = self.decode_tokens_to_str(hypothesis.text[0]).split()
+        return self._aggregate_token_confidence_chars(words, hypothesis.token_confidence)
+
     def decode_tokens_to_str(self, tokens: list[int]) -> str:
         return "".join(self.decode_ids_to_tokens(tokens))
 
@@ -311,6 +439,13 @@ class CTCBPEDecoding(AbstractCTCDecoding):
         if isinstance(self.decoding, BeamCTCInfer):
             self.decoding.set_vocabulary(tokenizer.ids_to_tokens(list(range(tokenizer.vocab_size))))
             self.decoding.set_decoding_type("subword")
+
+    def _aggregate_token_confidence(self, hypothesis: Hypothesis) -> list[float]:
+        tokens = hypothesis.text[0]
+        words = self.decode_tokens_to_str(tokens).split()
+        return self._aggregate_token_confidence_subwords_sentencepiece(
+            words, hypothesis.token_confidence, tokens
+        )
 
     def decode_tokens_to_str(self, tokens: list[int]) -> str:
         return self.tokenizer.ids_to_text([int(t) for t in tokens if t != self.blank_id])

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import torch
+from nemo.core.classes.mixins.access_mixins import AccessMixin
+from nemo.core.classes.mixins.adapter_mixins import AdapterModuleMixin
 from nemo.utils import logging
 from torch import nn
 
@@ -381,8 +383,13 @@ def _refuse_quantization(quantize: bool) -> None:
         )
 
 
-class JasperBlock(nn.Module):
+class JasperBlock(nn.Module, AdapterModuleMixin, AccessMixin):
     """One Jasper block: ``repeat`` x (conv -> norm -> act -> dropout), a residual, then act -> dropout.
+
+    Enabled adapters run on the block output (as (B, T, C)). While access is enabled (``AccessMixin``) the
+    output is recorded as ``encoder`` when the access config sets ``save_encoder_tensors``, and as
+    ``interctc/layer_output_{layer_idx}`` (with ``interctc/layer_length_{layer_idx}``) when ``layer_idx`` is
+    in ``interctc.capture_layers`` (read on the first such call and kept in ``interctc_should_capture``).
 
     Args:
         inplanes: input channels.
@@ -471,6 +478,7 @@ class JasperBlock(nn.Module):
         self.se = se
         self.quantize = quantize
         self.layer_idx = layer_idx
+        self.interctc_should_capture: bool | None = None
 
         if activation is None:
             activation = nn.Hardtanh(min_val=0.0, max_val=20.0)
@@ -610,9 +618,24 @@ class JasperBlock(nn.Module):
                 out = torch.max(out, res_out) if self.residual_mode == "max" else out + res_out
 
         out = self.mout(out)
+        if self.is_adapter_available() and self.get_enabled_adapters():
+            out = self.forward_enabled_adapters(out.transpose(1, 2)).transpose(1, 2)
+        if self.is_access_enabled():
+            self._record_output(out, lens)
         if self.dense_residual:
             return [*xs, out], lens
         return [out], lens
+
+    def _record_output(self, out: torch.Tensor, lens: torch.Tensor | None) -> None:
+        """Register the (B, C, T) output for adapters' losses and InterCTC, as the access config asks."""
+        if self.access_cfg.get("save_encoder_tensors", False):
+            self.register_accessible_tensor(name="encoder", tensor=out)
+        if self.interctc_should_capture is None:
+            capture_layers = self.access_cfg.get("interctc", {}).get("capture_layers", [])
+            self.interctc_should_capture = self.layer_idx in capture_layers
+        if self.interctc_should_capture:
+            self.register_accessible_tensor(name=f"interctc/layer_output_{self.layer_idx}", tensor=out)
+            self.register_accessible_tensor(name=f"interctc/layer_length_{self.layer_idx}", tensor=lens)
 
 
 def _as_list(value: int | Iterable[int], key: str) -> list[int]:
@@ -638,3 +661,102 @@ def _normalization(kind: str, channels: int, norm_groups: int) -> nn.Module:
         f"Unknown normalization_mode={kind!r}. Expected one of {_NORMALIZATIONS}; "
         "fix `normalization_mode` in the encoder config."
     )
+
+
+_PARALLEL_AGGREGATIONS = ("sum", "dropout")
+_PARALLEL_RESIDUALS = ("sum", "conv")
+
+
+class ParallelBlock(nn.Module):
+    """Several ``JasperBlock`` towers applied to the same input, their last outputs summed, plus a residual.
+
+    Output: ``sum_i w_i * tower_i(x)[-1] + residual(x)`` where ``w_i = 1`` (``aggregation_mode="sum"``) or, with
+    ``"dropout"``, ``w_i`` is a dropout of 1 with ``block_dropout_prob`` (so in training each tower is dropped
+    with that probability and the kept ones scaled by ``1 / (1 - p)``; a draw that drops every tower is redrawn
+    unless ``p == 1``). The residual is the input itself (``residual_mode="sum"``, channels must match) or a
+    1x1 masked convolution of it (``"conv"``). Lengths out are the element-wise maximum of the towers'. A
+    single tower is returned as is, without aggregation or residual.
+
+    State-dict keys (NeMo 1.23): ``blocks.{i}.*``, ``weights`` (with ``"dropout"``), ``res_conv.conv.weight``
+    (with ``"conv"``).
+
+    Args:
+        blocks: the towers; each maps ``([x], lengths)`` to ``([..., y], lengths)`` with the same ``C_out``.
+        aggregation_mode: ``"sum"`` or ``"dropout"``.
+        block_dropout_prob: tower drop probability for ``"dropout"``.
+        residual_mode: ``"sum"`` or ``"conv"``.
+        in_filters: input channels ``C_in`` (needed by ``"conv"``).
+        out_filters: output channels ``C_out`` (needed by ``"conv"``).
+    """
+
+    def __init__(
+        self,
+        blocks: Sequence[nn.Module],
+        aggregation_mode: str = "sum",
+        block_dropout_prob: float = 0.0,
+        residual_mode: str = "sum",
+        in_filters: int | None = None,
+        out_filters: int | None = None,
+    ) -> None:
+        super().__init__()
+        if aggregation_mode not in _PARALLEL_AGGREGATIONS:
+            raise ValueError(
+                f"ParallelBlock: aggregation_mode={aggregation_mode!r} is not supported; expected one of "
+                f"{_PARALLEL_AGGREGATIONS}."
+            )
+        if residual_mode not in _PARALLEL_RESIDUALS:
+            raise ValueError(
+                f"ParallelBlock: residual_mode={residual_mode!r} is not supported; expected one of "
+                f"{_PARALLEL_RESIDUALS}."
+            )
+        self.blocks = nn.ModuleList(blocks)
+        self.aggregation_mode = aggregation_mode
+        self.residual_mode = residual_mode
+        if aggregation_mode == "dropout":
+            self.weights = nn.Parameter(torch.ones(len(self.blocks)), requires_grad=False)
+            self.dropout = nn.Dropout(block_dropout_prob)
+        if residual_mode == "conv":
+            if in_filters is None or out_filters is None:
+                raise ValueError(
+                    "ParallelBlock: residual_mode='conv' needs in_filters and out_filters (the towers' input "
+                    f"and output channels); got in_filters={in_filters}, out_filters={out_filters}."
+                )
+            self.res_conv = MaskedConv1d(in_filters, out_filters, kernel_size=1, bias=False, use_mask=True)
+
+    def get_dropout_mask(self) -> torch.Tensor:
+        """(n_towers,) tower weights for this step: dropout of ones, redrawn while all are zero (unless p == 1)."""
+        weights = self.dropout(self.weights)
+        while self.dropout.p < 1.0 and not bool(weights.any()):
+            weights = self.dropout(self.weights)
+        return weights
+
+    def forward(
+        self, x: tuple[list[torch.Tensor], torch.Tensor | None]
+    ) -> tuple[list[torch.Tensor], torch.Tensor | None]:
+        """Run the towers and aggregate.
+
+        Args:
+            x: ``([..., signal], lengths)``: the last list element is the (B, C_in, T) input, lengths (B,).
+
+        Returns:
+            ``([output], lengths)``: (B, C_out, T') and the (B,) maximum of the towers' lengths.
+        """
+        if len(self.blocks) == 1:
+            return self.blocks[0](x)
+        signal, lengths = x[0][-1], x[1]
+        tower_weights = self.get_dropout_mask() if self.aggregation_mode == "dropout" else None
+        total: torch.Tensor | None = None
+        out_lengths: torch.Tensor | None = None
+        for index, block in enumerate(self.blocks):
+            outputs, block_lengths = block(x)
+            y = outputs[-1] if tower_weights is None else tower_weights[index] * outputs[-1]
+            total = y if total is None else total + y
+            if block_lengths is not None:
+                out_lengths = (
+                    block_lengths if out_lengths is None else torch.maximum(out_lengths, block_lengths)
+                )
+        if self.residual_mode == "sum":
+            total = total + signal
+        else:
+            total = total + self.res_conv(signal, lengths)[0]
+        return [total], out_lengths

@@ -3,7 +3,11 @@
 * ``MultiHeadAttention``: ``linear_q``, ``linear_k``, ``linear_v``, ``linear_out``.
 * ``RelPositionMultiHeadAttention``: adds ``linear_pos`` (no bias) and ``pos_bias_u`` / ``pos_bias_v``
   (Transformer-XL relative positions, https://arxiv.org/abs/1901.02860 section 3.3).
-* ``PositionalEncoding`` / ``RelPositionalEncoding``: sinusoidal tables in a non-persistent ``pe`` buffer.
+* ``RelPositionMultiHeadAttentionLongformer``: the same weights attending a sliding window
+  (``rel_pos_local_attn``, https://arxiv.org/abs/2004.05150), optionally with global tokens
+  (``global_q``, ``global_k``, ``global_v`` when ``global_attn_separate``).
+* ``PositionalEncoding`` / ``RelPositionalEncoding`` / ``LocalAttRelPositionalEncoding``: sinusoidal
+  tables in a non-persistent ``pe`` buffer.
 
 Masking follows NeMo: masked scores are set to -10000 and query rows that see no key (padding) output
 zeros before ``linear_out``. The scores are computed by ``F.scaled_dot_product_attention``; for relative
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -23,9 +28,11 @@ from torch import nn
 
 __all__ = [
     "AttentionMask",
+    "LocalAttRelPositionalEncoding",
     "MultiHeadAttention",
     "PositionalEncoding",
     "RelPositionMultiHeadAttention",
+    "RelPositionMultiHeadAttentionLongformer",
     "RelPositionalEncoding",
 ]
 
@@ -320,6 +327,291 @@ class RelPositionMultiHeadAttention(MultiHeadAttention):
             return self._attend(q_with_bias_u, k, v, mask.bias + matrix_bd, mask.empty_rows)
 
 
+def _window_position_index(left: int, right: int, block: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which relative-position embedding each (query, key) pair of a window block uses, as NeMo 1.23 does.
+
+    A block holds ``block`` queries and the ``block + 2w`` keys around them (``w = max(left, right)``):
+    query ``a`` and key ``c`` are ``o = c - w - a`` frames apart (key minus query). NeMo's local attention
+    scores the ``2w + 1`` offsets ``o = d - w`` (``d = 0 .. 2w``) and adds embedding ``e`` of the table
+    ``left .. -right`` to offset index ``d`` by this rule:
+
+    * ``d < left``: ``e = d``;
+    * ``d >= 2w - right``: ``e = d - (2w - right) + left``;
+    * otherwise no position term.
+
+    With ``left == right`` this is ``e = d``, the embedding of relative position ``-o`` (Transformer-XL).
+    With ``left != right`` NeMo 1.23 pairs some offsets with other positions (or none); it is kept so that
+    its checkpoints give the same outputs.
+
+    Args:
+        left: left context L (>= 0).
+        right: right context R (>= 0).
+        block: queries per block.
+
+    Returns:
+        ``(index, has_position)``: (block, block + 2w) int64 embedding index (0 where unused) and bool.
+    """
+    w = max(left, right)
+    query = torch.arange(block).unsqueeze(1)
+    key = torch.arange(block + 2 * w).unsqueeze(0)
+    d = key - query  # offset + w
+    index = torch.full_like(d, -1)
+    index = torch.where((d >= 0) & (d < left), d, index)
+    upper = (d >= 2 * w - right) & (d <= 2 * w)
+    index = torch.where(upper, d - (2 * w - right) + left, index)
+    return index.clamp(min=0), index >= 0
+
+
+class RelPositionMultiHeadAttentionLongformer(RelPositionMultiHeadAttention):
+    """Relative-position attention restricted to a sliding window, plus optional global tokens.
+
+    Each query ``i`` attends the keys ``j`` with ``-L <= j - i <= R`` (``[L, R] = att_context_size``)
+    with the scores of ``RelPositionMultiHeadAttention`` (position embeddings from
+    ``LocalAttRelPositionalEncoding``, positions ``L .. -R``). Memory grows linearly with time: queries are
+    processed in blocks of ``w = max(L, R)`` frames, each against the ``3w`` keys around it.
+
+    Global tokens (``global_tokens`` > 0): frames ``0, s, 2s, ...`` (``s = global_tokens_spacing``, at most
+    ``global_tokens`` of them) are attended by every query and attend every frame themselves, Longformer
+    style: ``score = (q / sqrt(d_k)) . k`` without position terms, projections ``global_q/k/v`` when
+    ``global_attn_separate`` (else the regular ones). As in NeMo 1.23, the global keys are added to each
+    query's softmax next to its window (a global frame inside the window counts twice), regular queries read
+    the global frames' regular values, and the global keys are not masked for padding.
+
+    Args:
+        n_head: number of heads H.
+        n_feat: model width D.
+        dropout_rate: dropout on the attention probabilities (training only).
+        pos_bias_u: (H, d_k) shared bias u, or None to create one here.
+        pos_bias_v: (H, d_k) shared bias v, or None to create one here.
+        att_context_size: ``[L, R]``, both >= 0 and not both 0.
+        global_tokens: number of global tokens (0: none).
+        global_tokens_spacing: frames between global tokens (>= 1).
+        global_attn_separate: give the global tokens their own ``global_q``, ``global_k``, ``global_v``.
+    """
+
+    def __init__(
+        self,
+        n_head: int,
+        n_feat: int,
+        dropout_rate: float,
+        pos_bias_u: nn.Parameter | None,
+        pos_bias_v: nn.Parameter | None,
+        att_context_size: list[int] | tuple[int, int],
+        global_tokens: int = 0,
+        global_tokens_spacing: int = 1,
+        global_attn_separate: bool = False,
+    ) -> None:
+        super().__init__(
+            n_head=n_head,
+            n_feat=n_feat,
+            dropout_rate=dropout_rate,
+            pos_bias_u=pos_bias_u,
+            pos_bias_v=pos_bias_v,
+        )
+        check_local_att_context_size(att_context_size)
+        if global_tokens < 0 or global_tokens_spacing < 1:
+            raise ValueError(
+                f"global_tokens={global_tokens} and global_tokens_spacing={global_tokens_spacing} are invalid: "
+                "expected global_tokens >= 0 and global_tokens_spacing >= 1. Fix encoder.global_tokens / "
+                "encoder.global_tokens_spacing in the config."
+            )
+        self.att_context_size = [int(att_context_size[0]), int(att_context_size[1])]
+        self.global_tokens = global_tokens
+        self.global_tokens_spacing = global_tokens_spacing
+        self.global_attn_separate = global_attn_separate
+        if global_attn_separate:
+            self.global_q = nn.Linear(n_feat, n_feat)
+            self.global_k = nn.Linear(n_feat, n_feat)
+            self.global_v = nn.Linear(n_feat, n_feat)
+
+    def forward(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        pad_mask: torch.Tensor | None,
+        pos_emb: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Attend within the window (and to and from the global tokens).
+
+        Args:
+            query: (B, T, D).
+            key: (B, T, D).
+            value: (B, T, D).
+            pad_mask: (B, T) bool, true on padding frames, or None for none. Padding queries output zeros
+                before ``linear_out`` (unless they are global tokens); padding keys get no weight.
+            pos_emb: (1 or B, L + R + 1, D) embeddings of relative positions ``L .. -R``.
+
+        Returns:
+            (B, T, D).
+        """
+        if pos_emb is None:
+            raise ValueError(
+                "RelPositionMultiHeadAttentionLongformer.forward needs pos_emb (the second output of "
+                "LocalAttRelPositionalEncoding); got None."
+            )
+        if query.size(1) != key.size(1):
+            raise ValueError(
+                f"local attention is self-attention: query has {query.size(1)} frames but key has {key.size(1)}."
+            )
+        with _avoid_float16_autocast(query.device.type):
+            q, k, v = self.forward_qkv(query, key, value)  # (B, H, T, d_k)
+            batch, _, frames, _ = q.shape
+            valid = (
+                ~pad_mask if pad_mask is not None else q.new_ones((batch, frames), dtype=torch.bool)
+            )  # (B, T)
+            local_scores, blocks = self._window_scores(q, k, valid, pos_emb)
+            global_index = self._global_index(frames, q.device)
+            if global_index is None:
+                probs = torch.softmax(local_scores, dim=-1)
+                probs = self._zero_padded_queries(probs, valid, blocks)
+                out = self._window_values(self._dropout(probs), v, blocks, frames)
+            else:
+                gq, gk, gv = self._global_qkv(query, key, value, q, k, v)
+                # (B, H, T, G) scores of every query against the global keys.
+                to_global = torch.matmul(gq, gk[:, :, global_index].transpose(-2, -1))
+                to_global = self._to_blocks(to_global, blocks)
+                probs = torch.softmax(torch.cat((to_global, local_scores), dim=-1), dim=-1)
+                probs = self._dropout(self._zero_padded_queries(probs, valid, blocks))
+                n_global = global_index.numel()
+                out = self._window_values(probs[..., n_global:], v, blocks, frames)
+                global_probs = probs[..., :n_global].flatten(2, 3)[:, :, :frames]  # (B, H, T, G)
+                out = out + torch.matmul(global_probs, v[:, :, global_index])
+                out[:, :, global_index] = self._global_rows(gq[:, :, global_index], gk, gv, valid)
+            out = out.transpose(1, 2).reshape(batch, frames, self.h * self.d_k)
+        return self.linear_out(out)
+
+    def _block_size(self, frames: int) -> int:
+        return max(1, min(max(self.att_context_size), frames))
+
+    def _to_blocks(self, x: torch.Tensor, block: int) -> torch.Tensor:
+        """(B, H, T, N) -> (B, H, ceil(T / block), block, N), zero-padded at the end of time."""
+        frames = x.size(2)
+        n_blocks = -(-frames // block)
+        x = F.pad(x, (0, 0, 0, n_blocks * block - frames))
+        return x.view(x.size(0), x.size(1), n_blocks, block, x.size(-1))
+
+    def _key_windows(self, x: torch.Tensor, block: int, frames: int) -> torch.Tensor:
+        """(..., T, N) -> (..., n_blocks, block + 2w, N): the keys around each query block (zeros outside)."""
+        w = max(self.att_context_size)
+        n_blocks = -(-frames // block)
+        x = F.pad(x, (0, 0, w, n_blocks * block - frames + w))
+        return x.unfold(-2, block + 2 * w, block).transpose(-2, -1)
+
+    def _window_scores(
+        self, q: torch.Tensor, k: torch.Tensor, valid: torch.Tensor, pos_emb: torch.Tensor
+    ) -> tuple[torch.Tensor, int]:
+        """Scaled, masked window scores.
+
+        Args:
+            q: (B, H, T, d_k) queries.
+            k: (B, H, T, d_k) keys.
+            valid: (B, T) bool, true on real frames.
+            pos_emb: (1 or B, L + R + 1, D).
+
+        Returns:
+            ``(scores, block)``: (B, H, n_blocks, block, block + 2w) with -10000 outside the window and on
+            padding keys, and the block size.
+        """
+        left, right = self.att_context_size
+        w = max(left, right)
+        frames = q.size(2)
+        block = self._block_size(frames)
+        q_u = self._to_blocks(q + self.pos_bias_u.unsqueeze(1), block)
+        q_v = q + self.pos_bias_v.unsqueeze(1)
+        k_windows = self._key_windows(k, block, frames)  # (B, H, n_blocks, block + 2w, d_k)
+        content = torch.matmul(q_u, k_windows.transpose(-2, -1))
+
+        p = self._split_heads(self.linear_pos(pos_emb))  # (1 or B, H, L + R + 1, d_k)
+        by_position = self._to_blocks(torch.matmul(q_v, p.transpose(-2, -1)), block)
+        index, has_position = _window_position_index(left, right, block)
+        index, has_position = index.to(q.device), has_position.to(q.device)
+        position = torch.gather(
+            by_position, -1, index.expand(*by_position.shape[:3], *index.shape)
+        ).masked_fill(~has_position, 0.0)
+        scores = (content + position) / self.s_d_k
+
+        offset = (
+            torch.arange(block + 2 * w, device=q.device) - w - torch.arange(block, device=q.device)[:, None]
+        )
+        in_window = (offset >= -left) & (offset <= right)  # (block, block + 2w)
+        key_valid = self._key_windows(valid.unsqueeze(-1), block, frames).squeeze(
+            -1
+        )  # (B, n_blocks, 2w + block)
+        allowed = in_window & key_valid.unsqueeze(-2)  # (B, n_blocks, block, block + 2w)
+        return scores.masked_fill(~allowed.unsqueeze(1), MASKED_SCORE), block
+
+    def _window_values(self, probs: torch.Tensor, v: torch.Tensor, block: int, frames: int) -> torch.Tensor:
+        """(B, H, n_blocks, block, block + 2w) probabilities times the window values -> (B, H, T, d_k)."""
+        out = torch.matmul(probs, self._key_windows(v, block, frames))  # (B, H, n_blocks, block, d_k)
+        return out.flatten(2, 3)[:, :, :frames]
+
+    def _zero_padded_queries(self, probs: torch.Tensor, valid: torch.Tensor, block: int) -> torch.Tensor:
+        valid_blocks = self._to_blocks(valid[:, None, :, None], block)  # (B, 1, n_blocks, block, 1)
+        return probs.masked_fill(~valid_blocks, 0.0)
+
+    def _dropout(self, probs: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.dropout_rate == 0.0:
+            return probs
+        return probs * dropout_mask(probs, self.dropout_rate)
+
+    def _global_index(self, frames: int, device: torch.device) -> torch.Tensor | None:
+        """Frame indices of the global tokens (those below ``frames``), or None without global tokens."""
+        if self.global_tokens == 0:
+            return None
+        end = min(self.global_tokens * self.global_tokens_spacing, frames)
+        return torch.arange(0, end, self.global_tokens_spacing, device=device)
+
+    def _global_qkv(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Global projections (B, H, T, d_k) each, the query already divided by sqrt(d_k)."""
+        if self.global_attn_separate:
+            q = self._split_heads(self.global_q(query))
+            k = self._split_heads(self.global_k(key))
+            v = self._split_heads(self.global_v(value))
+        return q / self.s_d_k, k, v
+
+    def _global_rows(
+        self, gq: torch.Tensor, gk: torch.Tensor, gv: torch.Tensor, valid: torch.Tensor
+    ) -> torch.Tensor:
+        """Outputs of the global tokens, which attend every real frame.
+
+        Args:
+            gq: (B, H, G, d_k) scaled global queries.
+            gk: (B, H, T, d_k) global keys.
+            gv: (B, H, T, d_k) global values.
+            valid: (B, T) bool.
+
+        Returns:
+            (B, H, G, d_k).
+        """
+        scores = torch.matmul(gq, gk.transpose(-2, -1))  # (B, H, G, T)
+        scores = scores.masked_fill(~valid[:, None, None, :], torch.finfo(scores.dtype).min)
+        return torch.matmul(self._dropout(torch.softmax(scores, dim=-1)), gv)
+
+
+def check_local_att_context_size(att_context_size: Sequence[int] | None) -> None:
+    """Raise unless ``att_context_size`` is a valid ``[left, right]`` window for local attention."""
+    if (
+        att_context_size is None
+        or len(att_context_size) != 2
+        or min(att_context_size) < 0
+        or max(att_context_size) <= 0
+    ):
+        raise ValueError(
+            f"att_context_size={att_context_size!r} does not define a window for self_attention_model "
+            "'rel_pos_local_attn': give [left, right] with both >= 0 and at least one > 0 (e.g. [128, 128]). "
+            "Fix encoder.att_context_size in the config."
+        )
+
+
 class PositionalEncoding(nn.Module):
     """Absolute sinusoidal positional encoding added to the input.
 
@@ -421,6 +713,59 @@ class RelPositionalEncoding(PositionalEncoding):
             x = x * self.xscale
         center = self.pe.size(1) // 2 + 1
         pos_emb = self.pe[:, center - x.size(1) : center + x.size(1) - 1]
+        if self.dropout_emb is not None:
+            pos_emb = self.dropout_emb(pos_emb)
+        return self.dropout(x), pos_emb
+
+
+class LocalAttRelPositionalEncoding(PositionalEncoding):
+    """Relative sinusoidal positional encoding of a fixed window, for ``rel_pos_local_attn``.
+
+    The table holds the ``L + R + 1`` relative positions ``L .. -R`` of ``att_context_size = [L, R]``
+    whatever the input length. Other arguments are those of ``PositionalEncoding``.
+    """
+
+    def __init__(
+        self,
+        att_context_size: Sequence[int],
+        d_model: int,
+        dropout_rate: float,
+        max_len: int = 5000,
+        xscale: float | None = None,
+        dropout_rate_emb: float = 0.0,
+    ) -> None:
+        super().__init__(
+            d_model=d_model,
+            dropout_rate=dropout_rate,
+            max_len=max_len,
+            xscale=xscale,
+            dropout_rate_emb=dropout_rate_emb,
+        )
+        self.left_context = int(att_context_size[0])
+        self.right_context = int(att_context_size[1])
+
+    def extend_pe(self, length: int, device: torch.device, dtype: torch.dtype = torch.float32) -> None:
+        """Build the table of positions ``L .. -R`` once (``length`` does not matter)."""
+        if hasattr(self, "pe"):
+            return
+        positions = torch.arange(
+            self.left_context, -self.right_context - 1, -1, dtype=torch.float32, device=device
+        ).unsqueeze(1)
+        self.create_pe(positions=positions, dtype=dtype)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scale the input and return the window's embeddings.
+
+        Args:
+            x: (B, T, D).
+
+        Returns:
+            ``(x, pos_emb)``: (B, T, D) scaled input after dropout and (1, L + R + 1, D) embeddings of
+            relative positions ``L .. -R``.
+        """
+        if self.xscale:
+            x = x * self.xscale
+        pos_emb = self.pe[:, : self.left_context + self.right_context + 1]
         if self.dropout_emb is not None:
             pos_emb = self.dropout_emb(pos_emb)
         return self.dropout(x), pos_emb

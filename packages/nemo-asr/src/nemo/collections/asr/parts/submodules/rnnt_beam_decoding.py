@@ -33,11 +33,37 @@ import torch
 from nemo.collections.asr.parts.utils.rnnt_utils import Hypothesis, NBestHypotheses
 from nemo.utils import logging
 
-__all__ = ["BeamRNNTInfer", "SEARCH_TYPES"]
+__all__ = ["BeamRNNTInfer", "BeamRNNTInferConfig", "SEARCH_TYPES"]
 
 SEARCH_TYPES = ("default",)
 GREEDY_MAX_SYMBOLS_PER_STEP = 5
 """Tokens one frame may emit in NeMo's sample-level greedy search (``beam_size == 1``)."""
+
+
+@dataclass
+class BeamRNNTInferConfig:
+    """``decoding.beam`` of an RNN-T model (NeMo 1.23's keys; only ``search_type: default`` runs here)."""
+
+    beam_size: int
+    search_type: str = "default"
+    score_norm: bool = True
+    return_best_hypothesis: bool = True
+    tsd_max_sym_exp_per_step: int | None = 50
+    alsd_max_target_len: float = 1.0
+    nsc_max_timesteps_expansion: int = 1
+    nsc_prefix_alpha: int = 1
+    maes_num_steps: int = 2
+    maes_prefix_alpha: int = 1
+    maes_expansion_gamma: float = 2.3
+    maes_expansion_beta: int = 2
+    language_model: dict[str, Any] | None = None
+    softmax_temperature: float = 1.0
+    preserve_alignments: bool = False
+    ngram_lm_model: str | None = None
+    ngram_lm_alpha: float = 0.0
+    hat_subtract_ilm: bool = False
+    hat_ilm_weight: float = 0.0
+
 
 DecoderState = Any
 """The prediction network's recurrent state, as its ``predict`` returns it (``(h, c)`` for ``RNNTDecoder``)."""
@@ -188,6 +214,12 @@ class BeamRNNTInfer:
         self.preserve_alignments = preserve_alignments
         if beam_size == 1:
             logging.info("decoding.beam.beam_size is 1: running the sample-level greedy search.")
+
+    def set_decoding_type(self, decoding_type: str) -> None:
+        """``"char"`` or ``"subword"`` (NeMo uses it for n-gram LM fusion, which this search does not do)."""
+        if decoding_type not in ("char", "subword"):
+            raise ValueError(f"decoding type {decoding_type!r} is not 'char' or 'subword'.")
+        self.decoding_type = decoding_type
 
     def __call__(
         self,

@@ -26,12 +26,15 @@ __all__ = [
     "g2p_backward_compatible_support",
     "get_mask_from_lengths",
     "mask_from_lens",
+    "mask_sequence_tensor",
     "plot_alignment_to_numpy",
     "plot_pitch_to_numpy",
     "plot_spectrogram_to_numpy",
     "process_batch",
     "regulate_len",
     "sample_tts_input",
+    "sort_tensor",
+    "unsort_tensor",
 ]
 
 
@@ -61,6 +64,63 @@ def get_mask_from_lengths(lengths: torch.Tensor | None = None, x: torch.Tensor |
             raise ValueError("get_mask_from_lengths needs lengths or x; got neither. Pass one of them.")
         return torch.ones(x.shape[-1], dtype=torch.bool, device=x.device)
     return mask_from_lens(lengths, None if x is None else x.shape[-1])
+
+
+def mask_sequence_tensor(tensor: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Zero every position of ``tensor`` past its row's length along the last (time) axis.
+
+    Args:
+        tensor: (B, T), (B, D, T) or (B, D1, D2, T) batch of sequences.
+        lengths: (B,) valid lengths.
+
+    Returns:
+        A tensor of ``tensor``'s shape with positions ``t >= lengths[b]`` set to zero.
+
+    Raises:
+        ValueError: ``tensor`` is not 2-, 3- or 4-dimensional.
+    """
+    if tensor.dim() not in (2, 3, 4):
+        raise ValueError(
+            f"mask_sequence_tensor masks (B, T), (B, D, T) or (B, D1, D2, T) tensors; got shape "
+            f"{tuple(tensor.shape)}. Reshape the tensor to one of those."
+        )
+    valid = mask_from_lens(lengths, tensor.shape[-1])
+    valid = valid.view(valid.shape[0], *([1] * (tensor.dim() - 2)), valid.shape[1])
+    return tensor * valid
+
+
+def sort_tensor(
+    context: torch.Tensor, lens: torch.Tensor, dim: int = 0, descending: bool = True
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Reorder ``context`` along ``dim`` by ``lens`` (longest first unless ``descending=False``).
+
+    Args:
+        context: tensor whose ``dim`` axis has ``lens.numel()`` entries (e.g. (B, T, D) with ``dim=0``).
+        lens: (N,) one length per entry of ``context`` along ``dim``.
+        dim: the axis to reorder.
+        descending: longest first when True.
+
+    Returns:
+        (sorted context, sorted lens (N,), the (N,) permutation applied); pass the permutation to
+        :func:`unsort_tensor` to restore the original order.
+    """
+    lens_sorted, order = torch.sort(lens, descending=descending)
+    return context.index_select(dim, order), lens_sorted, order
+
+
+def unsort_tensor(ordered: torch.Tensor, indices: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    """Undo :func:`sort_tensor`: put entry ``i`` of ``ordered`` back at position ``indices[i]`` along ``dim``.
+
+    Args:
+        ordered: the sorted tensor.
+        indices: (N,) the permutation :func:`sort_tensor` returned.
+        dim: the axis that was reordered.
+
+    Returns:
+        ``ordered`` in the original order.
+    """
+    restored = torch.empty_like(ordered)
+    return restored.index_copy_(dim, indices, ordered)
 
 
 def b_mas(

@@ -55,7 +55,7 @@ def normalize_volume(audio: np.ndarray, volume_level: float = 0.95) -> np.ndarra
     """
     if not 0.0 <= volume_level <= 1.0:
         raise ValueError(
-            f"volume_level must be in [0.0, 1.0], got {volume_level}. Pass a value in that range."
+            f"Volume must be in range [0.0, 1.0]: got volume_level={volume_level}. Pass a value in that range."
         )
     if audio.size == 0:
         return audio

@@ -1,0 +1,1 @@
+"""Data preparation shared by the collections: manifest paths (:mod:`.manifest`)."""
