@@ -49,6 +49,8 @@ OLDEST_PYTHON = "3.10"
 # matplotlib: the sound and TTS examples' plots (confusion matrix, DET curve, mel/pitch/alignment), which their
 # smoke tests write.
 # pocketsphinx: the independent offline recognizer (its own US English model) that scores the shipped voice.
+# librosa: nemo-kit-tts's optional extra `features` (PitchFeaturizer's pyin, as NeMo) and the reference some
+# feature and trimming tests compare with.
 POCKETSPHINX = "pocketsphinx==5.1.1"
 TEST_TOOLS = (
     "pytest",
@@ -59,6 +61,7 @@ TEST_TOOLS = (
     "sentencepiece",
     "scikit-learn",
     "matplotlib",
+    "librosa",
     POCKETSPHINX,
 )
 # Offline data, installed without dependencies: BBC News articles (the ASR demo's general-English text, read

@@ -228,3 +228,27 @@ def test_tarred_training_data_streams_the_shards_in_batches(tmp_path, clip_paths
     batches = list(model._train_dl)
     assert [batch[2].tolist() for batch in batches] == [[1, 0], [1, 0]]
     assert [batch[0].shape[1] for batch in batches] == [12800, 9600]
+
+
+def test_export_onnx_matches_torch_on_each_utterance(model, fixture_io, tmp_path):
+    """NeMo 1.23's classification models mix in ExportableEncDecModel: features (1, F, T) in, logits out.
+
+    As in NeMo, the exported graph is encoder + decoder on features that already went through the model's
+    ``crop_or_pad_augment`` (NeMo's forward applies it; its export does not), and the ConvASR encoder does
+    not mask by length, so each utterance is fed alone, cut to its valid frames.
+    """
+    import onnxruntime
+
+    path = str(tmp_path / "matchboxnet.onnx")
+    model.export(path)
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    for features, length in zip(fixture_io["features"], fixture_io["features_len"]):
+        features, lengths = model.crop_or_pad(
+            input_signal=features[None, :, : int(length)], length=length.reshape(1)
+        )
+        feed = {"audio_signal": features.numpy(), "length": lengths.numpy()}
+        feed = {node.name: feed[node.name] for node in session.get_inputs()}
+        logits = torch.from_numpy(session.run(None, feed)[0])
+        with torch.no_grad():
+            expected = model(processed_signal=features, processed_signal_length=lengths)
+        torch.testing.assert_close(logits, expected, atol=1e-4, rtol=1e-4)

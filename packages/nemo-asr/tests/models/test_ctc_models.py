@@ -385,3 +385,13 @@ def test_a_rejected_decoding_config_leaves_the_model_decoding_as_before(tiny_asr
     model.save_to(str(tmp_path / "after_rejections.nemo"))
     restored = EncDecCTCModel.restore_from(str(tmp_path / "after_rejections.nemo"), map_location="cpu")
     assert restored.transcribe(speech.paths, verbose=False) == before_texts
+
+
+def test_decoding_temperature_divides_the_logits_before_the_softmax(fresh_ctc, speech):
+    """NeMo 1.23: change_decoding_strategy sets decoder.temperature = decoding.temperature."""
+    fresh_ctc.eval()
+    plain = _forward(fresh_ctc, speech.paths[:1])[0]
+    fresh_ctc.change_decoding_strategy(OmegaConf.create({"strategy": "greedy", "temperature": 2.0}))
+    warmer = _forward(fresh_ctc, speech.paths[:1])[0]
+    # log_softmax(z / 2) from log_softmax(z): z is known up to a per-frame constant, which the softmax removes.
+    torch.testing.assert_close(warmer, (plain / 2.0).log_softmax(-1), atol=1e-5, rtol=0)

@@ -220,6 +220,19 @@ def test_fused_loss_wer_joint_gives_the_plain_loss_and_wer_and_trains(
     assert "training_batch_wer" in trainer.callback_metrics
 
 
+def test_decoding_config_sets_joint_temperature_and_fused_batch_size(tiny_asr_config, speech):
+    """NeMo 1.23: decoding.temperature divides the joint's logits; decoding.fused_batch_size sets the joint's."""
+    config = tiny_asr_config("rnnt", manifest=speech.manifest)
+    config.joint.fuse_loss_wer = True
+    config.joint.fused_batch_size = 3
+    model = EncDecRNNTModel(config).eval()
+    decoding = OmegaConf.to_container(model.cfg.decoding)
+    model.change_decoding_strategy(OmegaConf.create({**decoding, "temperature": 2.0, "fused_batch_size": 2}))
+    assert model.joint.temperature == 2.0 and model.joint._fused_batch_size == 2
+    with pytest.raises(ValueError, match="fused_batch_size"):
+        model.change_decoding_strategy(OmegaConf.create({**decoding, "fused_batch_size": 0}))
+
+
 def test_change_vocabulary_rebuilds_the_transducer_and_still_trains(tiny_asr_config, cpu_trainer, speech):
     model = EncDecRNNTModel(tiny_asr_config("rnnt", manifest=speech.manifest))
     encoder_before = {key: value.clone() for key, value in model.encoder.state_dict().items()}
@@ -279,7 +292,7 @@ def test_beam_of_one_transcribes_like_greedy_with_five_symbols(beam_model, speec
 
 
 def test_beam_strategy_with_another_search_type_names_the_config_key(beam_model):
-    with pytest.raises(ValueError, match=r"decoding\.beam\.search_type is 'alsd'.*search_type=default"):
+    with pytest.raises(ValueError, match=r"decoding\.beam\.search_type is 'alsd'.*decoding\.strategy=alsd"):
         beam_model.change_decoding_strategy(_beam_config(search_type="alsd"))
 
 

@@ -130,3 +130,19 @@ def test_resolve_dataset_name_from_cfg_finds_existing_paths(tmp_path: Path):
         is None
     )
     assert resolve_dataset_name_from_cfg(OmegaConf.create({"batch_size": 2})) is None
+
+
+def test_legacy_cls_params_nodes_become_target_nodes_as_nemo_converts_them():
+    from nemo.utils.model_utils import convert_model_config_to_dict_config
+
+    legacy = {
+        "encoder": {
+            "cls": "nemo.collections.asr.modules.ConvASREncoder",
+            "params": {"feat_in": 64, "jasper": [{}]},
+        },
+        "optim": {"name": "adam", "params": {"weight_decay": 0.1}},  # no `cls`: left as it is
+    }
+    cfg = convert_model_config_to_dict_config(legacy)
+    assert cfg.encoder._target_ == "nemo.collections.asr.modules.ConvASREncoder"
+    assert cfg.encoder.feat_in == 64 and len(cfg.encoder.jasper) == 1 and "params" not in cfg.encoder
+    assert cfg.optim.params.weight_decay == 0.1

@@ -413,12 +413,12 @@ def test_rnnt_confidence_with_blanks_and_timestamps(rnnt_inputs):
             "decoding.confidence_cfg",
         ),
         (
-            {"strategy": "beam", "compute_timestamps": True, "preserve_alignments": True},
+            {"strategy": "tsd", "compute_timestamps": True, "preserve_alignments": True},
             "preserve_alignments",
         ),
         ({"rnnt_timestamp_type": "frame"}, "decoding.rnnt_timestamp_type"),
         ({"durations": [0, 1]}, "decoding.durations"),
-        ({"strategy": "maes"}, "decoding.strategy"),
+        ({"strategy": "nsc"}, "decoding.strategy"),
     ],
 )
 def test_rnnt_refuses_what_it_cannot_do_by_name(rnnt_inputs, cfg, message):

@@ -176,12 +176,9 @@ def test_cuda_gives_the_cpu_results():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        (
-            {"search_type": "maes"},
-            r"decoding\.beam\.search_type is 'maes'.*Set decoding\.beam\.search_type=default",
-        ),
+        ({"search_type": "nsc"}, r"decoding\.beam\.search_type is 'nsc'"),
         ({"beam_size": 0}, r"decoding\.beam\.beam_size must be >= 1, got 0"),
-        ({"preserve_alignments": True}, r"preserve_alignments.*Set it to false"),
+        ({"search_type": "alsd", "preserve_alignments": True}, r"preserve_alignments.*Set it to false"),
         ({"ngram_lm_model": "lm.arpa"}, r"ngram_lm_model.*Set them to null"),
         ({"softmax_temperature": 0.0}, r"softmax_temperature must be > 0, got 0.0"),
     ],
@@ -245,5 +242,5 @@ def test_rnnt_decoding_refuses_other_search_types_and_strategies(modules):
     with pytest.raises(ValueError, match=r"decoding\.beam\.search_type is 'tsd'"):
         _beam_decoding(modules, beam_size=2, search_type="tsd")
     decoder, joint = modules
-    with pytest.raises(ValueError, match=r"decoding\.strategy is 'maes'"):
-        RNNTDecoding({"strategy": "maes"}, decoder=decoder, joint=joint, vocabulary=LETTERS)
+    with pytest.raises(ValueError, match=r"decoding\.strategy is 'nsc'"):
+        RNNTDecoding({"strategy": "nsc"}, decoder=decoder, joint=joint, vocabulary=LETTERS)

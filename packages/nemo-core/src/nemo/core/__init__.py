@@ -6,6 +6,8 @@ that installed plugins register; the plugins load when a config first names a cl
 prefixes.
 """
 
+import sys
+
 from nemo.core.version import __version__ as __version__
 from nemo.utils.lazy_exports import lazy_exports
 from nemo.utils.target_allowlist import set_plugin_prefix_source
@@ -18,6 +20,10 @@ def _plugin_target_prefixes() -> tuple[str, ...]:
 
 
 set_plugin_prefix_source(_plugin_target_prefixes)
+
+# `nemo` is a PEP 420 namespace shared by the nemo-kit distributions, so no file of ours can define
+# `nemo.__version__`; importing nemo.core (every model import does) sets it on the namespace module.
+sys.modules["nemo"].__version__ = __version__
 
 _CLASSES = (
     "Typing typecheck NeuralModule Loss Dataset IterableDataset Exportable ExportFormat "

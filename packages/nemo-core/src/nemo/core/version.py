@@ -1,6 +1,6 @@
 """nemo-core's version and distribution names, in a module that imports nothing, so that any layer may read them."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # The names on the package index (the import paths stay ``nemo.*``): ``nemo-core`` alone would be free there, but
 # ``nemo-asr`` belongs to an unrelated project, so the four share the free prefix ``nemo-kit-``.

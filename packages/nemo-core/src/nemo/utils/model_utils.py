@@ -173,7 +173,28 @@ def convert_model_config_to_dict_config(cfg: DictConfig | dict | Any) -> DictCon
             f"A model config must be a DictConfig, dict or dataclass instance; got {type(cfg).__name__}. "
             "Load YAML with omegaconf.OmegaConf.load(path) and pass the result."
         )
-    return OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+    return OmegaConf.create(_modern_target_form(OmegaConf.to_container(cfg, resolve=True)))
+
+
+def _modern_target_form(node: Any) -> Any:
+    """Rewrite NeMo's legacy ``{cls: path, params: {...}}`` nodes as ``{_target_: path, ...params}``, recursively.
+
+    NeMo converts a model config this way when the model is built, so ``cfg.encoder.jasper`` exists whichever
+    form the user wrote. Nodes without ``cls`` keep their ``params`` key.
+    """
+    if isinstance(node, list):
+        return [_modern_target_form(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _modern_target_form(value) for key, value in node.items()}
+    if "cls" in node and "_target_" not in node:
+        node["_target_"] = node.pop("cls")
+        params = node.pop("params", None) or {}
+        if isinstance(params, dict):
+            node.update(params)
+        else:
+            node["params"] = params
+    return node
 
 
 def parse_dataset_as_name(name: str) -> str:

@@ -46,6 +46,10 @@ class ParentModel(ChildModel):
         self.register_nemo_submodule("child_model", "child", ChildModel(self.cfg.child))
 
 
+class ChildSubclass(ChildModel):
+    """A subclass adding nothing: restoring a ChildModel archive through it builds a ChildSubclass."""
+
+
 def _vocab(tmp_path: Path, name: str, words: str) -> str:
     path = tmp_path / name
     path.write_text(words)
@@ -108,6 +112,8 @@ def test_restore_trusts_only_the_callers_class_family(tmp_path: Path) -> None:
     parent.save_to(parent_archive)
     # Called on the base class: the subclass named by the archive is already imported and user-defined.
     assert type(ChildModel.restore_from(str(parent_archive), map_location="cpu")) is ParentModel
+    # Called on a subclass of the archive's class (NeMo builds the caller's class then).
+    assert type(ChildSubclass.restore_from(str(archive), map_location="cpu")) is ChildSubclass
     # A nested `_target_` outside the allow-list is still refused, even with a trusted top-level target.
     hostile = OmegaConf.create({"child": {}, "decoder": {"_target_": "subprocess.Popen", "args": "true"}})
     ParentModel(hostile).save_to(tmp_path / "hostile.nemo")

@@ -60,6 +60,19 @@ class Exportable:
     switch into and out of an export-friendly mode.
     """
 
+    # Export metadata is Python-only; a NeuralModule subclass merges this list into its own for TorchScript.
+    __jit_unused_properties__ = [
+        "input_module",
+        "output_module",
+        "input_types_for_export",
+        "output_types_for_export",
+        "input_names",
+        "output_names",
+        "disabled_deployment_input_names",
+        "disabled_deployment_output_names",
+        "supported_export_formats",
+    ]
+
     @property
     def input_module(self) -> Any:
         """The module whose ``input_types`` and ``input_example`` describe the exported inputs (``self``)."""

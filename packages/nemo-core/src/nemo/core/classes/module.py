@@ -10,8 +10,12 @@ import torch
 from nemo.core.classes.file_io import FileIO
 from nemo.core.classes.serialization import Serialization
 from nemo.core.classes.typecheck import Typing
+from nemo.core.neural_types.elements import hide_python_methods_from_torchscript
 
 __all__ = ["NeuralModule"]
+
+# Modules built on this class are scripted with element types inside; keep their Python-only methods out.
+hide_python_methods_from_torchscript()
 
 
 class NeuralModule(torch.nn.Module, Typing, Serialization, FileIO):
@@ -20,6 +24,17 @@ class NeuralModule(torch.nn.Module, Typing, Serialization, FileIO):
     Declare ``input_types`` / ``output_types`` and decorate ``forward`` with ``@typecheck()`` to get
     checked, keyword-only calls whose outputs carry ``.neural_type``.
     """
+
+    # Python-only properties TorchScript must not compile when a module is scripted. TorchScript reads one
+    # list per class, so each subclass gets the union of the lists its bases declare (mixins included).
+    __jit_unused_properties__ = ["num_weights", "input_types", "output_types"]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        names = {
+            name for klass in cls.__mro__ for name in klass.__dict__.get("__jit_unused_properties__", ())
+        }
+        cls.__jit_unused_properties__ = sorted(names)
 
     @property
     def num_weights(self) -> int:

@@ -81,7 +81,7 @@ def _is_yaml_member(name: str) -> bool:
 
 
 def _caller_family_target(container: object, calling_cls: type) -> tuple[str, ...]:
-    """The archive's ``target`` when it is ``calling_cls`` or an already-imported user subclass of it.
+    """The archive's ``target`` when it is ``calling_cls``, one of its bases, or an imported user subclass of it.
 
     ``MyModel.restore_from(...)`` on an archive saved by ``MyModel`` (or a subclass the program defines and
     has imported) builds a class the caller already holds: nothing new is imported, so the allow-list need
@@ -90,7 +90,8 @@ def _caller_family_target(container: object, calling_cls: type) -> tuple[str, ..
     target = container.get("target") if isinstance(container, dict) else None
     if not isinstance(target, str):
         return ()
-    if target == f"{calling_cls.__module__}.{calling_cls.__qualname__}":
+    if any(target == f"{klass.__module__}.{klass.__qualname__}" for klass in calling_cls.__mro__):
+        # The caller's class or one of its bases: already imported; from_config_dict then builds the caller.
         return (target,)
     if is_user_defined_class(target):
         module_name, _, name = target.rpartition(".")

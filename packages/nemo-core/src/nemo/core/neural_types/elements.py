@@ -7,6 +7,7 @@ Compatibility follows the class hierarchy: a port typed ``ChannelType`` accepts 
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from nemo.core.neural_types.comparison import NeuralTypeComparisonResult
@@ -59,12 +60,44 @@ __all__ = [
 _SAME = NeuralTypeComparisonResult.SAME
 
 
+# Methods of element types that only Python runs (comparison, printing): TorchScript must not compile them.
+_PYTHON_ONLY_METHODS = ("__str__", "__repr__", "compare", "__init_subclass__")
+
+
+def _hide_methods(cls: type) -> None:
+    from torch._jit_internal import FunctionModifiers
+
+    for name in _PYTHON_ONLY_METHODS:
+        method = cls.__dict__.get(name)
+        method = getattr(method, "__func__", method)  # the function inside a classmethod
+        if method is not None:
+            method._torchscript_modifier = FunctionModifiers._DROP
+
+
 class ElementType:
     """Semantics of the values stored in a tensor. Subclass it to define a new element type.
 
     Two element types are compared by class (subclass = specialisation), then by ``type_parameters``
     and ``fields``.
+
+    TorchScript: scripted code may build element types and test them with ``isinstance`` (NeMo's modules
+    do). Their Python-only members are kept out of compilation: the properties through
+    ``__jit_unused_properties__``, the methods through :func:`hide_python_methods_from_torchscript`, which
+    runs once torch is imported (this module itself does not import torch).
     """
+
+    __jit_unused_properties__ = ["type_parameters", "fields"]
+
+    def __init__(self) -> None:
+        pass
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # TorchScript compiles only what a class defines itself: give every element type its own __init__.
+        if "__init__" not in cls.__dict__:
+            cls.__init__ = cls.__init__
+        if "torch" in sys.modules:
+            _hide_methods(cls)
 
     def __str__(self) -> str:
         return self.__doc__ or type(self).__name__
@@ -303,3 +336,16 @@ class TokenLogDurationType(ElementType):
 
 class LogDeterminantType(ElementType):
     """A log-determinant, as used by flow models."""
+
+
+def hide_python_methods_from_torchscript() -> None:
+    """Mark the Python-only methods of every element type defined so far so that TorchScript drops them.
+
+    Called by ``nemo.core.classes`` (which imports torch); element types defined after torch is imported
+    are marked as they are created.
+    """
+    pending = [ElementType]
+    while pending:
+        cls = pending.pop()
+        _hide_methods(cls)
+        pending.extend(cls.__subclasses__())

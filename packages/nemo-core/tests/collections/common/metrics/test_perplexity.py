@@ -86,7 +86,7 @@ def test_the_input_is_detached() -> None:
     ("probs", "message"),
     [
         (
-            [[0.5, 0.25, 0.25], [0.5, 0.6, 0.0]],
+            [[0.5, 0.25, 0.25], [0.0, 0.0, 0.0]],
             r"1 of 2 distributions are invalid, the first at index \(1,\)",
         ),
         ([[1.2, -0.2]], r"minimum -0.2"),
@@ -117,3 +117,10 @@ def test_exactly_one_input_is_required(kwargs) -> None:
 def test_a_scalar_input_is_rejected() -> None:
     with pytest.raises(ValueError, match="0-dimensional `logits`"):
         Perplexity().update(logits=torch.tensor(1.0))
+
+
+def test_unnormalized_probs_are_normalized_as_torch_categorical_does() -> None:
+    """NeMo 1.23 builds torch's Categorical, which normalizes non-negative weights even with validate_args."""
+    metric = Perplexity()
+    metric.update(probs=torch.tensor([[1.0, 1.0, 2.0]]))
+    assert metric.compute().item() == pytest.approx(hand_perplexity([0.25, 0.25, 0.5]), rel=1e-6)

@@ -5,6 +5,8 @@ from nemo.utils.lazy_exports import lazy_exports
 _EXPORTS = {
     "AngularSoftmaxLoss": "nemo.collections.asr.losses.angularloss",
     "CTCLoss": "nemo.collections.asr.losses.ctc",
+    "ContrastiveLoss": "nemo.collections.asr.losses.ssl_losses.contrastive",
+    "MLMLoss": "nemo.collections.asr.losses.ssl_losses.mlm",
     "RNNTLoss": "nemo.collections.asr.losses.rnnt",
     "SDRLoss": "nemo.collections.asr.losses.audio_losses",
 }

@@ -17,6 +17,7 @@ _EXPORTS = {
     "EncDecHybridRNNTCTCBPEModel": "nemo.collections.asr.models.hybrid_rnnt_ctc_bpe_models",
     "ConfidenceEnsembleModel": "nemo.collections.asr.models.confidence_ensemble",
     "EncDecMultiTaskModel": "nemo.collections.asr.models.aed_multitask_models",
+    "SpeechEncDecSelfSupervisedModel": "nemo.collections.asr.models.ssl_models",
 }
 
 __all__ = sorted(_EXPORTS)

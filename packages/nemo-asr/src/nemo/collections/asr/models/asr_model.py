@@ -4,19 +4,26 @@ Shared here (NeMo 1.23 has the same base class name): data loaders built from Ne
 ``train_ds``/``validation_ds``/``test_ds`` configs (character labels, or the model's tokenizer when it has
 one), the audio input ports, training/validation/test steps around each model's ``_loss_and_wer``,
 epoch-level loss and WER, and the offline pretrained lookup.
+
+``ExportableEncDecModel`` (NeMo 1.23's mixin of the same name) exports such a model without its
+preprocessor: the graph takes features ``(B, F, T)`` and lengths, as the encoder does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from nemo.collections.asr.data.audio_to_text_dataset import get_audio_to_text_dataloader
 from nemo.collections.asr.metrics.wer import WER
+from nemo.core.classes.exportable import Exportable
 from nemo.core.classes.model import PretrainedModelInfo
 from nemo.core.classes.modelPT import ModelPT
 from nemo.core.neural_types import AudioSignal, LengthsType, NeuralType, SpectrogramType
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
-__all__ = ["ASRModel"]
+__all__ = ["ASRModel", "ExportableEncDecModel"]
 
 
 def _as_dict_config(config: DictConfig | dict | None) -> DictConfig | None:
@@ -213,3 +220,159 @@ class ASRModel(ModelPT):
         from nemo.core.registry import list_pretrained
 
         return [info for info in list_pretrained("asr") if info.class_ in (None, cls)]
+
+
+# ------------------------------------------------------------------------------------------------ export
+_TRANSDUCER_SUBNETS = ["encoder", "decoder_joint"]
+_CACHE_ARGUMENTS = ("cache_last_channel", "cache_last_time", "cache_last_channel_len")
+
+
+def _refuse_cache_aware_export(what: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"{what}: cache-aware streaming export (NeMo's export config `cache_support`, inputs "
+        f"{list(_CACHE_ARGUMENTS)}) is not available in this package, whose ConformerEncoder has no streaming "
+        "caches. Export the offline model (cache_support=False): it takes whole utterances."
+    )
+
+
+def _as_float32(outputs: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    """Half-precision (float16/bfloat16) tensors as float32, others unchanged (exported graphs output float32)."""
+
+    def cast(tensor: torch.Tensor) -> torch.Tensor:
+        return tensor.float() if tensor.dtype in (torch.float16, torch.bfloat16) else tensor
+
+    return tuple(cast(t) for t in outputs) if isinstance(outputs, tuple) else cast(outputs)
+
+
+class ExportableEncDecModel(Exportable):
+    """Export an encoder-decoder ASR model as ``features -> encoder -> decoder``, without the preprocessor.
+
+    The exported graph's inputs are the encoder's (``audio_signal`` (B, F, T) features and ``length`` (B,)),
+    its outputs the decoder's: ``logprobs`` (B, T', V+1) for a CTC model. A transducer (a model with a
+    ``joint``, a hybrid model while ``cur_decoder`` is ``"rnnt"``) is written as two files,
+    ``encoder-<name>`` and ``decoder_joint-<name>`` (:class:`~nemo.collections.asr.modules.rnnt_export.RNNTDecoderJoint`),
+    which a greedy decoding loop runs frame by frame.
+
+    Export switches child modules into export mode (e.g. ``ConvASREncoder`` stops masking by length, so its
+    graph expects unpadded inputs, as in NeMo) and switches them back afterwards.
+    """
+
+    @property
+    def input_module(self) -> Any:
+        """The encoder: its ``input_example`` and input types define the exported inputs."""
+        return self.encoder
+
+    @property
+    def output_module(self) -> Any:
+        """The head whose outputs are exported: the CTC decoder of a hybrid model in CTC mode, else ``decoder``."""
+        if getattr(self, "cur_decoder", None) == "ctc":
+            return self.ctc_decoder
+        return self.decoder
+
+    @property
+    def disabled_deployment_input_names(self) -> set[str]:
+        """The encoder's inputs left out of the graph."""
+        return set(getattr(self.encoder, "disabled_deployment_input_names", set()))
+
+    @property
+    def disabled_deployment_output_names(self) -> set[str]:
+        """The encoder's outputs left out of the graph."""
+        return set(getattr(self.encoder, "disabled_deployment_output_names", set()))
+
+    def _exports_transducer(self) -> bool:
+        return getattr(self, "joint", None) is not None and getattr(self, "cur_decoder", "rnnt") == "rnnt"
+
+    def list_export_subnets(self) -> list[str]:
+        """``["encoder", "decoder_joint"]`` for a transducer, ``["self"]`` (one graph) otherwise."""
+        return list(_TRANSDUCER_SUBNETS) if self._exports_transducer() else ["self"]
+
+    def get_export_subnet(self, subnet: str | None = None) -> Any:
+        """The module exported as ``subnet`` (see :meth:`list_export_subnets`)."""
+        if subnet == "decoder_joint":
+            return self.decoder_joint
+        return super().get_export_subnet(subnet)
+
+    @property
+    def decoder_joint(self) -> Any:
+        """A fresh :class:`RNNTDecoderJoint` over this transducer's ``decoder`` and ``joint`` (shares their weights)."""
+        if getattr(self, "joint", None) is None:
+            raise AttributeError(
+                f"{type(self).__name__} has no `joint`, so there is no decoder_joint subnet to export; "
+                "only transducer models have one."
+            )
+        from nemo.collections.asr.modules.rnnt_export import RNNTDecoderJoint
+
+        return RNNTDecoderJoint(self.decoder, self.joint)
+
+    def set_export_config(self, args: Mapping[str, Any]) -> None:
+        """Export settings; NeMo's keys ``cache_support`` (only false) and ``decoder_type`` (hybrid models).
+
+        Raises:
+            NotImplementedError: ``cache_support`` is true.
+            ValueError: ``decoder_type`` given to a model with a single head.
+        """
+        if args.get("cache_support"):
+            raise _refuse_cache_aware_export(f"{type(self).__name__}.set_export_config(cache_support=True)")
+        if "decoder_type" in args:
+            if hasattr(self, "cur_decoder"):
+                self.change_decoding_strategy(decoder_type=args["decoder_type"])
+            else:
+                raise ValueError(
+                    f"{type(self).__name__}.set_export_config got decoder_type={args['decoder_type']!r}, but the "
+                    "model has a single decoder; only hybrid RNN-T/CTC models take decoder_type."
+                )
+        super().set_export_config(args)
+
+    def forward_for_export(
+        self,
+        input: torch.Tensor,
+        length: torch.Tensor | None = None,
+        cache_last_channel: torch.Tensor | None = None,
+        cache_last_time: torch.Tensor | None = None,
+        cache_last_channel_len: torch.Tensor | None = None,
+    ) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        """The exported computation: encoder then output head, on features.
+
+        Args:
+            input: features (B, F, T), what the preprocessor would give.
+            length: (B,) valid frames.
+            cache_last_channel, cache_last_time, cache_last_channel_len: streaming caches; must be None.
+
+        Returns:
+            The head's first output, float32: log-probs (B, T', V+1) for a CTC head.
+        """
+        if any(cache is not None for cache in (cache_last_channel, cache_last_time, cache_last_channel_len)):
+            raise _refuse_cache_aware_export(f"{type(self).__name__}.forward_for_export")
+        encoder = self.input_module
+        encode = getattr(encoder, "forward_for_export", encoder.forward)
+        encoded = encode(audio_signal=input, length=length)
+        if isinstance(encoded, tuple):
+            encoded = encoded[0]
+        head = self.output_module
+        decode = getattr(head, "forward_for_export", head.forward)
+        outputs = decode(encoder_output=encoded)
+        if isinstance(outputs, tuple):
+            outputs = outputs[0]
+        return _as_float32(outputs)
+
+    def _export_torchscript(
+        self, output: str, args: list[Any], kwargs: dict[str, Any], settings: Mapping[str, Any]
+    ) -> None:
+        """Trace as :class:`Exportable` does. The tracer reads every attribute of the model, and Lightning's
+        ``trainer`` property raises on a model without a Trainer unless Lightning's scripting flag is set (as
+        ``LightningModule.to_torchscript`` sets it): set it on this instance while tracing."""
+        lightning = hasattr(type(self), "_jit_is_scripting")
+        if lightning:
+            self._jit_is_scripting = True
+        try:
+            super()._export_torchscript(output, args, kwargs, settings)
+        finally:
+            if lightning:
+                del self._jit_is_scripting
+
+    def _export_teardown(self) -> None:
+        """Switch every exportable submodule back from export mode (export prepared them all)."""
+        for module in reversed(list(self.modules())):
+            if module is not self and isinstance(module, Exportable):
+                module._export_teardown()
+        super()._export_teardown()

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 from nemo.collections.asr.data import audio_to_label_dataset
-from nemo.collections.asr.models.asr_model import ASRModel
+from nemo.collections.asr.models.asr_model import ASRModel, ExportableEncDecModel
 from nemo.collections.asr.parts.preprocessing.perturb import process_augmentations
 from nemo.collections.asr.parts.preprocessing.waveform_featurizer import WaveformFeaturizer
 from nemo.collections.common.losses import CrossEntropyLoss
@@ -76,7 +76,7 @@ def _inference_mode(model: torch.nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
-class _EncDecBaseModel(ASRModel):
+class _EncDecBaseModel(ASRModel, ExportableEncDecModel):
     """What NeMo's utterance-level audio models share: modules, data loaders, forward and ``transcribe``.
 
     Subclasses give ``_setup_loss``, ``_setup_metrics``, ``_update_decoder_config``, ``output_types``.

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 import torch
 from nemo.collections.asr.losses.ctc import CTCLoss
-from nemo.collections.asr.models.asr_model import ASRModel
-from nemo.collections.asr.parts.mixins.asr_adapter_mixins import ASRAdapterModelMixin
+from nemo.collections.asr.models.asr_model import ASRModel, ExportableEncDecModel
 from nemo.collections.asr.parts.mixins.interctc_mixin import InterCTCMixin
+from nemo.collections.asr.parts.mixins.mixins import ASRModuleMixin
 from nemo.collections.asr.parts.mixins.transcription import AudioInput, run_transcription
 from nemo.collections.asr.parts.submodules.ctc_decoding import CTCDecoding
 from nemo.core.classes.typecheck import typecheck
@@ -29,7 +29,7 @@ DECODING_FILE_KEYS = ("decoding.beam.kenlm_path", "decoding.beam.flashlight_cfg.
 __all__ = ["EncDecCTCModel"]
 
 
-class EncDecCTCModel(ASRModel, ASRAdapterModelMixin, InterCTCMixin):
+class EncDecCTCModel(ASRModel, ExportableEncDecModel, ASRModuleMixin, InterCTCMixin):
     """Encoder-decoder CTC model over characters (``cfg.labels``).
 
     With an ``interctc`` config section (``loss_weights``, ``apply_at_layers``) the loss also includes CTC
@@ -82,6 +82,8 @@ class EncDecCTCModel(ASRModel, ASRAdapterModelMixin, InterCTCMixin):
             raise
         self.decoding = decoding
         self.wer = self._make_wer()
+        # As NeMo: the decoding config's temperature divides the decoder's logits before the log-softmax.
+        self.decoder.temperature = float(self._cfg.decoding.get("temperature", 1.0))
 
     def _make_decoding(self, decoding_cfg: DictConfig) -> CTCDecoding:
         """The decoding object for ``decoding_cfg`` over this model's labels (BPE models: their tokenizer)."""

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import torch
 from nemo.collections.asr.losses.rnnt import RNNTLoss
-from nemo.collections.asr.models.asr_model import ASRModel
-from nemo.collections.asr.parts.mixins.asr_adapter_mixins import ASRAdapterModelMixin
+from nemo.collections.asr.models.asr_model import ASRModel, ExportableEncDecModel
+from nemo.collections.asr.parts.mixins.mixins import ASRModuleMixin
 from nemo.collections.asr.parts.mixins.transcription import AudioInput, run_transcription
 from nemo.collections.asr.parts.submodules.rnnt_decoding import RNNTDecoding
 from nemo.core.classes.typecheck import typecheck
@@ -23,7 +23,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 __all__ = ["EncDecRNNTModel"]
 
 
-class EncDecRNNTModel(ASRModel, ASRAdapterModelMixin):
+class EncDecRNNTModel(ASRModel, ASRModuleMixin, ExportableEncDecModel):
     """Encoder + RNN-T decoder/joint model over characters (``cfg.labels``)."""
 
     def __init__(self, cfg: DictConfig, trainer=None) -> None:
@@ -97,7 +97,14 @@ class EncDecRNNTModel(ASRModel, ASRAdapterModelMixin):
         if decoding_cfg is None:
             decoding_cfg = OmegaConf.create({"strategy": "greedy_batch", "greedy": {"max_symbols": 10}})
         # Build first: a rejected config leaves both the config and the working decoder as they were.
-        decoding = self._make_decoding(OmegaConf.create(decoding_cfg))
+        view = OmegaConf.create(decoding_cfg)
+        decoding = self._make_decoding(view)
+        # As NeMo: the decoding config's temperature divides the joint's logits; fused_batch_size (when set, and
+        # -1 means "keep") replaces the fused loss/WER sub-batch size.
+        fused_batch_size = view.get("fused_batch_size", None)
+        if fused_batch_size is not None and fused_batch_size != -1:
+            self.joint.set_fused_batch_size(fused_batch_size)
+        self.joint.temperature = float(view.get("temperature", 1.0))
         with open_dict(self._cfg):
             self._cfg.decoding = decoding_cfg
         self.decoding = decoding

@@ -21,6 +21,7 @@ _EXPORTS = {
     "ConformerEncoderAdapter": "nemo.collections.asr.modules.conformer_encoder",
     "ConvASRDecoder": "nemo.collections.asr.modules.conv_asr",
     "ConvASRDecoderClassification": "nemo.collections.asr.modules.conv_asr",
+    "ConvASRDecoderReconstruction": "nemo.collections.asr.modules.conv_asr_reconstruction",
     "ConvASREncoder": "nemo.collections.asr.modules.conv_asr",
     "ConvASREncoderAdapter": "nemo.collections.asr.modules.conv_asr",
     "ECAPAEncoder": "nemo.collections.asr.modules.conv_asr",

@@ -38,6 +38,7 @@ from nemo.collections.asr.parts.submodules.multi_head_attention import (
 )
 from nemo.collections.asr.parts.submodules.subsampling import ConvSubsampling, StackingSubsampling
 from nemo.collections.asr.parts.utils import adapter_utils
+from nemo.core.classes.exportable import Exportable
 from nemo.core.classes.mixins.access_mixins import AccessMixin
 from nemo.core.classes.mixins.adapter_mixins import (
     AdapterModuleMixin,
@@ -173,7 +174,7 @@ def _context_sizes(
     return contexts, contexts[0], probs, conv_context
 
 
-class ConformerEncoder(NeuralModule, AccessMixin):
+class ConformerEncoder(NeuralModule, Exportable, AccessMixin):
     """Conformer encoder: subsampling, positional encoding and a stack of Conformer blocks.
 
     InterCTC: while access is enabled (``AccessMixin``), the output of each layer ``i`` listed in the
@@ -463,6 +464,33 @@ class ConformerEncoder(NeuralModule, AccessMixin):
         length = torch.randint(max_dim // 4, max_dim, (max_batch,), device=device, dtype=torch.int64)
         return signal, length
 
+    @property
+    def input_types_for_export(self) -> OrderedDict[str, NeuralType]:
+        """Exported inputs: ``audio_signal`` (B, D, T) and ``length`` (B,); no streaming caches."""
+        return self.input_types
+
+    def forward_for_export(
+        self,
+        audio_signal: torch.Tensor,
+        length: torch.Tensor,
+        cache_last_channel: torch.Tensor | None = None,
+        cache_last_time: torch.Tensor | None = None,
+        cache_last_channel_len: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The exported computation: :meth:`forward_internal` (the positional table is not grown, so inputs of
+        the exported graph may have up to ``max_audio_length`` frames). Streaming caches are refused.
+
+        Returns:
+            ``(outputs (B, D_out, T'), encoded_lengths (B,))``.
+        """
+        if any(cache is not None for cache in (cache_last_channel, cache_last_time, cache_last_channel_len)):
+            raise NotImplementedError(
+                "ConformerEncoder.forward_for_export got streaming caches (cache_last_channel, cache_last_time, "
+                "cache_last_channel_len): cache-aware streaming is not available in this package; export the "
+                "offline encoder (audio_signal, length)."
+            )
+        return self.forward_internal(audio_signal, length)
+
     def set_max_audio_length(self, max_audio_length: int) -> None:
         """Prepare positional encodings for inputs of up to ``max_audio_length`` frames."""
         self.max_audio_length = max_audio_length
@@ -656,12 +684,17 @@ class ConformerEncoder(NeuralModule, AccessMixin):
         valid = positions.unsqueeze(0) < length.unsqueeze(1)  # (B, T)
         if self.self_attention_model == "rel_pos_local_attn":
             # The sliding window needs only the padding mask.
-            if length.device.type == "cpu" and bool(valid.all()):
+            if length.device.type == "cpu" and not torch.jit.is_tracing() and bool(valid.all()):
                 return None, None
             return ~valid, None
         context = self._context_mask(att_context_size, positions)
         # Checking for padding reads ``length`` on the host: worth it on the CPU, a stall on an accelerator.
-        if context is None and length.device.type == "cpu" and bool(valid.all()):
+        if (
+            context is None
+            and length.device.type == "cpu"
+            and not torch.jit.is_tracing()
+            and bool(valid.all())
+        ):
             return None, None
         allowed = valid.unsqueeze(1) & valid.unsqueeze(2)  # (B, T, T)
         if context is not None:

@@ -717,7 +717,16 @@ class RNNTJoint(AbstractRNNTJoint):
         return self._fused_batch_size
 
     def set_fused_batch_size(self, fused_batch_size: int | None) -> None:
-        """Set the sub-batch size of the fused path."""
+        """Set the sub-batch size of the fused path (NeMo's ``decoding.fused_batch_size`` sets it too).
+
+        Raises:
+            ValueError: not None and not a positive integer.
+        """
+        if fused_batch_size is not None and (not isinstance(fused_batch_size, int) or fused_batch_size < 1):
+            raise ValueError(
+                f"fused_batch_size must be a positive integer, got {fused_batch_size!r}; fix "
+                "`decoding.fused_batch_size` (or `joint.fused_batch_size`) in the config."
+            )
         self._fused_batch_size = fused_batch_size
 
 

@@ -9,8 +9,6 @@ from torchmetrics import Metric
 
 __all__ = ["Perplexity"]
 
-_SIMPLEX_TOLERANCE = 1e-6
-
 
 class Perplexity(Metric):
     """Mean perplexity ``exp(entropy)`` of the distributions along the last dimension of the inputs.
@@ -25,8 +23,8 @@ class Perplexity(Metric):
             returning the step's value.
         process_group: Process group to synchronize over. ``None`` selects the whole world.
         validate_args: If ``True``, ``update`` checks its input: ``logits`` must not contain NaN, and
-            ``probs`` must be non-negative and sum to 1 along the last dimension. If ``False``, ``probs``
-            are normalized to sum to 1 instead.
+            ``probs`` must be finite, non-negative and have a positive sum along the last dimension. Either
+            way ``probs`` are normalized to sum to 1, as torch's ``Categorical`` (NeMo 1.23's) does.
 
     Example:
         >>> metric = Perplexity()
@@ -105,7 +103,8 @@ def _check_distribution(name: str, values: torch.Tensor) -> None:
             )
         return
     sums = values.sum(dim=-1)
-    invalid = (values < 0).any(dim=-1) | ((sums - 1).abs() >= _SIMPLEX_TOLERANCE)
+    # As torch's Categorical (NeMo's): non-negative finite weights with a positive sum; they are normalized.
+    invalid = (values < 0).any(dim=-1) | ~torch.isfinite(values).all(dim=-1) | (sums <= 0)
     if invalid.any():
         first = tuple(int(i) for i in invalid.nonzero()[0])
         where = f", the first at index {first}" if first else ""
@@ -113,6 +112,6 @@ def _check_distribution(name: str, values: torch.Tensor) -> None:
             f"Perplexity.update got `probs` whose last dimension is not a probability distribution: "
             f"{int(invalid.sum())} of {invalid.numel()} distributions are invalid{where} (minimum "
             f"{float(values[first].min()):.6g}, sum {float(sums[first]):.6g}); expected "
-            f"non-negative values summing to 1 (within {_SIMPLEX_TOLERANCE}). Normalize them (e.g. softmax), "
-            "pass `logits=` instead, or pass Perplexity(validate_args=False) to normalize them here."
+            "finite non-negative values with a positive sum (they are normalized to sum to 1). Pass `logits=` "
+            "for unnormalized log-probabilities, or Perplexity(validate_args=False) to skip this check."
         )

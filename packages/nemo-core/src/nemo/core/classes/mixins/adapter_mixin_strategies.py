@@ -141,7 +141,7 @@ class ResidualAddAdapterStrategy(AbstractAdapterStrategy):
         import torch
 
         keep = 1.0 - p
-        gate = torch.full([1] * output.dim(), keep, dtype=output.dtype, device=output.device).bernoulli_()
+        gate = torch.empty([1] * output.dim(), dtype=output.dtype, device=output.device).bernoulli_(keep)
         if keep > 0.0:
             gate = gate / keep
         return output * gate

@@ -15,6 +15,7 @@ _EXPORTS = {
     "text_classification": "nemo.collections.nlp.data.text_classification",
     "token_classification": _TOKEN,
     "data_utils": "nemo.collections.nlp.data.data_utils",
+    "language_modeling": "nemo.collections.nlp.data.language_modeling",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -7,6 +7,7 @@ from nemo.utils.lazy_exports import lazy_exports
 
 _EXPORTS = {
     "ClassificationReport": "nemo.collections.nlp.metrics.classification_report",
+    "QAMetrics": "nemo.collections.nlp.metrics.qa_metrics",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -13,7 +13,6 @@ from typing import Any
 
 from nemo.collections.asr.parts.mixins.asr_adapter_mixins import ASRAdapterModelMixin
 from nemo.collections.asr.parts.mixins.asr_bpe import ASRBPEMixin
-from nemo.utils import logging
 from omegaconf import open_dict
 
 __all__ = ["ASRAdapterModelMixin", "ASRBPEMixin", "ASRModuleMixin"]
@@ -25,27 +24,16 @@ class ASRModuleMixin(ASRAdapterModelMixin):
     def change_conv_asr_se_context_window(self, context_window: int, update_config: bool = True) -> None:
         """Set the Squeeze-Excitation context window (in feature frames; -1: the whole utterance) of every block.
 
+        Blocks after a strided convolution get the window divided by the strides met so far, as NeMo does
+        (see :func:`nemo.collections.asr.parts.utils.asr_module_utils.change_conv_asr_se_context_window`).
+
         Args:
             context_window: frames each SE step averages over.
-            update_config: also write it to ``cfg.encoder.jasper[*].se_context_size`` (blocks with SE).
+            update_config: also write each block's window to ``cfg.encoder.jasper[*].se_context_size``.
         """
-        encoder = getattr(self, "encoder", None)
-        squeeze_modules = (
-            [m for m in encoder.modules() if hasattr(m, "change_context_window")] if encoder else []
-        )
-        if not squeeze_modules:
-            logging.warning(
-                "change_conv_asr_se_context_window: the model's encoder has no Squeeze-Excitation blocks "
-                "(it must be a ConvASREncoder built with se: true); nothing was changed."
-            )
-            return
-        for module in squeeze_modules:
-            module.change_context_window(context_window)
-        if update_config and "jasper" in self.cfg.get("encoder", {}):
-            with open_dict(self.cfg):
-                for block in self.cfg.encoder.jasper:
-                    if block.get("se", False):
-                        block.se_context_size = context_window
+        from nemo.collections.asr.parts.utils.asr_module_utils import change_conv_asr_se_context_window
+
+        change_conv_asr_se_context_window(self, context_window=context_window, update_config=update_config)
 
     def change_attention_model(
         self,

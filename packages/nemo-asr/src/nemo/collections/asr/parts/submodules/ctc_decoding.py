@@ -81,7 +81,8 @@ TIMESTAMP_TYPES = ("char", "word", "all")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"(\s+)([\.\,\?])")
 
 
-@dataclass
+# Hashable (by field values) so NeMo scripts may use an instance as a dataclass default (Python 3.11+ rule).
+@dataclass(unsafe_hash=True)
 class CTCDecodingConfig:
     """The ``decoding`` config of a CTC model."""
 
@@ -97,7 +98,8 @@ class CTCDecodingConfig:
     temperature: float = 1.0
 
 
-@dataclass
+# Hashable (by field values) so NeMo scripts may use an instance as a dataclass default (Python 3.11+ rule).
+@dataclass(unsafe_hash=True)
 class CTCBPEDecodingConfig(CTCDecodingConfig):
     """The ``decoding`` config of a CTC model over sentencepiece pieces (same keys)."""
 

@@ -281,6 +281,10 @@ class RelPositionMultiHeadAttention(MultiHeadAttention):
         if qlen == 1 and n_keys is None:
             return x
         width = pos_len - 1 if n_keys is None else n_keys
+        if torch.jit.is_tracing():
+            # Export: ONNX has no as_strided; shift by left-padding one column and re-viewing (Transformer-XL).
+            shifted = F.pad(x, (1, 0)).reshape(b, h, pos_len + 1, qlen)[:, :, 1:]
+            return shifted.reshape(b, h, qlen, pos_len)[..., :width]
         step = x.stride(3)
         return x.as_strided(
             (b, h, qlen, width),

@@ -220,7 +220,8 @@ class MultiTaskDecoding(AbstractMultiTaskDecoding):
         return hypotheses
 
 
-@dataclass
+# Hashable (by field values) so NeMo scripts may use an instance as a dataclass default (Python 3.11+ rule).
+@dataclass(unsafe_hash=True)
 class MultiTaskDecodingConfig:
     """The ``decoding`` config of ``EncDecMultiTaskModel`` (NeMo 1.23's keys and defaults, plus ``greedy``)."""
 

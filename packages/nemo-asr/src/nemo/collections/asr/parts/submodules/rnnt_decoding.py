@@ -2,7 +2,7 @@
 
 Decoding config keys as NeMo's (``decoding`` in a model's YAML, defaults from :class:`RNNTDecodingConfig`)::
 
-    strategy: greedy_batch    # greedy | greedy_batch (the same batched greedy search here) | beam
+    strategy: greedy_batch    # greedy | greedy_batch (the same batched greedy search here) | beam | tsd | alsd | maes
     preserve_alignments: null # per-frame (log_probs, label) emissions in Hypothesis.alignments (greedy)
     compute_timestamps: null  # Hypothesis.timestep = {"timestep", "char", "word"} offsets; needs alignments
     rnnt_timestamp_type: all  # char | word | all
@@ -13,20 +13,27 @@ Decoding config keys as NeMo's (``decoding`` in a model's YAML, defaults from :c
     greedy: {max_symbols: 10, preserve_alignments: false, preserve_frame_confidence: false}
     beam:
       beam_size: 4            # 1 runs NeMo's sample-level greedy search (at most 5 tokens per frame)
-      search_type: default    # the only search here; NeMo's tsd, alsd and maes are not supported
+      search_type: default    # strategy beam always runs search_type default (as NeMo); other values are errors
+      tsd_max_sym_exp: 10     # strategy tsd: expansion rounds per frame (NeMo reads this key here, not
+                              # tsd_max_sym_exp_per_step)
+      alsd_max_target_len: 2  # strategy alsd: most tokens (float: multiple of the frames)
+      maes_num_steps: 2       # strategy maes, with maes_prefix_alpha: 1, maes_expansion_gamma: 2.3,
+                              # maes_expansion_beta: 2
       score_norm: true        # rank final hypotheses by score per token
       return_best_hypothesis: true
       softmax_temperature: 1.0
 
-``beam`` runs :class:`~nemo.collections.asr.parts.submodules.rnnt_beam_decoding.BeamRNNTInfer`. With
+``beam``, ``tsd``, ``alsd`` and ``maes`` run
+:class:`~nemo.collections.asr.parts.submodules.rnnt_beam_decoding.BeamRNNTInfer` with that search type (``beam``:
+``default``). With
 ``beam.return_best_hypothesis: false``, :meth:`RNNTDecoding.rnnt_decoder_predictions_tensor` returns NeMo's
 n-best lists as ``(best, all)``: ``best`` the first hypothesis (or text) of each utterance; ``all`` one list of
 Hypothesis per utterance, best first, or with texts, every n-best text of the batch in one flat list.
 
-Timestamps and confidence come from the greedy search; the beam search refuses both by name (as it refuses
-alignments). As in NeMo, ``compute_timestamps`` needs ``preserve_alignments``, and token / word confidence are
+Confidence comes from the greedy search; the beam strategies refuse it by name (and record alignments only for
+``beam``, or any beam strategy with ``beam_size: 1``, which runs the greedy search). As in NeMo, ``compute_timestamps`` needs ``preserve_alignments``, and token / word confidence are
 computed when hypotheses are returned (``return_hypotheses=True``). Unlike NeMo, keys that this package cannot
-honour (``beam.search_type`` other than ``default``, TDT ``durations``, multi-blank ``big_blank_durations``,
+honour (``beam.search_type`` other than ``default`` with ``strategy: beam``, TDT ``durations``, multi-blank ``big_blank_durations``,
 ``compute_langs``) are errors instead of being ignored.
 """
 
@@ -62,12 +69,14 @@ __all__ = [
     "RNNTDecodingConfig",
 ]
 
-SUPPORTED_STRATEGIES = ("greedy", "greedy_batch", "beam")
+SUPPORTED_STRATEGIES = ("greedy", "greedy_batch", "beam", "tsd", "alsd", "maes")
+BEAM_STRATEGIES = ("beam", "tsd", "alsd", "maes")
 TIMESTAMP_TYPES = ("char", "word", "all")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"(\s+)([\.\,\?])")
 
 
-@dataclass
+# Hashable (by field values) so NeMo scripts may use an instance as a dataclass default (Python 3.11+ rule).
+@dataclass(unsafe_hash=True)
 class RNNTDecodingConfig:
     """The ``decoding`` config of an RNN-T model."""
 
@@ -88,7 +97,8 @@ class RNNTDecodingConfig:
     big_blank_durations: list[int] | None = field(default_factory=list)
 
 
-@dataclass
+# Hashable (by field values) so NeMo scripts may use an instance as a dataclass default (Python 3.11+ rule).
+@dataclass(unsafe_hash=True)
 class RNNTBPEDecodingConfig(RNNTDecodingConfig):
     """The ``decoding`` config of an RNN-T model over sentencepiece pieces (same keys)."""
 
@@ -109,8 +119,14 @@ def _refuse_unsupported(cfg: DictConfig) -> None:
     """Raise for keys whose features this package does not have."""
     if cfg.strategy not in SUPPORTED_STRATEGIES:
         raise ValueError(
-            f"decoding.strategy is {cfg.strategy!r}; RNN-T models here support {SUPPORTED_STRATEGIES} (NeMo's "
-            "tsd, alsd and maes searches are not). Set decoding.strategy=greedy_batch or beam."
+            f"decoding.strategy is {cfg.strategy!r}; RNN-T models support {SUPPORTED_STRATEGIES}. Set "
+            "decoding.strategy=greedy_batch or beam."
+        )
+    search_type = cfg.get("beam", {}).get("search_type", "default")
+    if cfg.strategy == "beam" and search_type not in (None, "default"):
+        raise ValueError(
+            f"decoding.beam.search_type is {search_type!r}, but decoding.strategy='beam' always runs the default "
+            f"search (as in NeMo). Set decoding.strategy={search_type} instead."
         )
     for key, what in (("durations", "TDT"), ("big_blank_durations", "multi-blank RNN-T")):
         if cfg.get(key):
@@ -125,6 +141,27 @@ def _refuse_unsupported(cfg: DictConfig) -> None:
         raise ValueError(
             f"decoding.rnnt_timestamp_type is {cfg.rnnt_timestamp_type!r}; expected one of {TIMESTAMP_TYPES}."
         )
+
+
+def _search_options(cfg: DictConfig) -> dict[str, Any]:
+    """The ``decoding.beam`` keys (with NeMo's defaults) that the tsd, alsd and maes strategies pass on."""
+    beam = cfg.beam
+    if cfg.strategy == "tsd":
+        return {"tsd_max_sym_exp_per_step": beam.get("tsd_max_sym_exp", 10)}
+    if cfg.strategy == "alsd":
+        return {"alsd_max_target_len": beam.get("alsd_max_target_len", 2)}
+    if cfg.strategy == "maes":
+        return {
+            "maes_num_steps": beam.get("maes_num_steps", 2),
+            "maes_prefix_alpha": beam.get("maes_prefix_alpha", 1),
+            "maes_expansion_gamma": beam.get("maes_expansion_gamma", 2.3),
+            "maes_expansion_beta": beam.get("maes_expansion_beta", 2),
+            "ngram_lm_model": beam.get("ngram_lm_model", None),
+            "ngram_lm_alpha": beam.get("ngram_lm_alpha", 0.0),
+            "hat_subtract_ilm": beam.get("hat_subtract_ilm", False),
+            "hat_ilm_weight": beam.get("hat_ilm_weight", 0.0),
+        }
+    return {}
 
 
 class AbstractRNNTDecoding(ConfidenceMixin):
@@ -148,7 +185,7 @@ class AbstractRNNTDecoding(ConfidenceMixin):
         self.compute_hypothesis_token_set = cfg.get("compute_hypothesis_token_set", False)
         self.joint_fused_batch_size = cfg.get("fused_batch_size", None)
         self.word_seperator = cfg.get("word_seperator", " ")
-        beam = cfg.strategy == "beam"
+        beam = cfg.strategy in BEAM_STRATEGIES
         search_cfg = cfg.beam if beam else cfg.greedy
         preserve_alignments = cfg.get("preserve_alignments", None)
         if preserve_alignments is None:
@@ -167,7 +204,7 @@ class AbstractRNNTDecoding(ConfidenceMixin):
         if beam and (self.preserve_frame_confidence or cfg.beam.get("preserve_frame_confidence", False)):
             raise ValueError(
                 "decoding.confidence_cfg (preserve_frame/token/word_confidence) is not supported by "
-                "decoding.strategy='beam'; confidence comes from the greedy search only. Set "
+                f"decoding.strategy={cfg.strategy!r}; confidence comes from the greedy search only. Set "
                 "decoding.strategy=greedy_batch or turn confidence off."
             )
         if beam:
@@ -175,14 +212,19 @@ class AbstractRNNTDecoding(ConfidenceMixin):
                 decoder_model=decoder,
                 joint_model=joint,
                 beam_size=cfg.beam.get("beam_size", 4),
-                search_type=cfg.beam.get("search_type", "default"),
+                search_type="default" if cfg.strategy == "beam" else cfg.strategy,
                 score_norm=cfg.beam.get("score_norm", True),
                 return_best_hypothesis=cfg.beam.get("return_best_hypothesis", True),
                 softmax_temperature=cfg.beam.get("softmax_temperature", 1.0),
                 preserve_alignments=self.preserve_alignments,
+                **_search_options(cfg),
             )
         else:
             search = GreedyRNNTInfer if cfg.strategy == "greedy" else GreedyBatchedRNNTInfer
+            # loop_labels is a key of the batched search only (NeMo's GreedyRNNTInfer has no such argument).
+            batched = (
+                {} if cfg.strategy == "greedy" else {"loop_labels": cfg.greedy.get("loop_labels", False)}
+            )
             self.decoding = search(
                 decoder_model=decoder,
                 joint_model=joint,
@@ -192,7 +234,7 @@ class AbstractRNNTDecoding(ConfidenceMixin):
                 preserve_alignments=self.preserve_alignments,
                 preserve_frame_confidence=self.preserve_frame_confidence,
                 confidence_method_cfg=self.confidence_method_cfg,
-                loop_labels=cfg.greedy.get("loop_labels", False),
+                **batched,
             )
 
     def rnnt_decoder_predictions_tensor(

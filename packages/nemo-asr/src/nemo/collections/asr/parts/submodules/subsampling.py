@@ -265,8 +265,11 @@ class ConvSubsampling(nn.Module):
         The first convolution has a single input channel, for which oneDNN's direct kernels are slow;
         it runs as one GEMM over unfolded patches that writes (B, T', F', C), its activation (always
         ``conv[1]``, elementwise) is applied in that layout, and the layers after it take oneDNN's
-        faster channels-last path. Same weights and results as ``self.conv(x)``.
+        faster channels-last path. Same weights and results as ``self.conv(x)``, which export traces
+        instead (ONNX has no unfold over a dynamic length).
         """
+        if torch.jit.is_tracing():
+            return self.conv(x)
         layers = list(self.conv)
         x = _single_channel_conv2d(layers[0], layers[1], x).permute(0, 3, 1, 2)
         for layer in layers[2:]:
@@ -276,7 +279,7 @@ class ConvSubsampling(nn.Module):
     def _batch_chunks(self, x: torch.Tensor) -> int:
         """How many batch chunks to run the convolutions in (1 means no split)."""
         factor = self.subsampling_conv_chunking_factor
-        if factor == -1 or x.size(0) == 1:
+        if factor == -1 or torch.jit.is_tracing() or x.size(0) == 1:  # a trace would bake the split sizes
             return 1
         if factor > 1:
             return min(factor, x.size(0))

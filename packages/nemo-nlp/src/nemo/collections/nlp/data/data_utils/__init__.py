@@ -12,6 +12,18 @@ _EXPORTS = {
         "get_stats",
     )
 }
+_EXPORTS.update(
+    {
+        name: "nemo.collections.nlp.data.data_utils.answer_text"
+        for name in (
+            "check_chinese_char",
+            "chinese_punctuation",
+            "is_whitespace",
+            "normalize_answer",
+            "normalize_chinese_answer",
+        )
+    }
+)
 
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,1 @@
+"""NLP training parts NeMo's scripts import (``nemo.collections.nlp.parts.nlp_overrides.NLPDDPStrategy``)."""
