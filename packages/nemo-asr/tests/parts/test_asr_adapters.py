@@ -12,8 +12,8 @@ import torch
 from nemo.collections.asr.models import EncDecCTCModel
 from nemo.collections.asr.modules import ConformerEncoder, ConvASREncoder
 from nemo.collections.common.parts.adapter_modules import LinearAdapterConfig
-from nemo.core.classes.mixins import AccessMixin, get_registered_adapter
-from omegaconf import open_dict
+from nemo.core.classes.mixins import AccessMixin, access_mixins, get_registered_adapter
+from omegaconf import OmegaConf, open_dict
 
 FIXTURES = Path(__file__).resolve().parents[4] / "tests" / "data" / "nemo-1.23"
 CONFORMER = FIXTURES / "conformer_ctc_char_tiny.nemo"
@@ -112,7 +112,9 @@ def test_encoders_record_interctc_layer_outputs_when_access_is_enabled(kind):
             jasper=[{**block, "residual": False}] * 3, activation="relu", feat_in=16, conv_mask=True
         ).eval()
     signal, lengths = torch.randn(2, 16, 40), torch.tensor([40, 31])
-    AccessMixin.update_access_cfg({"interctc": {"capture_layers": [1, 2]}})
+    # The access config is process-wide (as NeMo's): start from one holding only this test's capture layers.
+    previous_cfg = access_mixins._access_cfg
+    access_mixins.set_access_cfg(OmegaConf.create({"interctc": {"capture_layers": [1, 2]}}))
     try:
         with torch.no_grad():
             encoder(audio_signal=signal, length=lengths)  # access off: nothing recorded
@@ -122,7 +124,8 @@ def test_encoders_record_interctc_layer_outputs_when_access_is_enabled(kind):
             registry = {k: v for r in AccessMixin.get_module_registry(encoder).values() for k, v in r.items()}
     finally:
         AccessMixin.reset_registry(encoder)
-        AccessMixin.update_access_cfg({"interctc": {"capture_layers": []}})
+        AccessMixin.set_access_enabled(access_enabled=False)
+        access_mixins.set_access_cfg(previous_cfg)
     assert sorted(registry) == [f"interctc/layer_{kind}_{i}" for kind in ("length", "output") for i in (1, 2)]
     # The last layer's capture is the encoder output itself (same layout (B, D_out, T'), same lengths);
     # layer 1's has that layout but other values.

@@ -133,6 +133,40 @@ class EncDecFrameClassificationModel(EncDecClassificationModel):
         )
         return self.decoder(hidden_states=encoded.transpose(1, 2)), encoded_len
 
+    @property
+    def output_module(self) -> Any:
+        """The exported graph's outputs are described here (the MLP decoder has no export types)."""
+        return self
+
+    @property
+    def output_types_for_export(self) -> dict[str, NeuralType]:
+        """``logits``: (B, T', C) per-frame class scores."""
+        return {"logits": NeuralType(("B", "T", "C"), LogitsType())}
+
+    def forward_for_export(
+        self,
+        input: torch.Tensor,
+        length: torch.Tensor | None = None,
+        cache_last_channel: torch.Tensor | None = None,
+        cache_last_time: torch.Tensor | None = None,
+        cache_last_channel_len: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The exported computation: features (B, F, T) -> encoder -> per-frame logits (B, T', C).
+
+        The decoder is a frame-level MLP over (B, T', D) hidden states, unlike the utterance decoders of the
+        base class. Streaming caches are refused by the base class's rule.
+        """
+        if any(cache is not None for cache in (cache_last_channel, cache_last_time, cache_last_channel_len)):
+            return super().forward_for_export(
+                input, length, cache_last_channel, cache_last_time, cache_last_channel_len
+            )
+        encoder = self.input_module
+        encode = getattr(encoder, "forward_for_export", encoder.forward)
+        encoded = encode(audio_signal=input, length=length)
+        if isinstance(encoded, tuple):
+            encoded = encoded[0]
+        return self.decoder(hidden_states=encoded.transpose(1, 2)).float()
+
     @typecheck()
     def forward(
         self,
