@@ -45,6 +45,8 @@ _TYPECHECK_ENABLED = True
 _SEMANTIC_CHECK_ENABLED = True
 # Compiled declarations cached on instances are valid only while they hold this very object.
 _cache_token = object()
+# Instance attributes holding a method's compiled declarations start with this.
+_PLAN_PREFIX = "_typecheck_plan_"
 
 
 def is_typecheck_enabled() -> bool:
@@ -59,6 +61,17 @@ def is_semantic_typecheck_enabled() -> bool:
 
 class Typing:
     """Mixin for classes whose methods declare neural types (``NeuralModule``, ``Loss``, ``Dataset``, ...)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        # Declarations may depend on the instance's own state (a mode switch, as NeMo's mode-specific forwards
+        # do): setting an attribute forgets the plans compiled from them, so the next call reads them afresh.
+        if name.startswith(_PLAN_PREFIX):
+            return
+        instance_dict = self.__dict__
+        stale = [key for key in instance_dict if key.startswith(_PLAN_PREFIX)]
+        for key in stale:
+            del instance_dict[key]
 
     @property
     def input_types(self) -> dict[str, NeuralType] | None:
@@ -144,7 +157,7 @@ class typecheck:
         self.ignore_collections = ignore_collections
 
     def __call__(self, wrapped: _F) -> _F:
-        plan_key = f"_typecheck_plan_{id(self):x}"
+        plan_key = f"{_PLAN_PREFIX}{id(self):x}"
         method_name = wrapped.__name__
         ignore_collections = self.ignore_collections
         build_plan = self._build_plan
