@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 from dataclasses import dataclass, is_dataclass
 from enum import Enum
 from pathlib import Path
@@ -24,6 +23,7 @@ from nemo.utils.target_allowlist import (
     UnsafeTargetError,
     check_target,
     is_target_allowed,
+    lookup_imported,
     may_import_unlisted,
 )
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -77,19 +77,6 @@ def _import_longest_module(parts: list[str], path: str) -> tuple[Any, int]:
     raise ImportError(f"Cannot import {path!r}: no module in it could be imported. Check the spelling.")
 
 
-def _resolve_imported(path: str) -> Any:
-    """The object ``path`` names, looked up in already-imported modules only (nothing is imported)."""
-    parts = path.split(".")
-    for end in range(len(parts) - 1, 0, -1):
-        module = sys.modules.get(".".join(parts[:end]))
-        if module is not None:
-            value: Any = module
-            for attr in parts[end:]:
-                value = getattr(value, attr)
-            return value
-    raise ImportError(f"{path!r} names no imported module")
-
-
 def import_class_by_path(path: str, *, source: str | None = None) -> Any:
     """Import the class (or function) a config names, after checking it is allowed.
 
@@ -111,7 +98,7 @@ def import_class_by_path(path: str, *, source: str | None = None) -> Any:
     if not is_target_allowed(path) and may_import_unlisted(path):
         # A class the running program defines and has imported (a config it built itself), or the class a
         # restore was called on: nothing new is imported.
-        return _resolve_imported(path)
+        return lookup_imported(path)
     check_target(path, source=where)
     parts = path.split(".")
     if any(not part for part in parts):

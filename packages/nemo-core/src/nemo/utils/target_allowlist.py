@@ -56,6 +56,7 @@ __all__ = [
     "is_target_allowed",
     "is_imported_class",
     "is_user_defined_class",
+    "lookup_imported",
     "may_import_unlisted",
     "targets_from_file",
     "set_plugin_prefix_source",
@@ -196,7 +197,7 @@ def is_user_defined_class(path: object) -> bool:
     may be named by a config the program builds itself (``from_config_dict``); configs read from files and
     archives are checked against the allow-list alone.
     """
-    value = _lookup_imported(path)
+    value = lookup_imported(path)
     if not isinstance(value, type):
         return False
     module = sys.modules.get(value.__module__)
@@ -265,10 +266,14 @@ def may_import_unlisted(path: object) -> bool:
 
 def is_imported_class(path: str) -> bool:
     """Whether ``path`` resolves, in modules already imported and without special attributes, to a class."""
-    return isinstance(_lookup_imported(path), type)
+    return isinstance(lookup_imported(path), type)
 
 
-def _lookup_imported(path: object) -> object | None:
+def lookup_imported(path: object) -> object | None:
+    """The object ``path`` names in modules already imported (nothing is imported), or None.
+
+    Special attributes (``__x__``) are never followed.
+    """
     if not isinstance(path, str) or "." not in path:
         return None
     parts = path.split(".")

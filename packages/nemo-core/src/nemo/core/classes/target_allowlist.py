@@ -20,6 +20,7 @@ from nemo.utils.target_allowlist import check_target as check_target
 from nemo.utils.target_allowlist import is_imported_class as is_imported_class
 from nemo.utils.target_allowlist import is_target_allowed as is_target_allowed
 from nemo.utils.target_allowlist import is_user_defined_class as is_user_defined_class
+from nemo.utils.target_allowlist import lookup_imported as lookup_imported
 from nemo.utils.target_allowlist import may_import_unlisted as may_import_unlisted
 from nemo.utils.target_allowlist import targets_from_file as targets_from_file
 
@@ -34,6 +35,7 @@ __all__ = [
     "is_target_allowed",
     "is_imported_class",
     "is_user_defined_class",
+    "lookup_imported",
     "may_import_unlisted",
     "targets_from_file",
 ]

@@ -21,7 +21,6 @@ import copy
 import os
 import re
 import shutil
-import sys
 import tempfile
 import uuid
 from collections.abc import Mapping
@@ -34,7 +33,12 @@ from nemo.core.connectors.restore_context import current_restore_context, restor
 from nemo.core.connectors.weights import load_state_dict
 from nemo.utils import logging
 from nemo.utils.model_utils import ArtifactItem, ArtifactPathType
-from nemo.utils.target_allowlist import check_config_targets, is_user_defined_class, targets_from_file
+from nemo.utils.target_allowlist import (
+    check_config_targets,
+    is_user_defined_class,
+    lookup_imported,
+    targets_from_file,
+)
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 __all__ = ["SaveRestoreConnector"]
@@ -94,8 +98,7 @@ def _caller_family_target(container: object, calling_cls: type) -> tuple[str, ..
         # The caller's class or one of its bases: already imported; from_config_dict then builds the caller.
         return (target,)
     if is_user_defined_class(target):
-        module_name, _, name = target.rpartition(".")
-        found = getattr(sys.modules.get(module_name), name, None)
+        found = lookup_imported(target)
         if isinstance(found, type) and issubclass(found, calling_cls):
             return (target,)
     return ()

@@ -410,15 +410,9 @@ class _MultiblankDurations:
         return torch.where(inside, table[ids.clamp(0, table.numel() - 1)], torch.full_like(ids, default))
 
 
-class GreedyMultiblankRNNTInfer(GreedyRNNTInfer):
-    """Greedy search of a multi-blank RNN-T; each utterance skips frames after its own big blanks (NeMo's
-    per-utterance behaviour).
-
-    Args:
-        big_blank_durations: frames covered by each big blank; output ``blank_index - 1 - i`` lasts
-            ``big_blank_durations[i]`` frames.
-        others: as ``GreedyRNNTInfer``; ``blank_index`` is the standard blank (the last output).
-    """
+class _MultiblankSearch:
+    """NeMo's multi-blank constructor and blank ids, shared by the per-utterance and batched searches (mix in
+    before the greedy class)."""
 
     def __init__(
         self,
@@ -447,13 +441,24 @@ class GreedyMultiblankRNNTInfer(GreedyRNNTInfer):
     def _first_blank_id(self) -> int:
         return self._durations.first_blank_id
 
+
+class GreedyMultiblankRNNTInfer(_MultiblankSearch, GreedyRNNTInfer):
+    """Greedy search of a multi-blank RNN-T; each utterance skips frames after its own big blanks (NeMo's
+    per-utterance behaviour).
+
+    Args:
+        big_blank_durations: frames covered by each big blank; output ``blank_index - 1 - i`` lasts
+            ``big_blank_durations[i]`` frames.
+        others: as ``GreedyRNNTInfer``; ``blank_index`` is the standard blank (the last output).
+    """
+
     def _next_start_frames(
         self, t: int, active: torch.Tensor, closing: torch.Tensor, lengths: torch.Tensor
     ) -> torch.Tensor | None:
         return t + self._durations.frames(closing)
 
 
-class GreedyBatchedMultiblankRNNTInfer(GreedyBatchedRNNTInfer):
+class GreedyBatchedMultiblankRNNTInfer(_MultiblankSearch, GreedyBatchedRNNTInfer):
     """Batched greedy search of a multi-blank RNN-T, all utterances on the same frames (NeMo's batched
     behaviour): after a frame the whole batch skips ahead by the big blank of the smallest position that every
     utterance still decoding emitted (one frame when any utterance closed with the standard blank or none), so
@@ -464,33 +469,6 @@ class GreedyBatchedMultiblankRNNTInfer(GreedyBatchedRNNTInfer):
             ``big_blank_durations[i]`` frames.
         others: as ``GreedyRNNTInfer``; ``blank_index`` is the standard blank (the last output).
     """
-
-    def __init__(
-        self,
-        decoder_model: torch.nn.Module,
-        joint_model: torch.nn.Module,
-        blank_index: int,
-        big_blank_durations: list[int],
-        max_symbols_per_step: int | None = None,
-        preserve_alignments: bool = False,
-        preserve_frame_confidence: bool = False,
-        confidence_method_cfg: Any = None,
-    ) -> None:
-        super().__init__(
-            decoder_model,
-            joint_model,
-            blank_index,
-            max_symbols_per_step=max_symbols_per_step,
-            preserve_alignments=preserve_alignments,
-            preserve_frame_confidence=preserve_frame_confidence,
-            confidence_method_cfg=confidence_method_cfg,
-        )
-        self.big_blank_durations = big_blank_durations
-        self._durations = _MultiblankDurations(blank_index, big_blank_durations)
-
-    @property
-    def _first_blank_id(self) -> int:
-        return self._durations.first_blank_id
 
     def _next_start_frames(
         self, t: int, active: torch.Tensor, closing: torch.Tensor, lengths: torch.Tensor
