@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import gc
 import importlib.metadata
+import inspect
 import io
 import json
 import math
@@ -270,6 +271,17 @@ def test_setup_optimization_with_target_param_groups_and_kwargs(data):
     assert optimizer.param_groups[1]["params"] == list(model.head.parameters())
     assert optimizer.defaults["momentum"] == 0.9
     assert model.cfg.optim._target_ == "torch.optim.SGD"
+
+
+def test_setup_optimization_args_without_lr_use_the_optimizers_default(data, caplog):
+    # `args: {name: auto}` fills every field of the params dataclass; an unset `lr` ("???") must not reach torch.
+    model = TinyModel(base_cfg(data))
+    with caplog.at_level("WARNING"):
+        optimizer, _ = model.setup_optimization({"name": "sgd", "args": {"name": "auto", "momentum": 0.5}})
+    assert isinstance(optimizer, torch.optim.SGD)
+    assert optimizer.defaults["lr"] == inspect.signature(torch.optim.SGD).parameters["lr"].default
+    assert optimizer.defaults["momentum"] == 0.5
+    assert "no value for ['lr']" in caplog.text
 
 
 def test_setup_optimization_refuses_unsafe_optimizer_target(data):

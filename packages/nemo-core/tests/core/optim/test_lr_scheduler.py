@@ -363,6 +363,18 @@ def test_prepare_lr_scheduler_with_args_auto_resolves_params_dataclass():
     )
 
 
+def test_prepare_lr_scheduler_names_args_keys_it_ignores_beside_params(caplog):
+    config = {
+        "name": "CosineAnnealing",
+        "max_steps": 30,
+        "args": {"name": "auto", "params": {"warmup_ratio": 0.1}, "min_lr": 0.5},
+    }
+    with caplog.at_level("WARNING"):
+        sched = prepare_lr_scheduler(make_optimizer(), config)["scheduler"]
+    assert sched.min_lr == scheduler_configs.CosineAnnealingParams.min_lr  # NeMo reads `params` alone
+    assert "optim.sched.args key(s) ['min_lr']" in caplog.text
+
+
 def test_prepare_lr_scheduler_with_target_params_dataclass():
     config = {
         "max_steps": 12,

@@ -1,5 +1,6 @@
 """The optimizer registry and NeMo's rules for optimizer arguments in configs."""
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from nemo.core.optim import optimizers
 from nemo.core.optim.novograd import Novograd
 from nemo.core.optim.optimizers import (
     AVAILABLE_OPTIMIZERS,
+    drop_unset_arguments,
     get_optimizer,
     parse_optimizer_args,
     register_optimizer,
@@ -57,12 +59,30 @@ def test_parse_optimizer_args_auto_resolves_the_optimizers_params_dataclass():
     assert "name" in config  # the caller's config is left as it was
 
 
-def test_parse_optimizer_args_named_params_with_params_section_drops_missing_lr():
+def test_parse_optimizer_args_named_params_returns_every_field_as_nemo_does():
+    # NeMo 1.23's test_optim_config_parse_arg_by_target: the keys are exactly the dataclass's fields, the unset
+    # `lr` included (as "???").
     args = parse_optimizer_args("whatever", {"name": "novograd_params", "params": {"weight_decay": 0.001}})
     expected = {f: getattr(optimizer_configs.NovogradParams, f) for f in ("betas", "eps", "grad_averaging")}
-    assert "lr" not in args
+    assert set(args) == {f.name for f in dataclasses.fields(optimizer_configs.NovogradParams)}
+    assert args["lr"] == "???"
     assert args["weight_decay"] == 0.001
     assert {k: args[k] for k in expected} == expected
+
+
+def test_parse_optimizer_args_names_the_keys_it_ignores_beside_params(caplog):
+    config = {"name": "auto", "params": {"momentum": 0.9}, "weight_decay": 0.5}
+    with caplog.at_level("WARNING"):
+        args = parse_optimizer_args("sgd", config)
+    assert args["momentum"] == 0.9 and args["weight_decay"] == 0  # NeMo's rule: only `params` is read
+    assert "optim.args key(s) ['weight_decay']" in caplog.text
+
+
+def test_drop_unset_arguments_leaves_the_optimizers_default_and_names_the_key(caplog):
+    with caplog.at_level("WARNING"):
+        args = drop_unset_arguments({"lr": "???", "momentum": 0.9}, "sgd")
+    assert args == {"momentum": 0.9}
+    assert "no value for ['lr']" in caplog.text
 
 
 def test_parse_optimizer_args_target_instantiates_the_dataclass():

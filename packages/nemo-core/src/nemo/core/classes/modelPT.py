@@ -542,6 +542,7 @@ class ModelPT(pl.LightningModule, Model):
         if lr is not None:
             optimizer_args["lr"] = lr
         optimizer_args.update(optim_kwargs or {})
+        optimizer_args = optim.drop_unset_arguments(optimizer_args, optimizer_name)
 
         if optimizer_target is not None:
             optimizer_cls = model_utils.import_class_by_path(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
+from nemo.utils import logging
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
 
@@ -40,3 +41,29 @@ def check_overrides(params_cls: type, overrides: dict[str, Any], what: str) -> N
             f"Invalid value for key {error.full_key!r} of {what} ({params_cls.__qualname__}): {error.msg}. "
             "Fix it in the config."
         ) from error
+
+
+def named_params_overrides(args: dict[str, Any], section: str) -> dict[str, Any]:
+    """The field overrides of a ``{name: <params name>, params: {...}}`` config section.
+
+    NeMo's rule: when the section has a ``params`` mapping, the overrides are its keys and every other key
+    beside ``name`` is ignored; without ``params``, the section's own keys (``name`` excepted) are the overrides.
+    NeMo ignores those other keys silently; here each one is named in a warning, so a value put at the wrong
+    level is not lost unnoticed.
+
+    Args:
+        args: the section as a plain dict (``name`` already removed or still present).
+        section: the section's config path for the warning, e.g. ``"optim.args"``.
+
+    Returns:
+        The overrides (a new dict).
+    """
+    if "params" not in args:
+        return {key: value for key, value in args.items() if key != "name"}
+    ignored = sorted(key for key in args if key not in ("name", "params"))
+    if ignored:
+        logging.warning(
+            f"Ignoring {section} key(s) {ignored}: with `{section}.params` present, only the keys under `params` "
+            f"are read (NeMo's rule). Move them under `{section}.params` to use them, or remove them."
+        )
+    return dict(args["params"] or {})

@@ -11,9 +11,7 @@ _SCHEDULERS = (
     "T5InverseSquareRootAnnealing PolynomialDecayAnnealing PolynomialHoldDecayAnnealing AVAILABLE_SCHEDULERS "
     "register_scheduler get_scheduler compute_max_steps prepare_lr_scheduler"
 ).split()
-_OPTIMIZERS = (
-    "AVAILABLE_OPTIMIZERS register_optimizer get_optimizer build_optimizer parse_optimizer_args".split()
-)
+_OPTIMIZERS = "AVAILABLE_OPTIMIZERS register_optimizer get_optimizer build_optimizer parse_optimizer_args drop_unset_arguments".split()
 
 _EXPORTS = {
     "Novograd": "nemo.core.optim.novograd:Novograd",

@@ -31,6 +31,7 @@ from typing import Any
 
 import torch
 from nemo.core.config.name_registry import NameRegistry
+from nemo.core.config.param_overrides import named_params_overrides
 from nemo.core.config.schedulers import get_scheduler_config, register_scheduler_params
 from nemo.utils import logging
 from omegaconf import DictConfig, OmegaConf
@@ -853,7 +854,7 @@ def prepare_lr_scheduler(
             params_name = scheduler_args["name"]
             if params_name == "auto":
                 params_name = f"{scheduler_name}Params"
-            overrides = scheduler_args.get("params") or {}
+            overrides = named_params_overrides(scheduler_args, "optim.sched.args")
             scheduler_args = dict(vars(get_scheduler_config(params_name, **overrides)()))
 
     scheduler_partial = get_scheduler(scheduler_name)

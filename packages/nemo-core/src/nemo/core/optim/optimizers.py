@@ -16,7 +16,9 @@ from typing import Any
 import torch
 from nemo.core.config.name_registry import NameRegistry
 from nemo.core.config.optimizers import OptimizerParams, get_optimizer_config, register_optimizer_params
+from nemo.core.config.param_overrides import named_params_overrides
 from nemo.core.optim.novograd import Novograd
+from nemo.utils import logging
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 AVAILABLE_OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
@@ -161,7 +163,8 @@ def parse_optimizer_args(
       that dataclass (after the ``_target_`` allow-list check) and returns its fields.
     * ``name: <params name>`` (or ``name: auto`` for ``<optimizer_name>_params``) resolves a registered
       parameter dataclass; the other keys, or those under ``params``, override its fields; its fields are
-      returned (fields left ``MISSING``, such as an unset ``lr``, are dropped).
+      returned, all of them as NeMo returns them: a field left ``MISSING`` (an unset ``lr``) is ``"???"``
+      (:func:`drop_unset_arguments` removes those before the optimizer is built).
     * Otherwise the keys are returned as they are.
 
     Args:
@@ -189,7 +192,7 @@ def parse_optimizer_args(
         )
         # NeMo's form nests the values under `params`: {_target_: ..., params: {weight_decay: ...}}.
         nested = optimizer_kwargs.pop("params", None) or {}
-        return _fields_of(params_class(**{**optimizer_kwargs, **nested}))
+        return dict(vars(params_class(**{**optimizer_kwargs, **nested})))
 
     if "name" not in optimizer_kwargs:
         return optimizer_kwargs
@@ -197,15 +200,26 @@ def parse_optimizer_args(
     params_name = optimizer_kwargs.pop("name")
     if params_name == "auto":
         params_name = f"{optimizer_name}_params"
-    overrides = optimizer_kwargs.get("params", optimizer_kwargs)
+    overrides = named_params_overrides(optimizer_kwargs, "optim.args")
     params_cls = get_optimizer_config(params_name, **overrides)
     if params_name is None:
         return dict(params_cls)
-    return _fields_of(params_cls())
+    return dict(vars(params_cls()))
 
 
-def _fields_of(params: Any) -> dict[str, Any]:
-    """The fields of an instantiated parameter object, without those left ``MISSING``."""
-    return {
-        key: value for key, value in vars(params).items() if not (isinstance(value, str) and value == MISSING)
-    }
+def drop_unset_arguments(optimizer_args: dict[str, Any], optimizer_name: str) -> dict[str, Any]:
+    """``optimizer_args`` without the values a parameter dataclass left ``MISSING`` (``"???"``).
+
+    :func:`parse_optimizer_args` returns every field of the dataclass, as NeMo does, including ``lr`` when the
+    config sets none. Passing ``"???"`` to an optimizer would fail inside torch; instead such an argument is
+    left out, so the optimizer's own default applies, and a warning names it.
+    """
+    unset = sorted(
+        key for key, value in optimizer_args.items() if isinstance(value, str) and value == MISSING
+    )
+    if unset:
+        logging.warning(
+            f"Optimizer {optimizer_name!r}: no value for {unset} in the `optim` config; the optimizer's own "
+            f"default is used. Set optim.{unset[0]} to choose."
+        )
+    return {key: value for key, value in optimizer_args.items() if key not in unset}
