@@ -62,6 +62,7 @@ TEST_TOOLS = (
     "scikit-learn",
     "matplotlib",
     "librosa",
+    "hypothesis==6.168.3",
     POCKETSPHINX,
 )
 # Offline data, installed without dependencies: BBC News articles (the ASR demo's general-English text, read

@@ -1240,6 +1240,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _absolute_interpreter(python: str | None) -> str | None:
+    """``python`` as an absolute path when it is a relative path (``.venv/bin/python``); a bare name stays."""
+    if python is None or "/" not in python:
+        return python
+    return str(Path(python).absolute())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.only != "ours" and args.nemo is None and args.nemo_results is None:
@@ -1260,6 +1267,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.docs is not None and not args.docs.parent.is_dir():
         raise RunError(f"--docs {args.docs}: its folder does not exist")
+    # The tests run in a scratch folder: an interpreter given by a relative path must not depend on the cwd.
+    args.ours = _absolute_interpreter(args.ours)
+    args.nemo = _absolute_interpreter(args.nemo)
 
     saved_nemo = load_side(args.nemo_results, "nemo") if args.nemo_results is not None else None
     saved_ours = load_side(args.ours_results, "ours") if args.ours_results is not None else None

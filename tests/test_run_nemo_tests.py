@@ -351,7 +351,9 @@ def _fake_tree(root: Path) -> Path:
     return root
 
 
-def _run_script(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def _run_script(
+    *args: str, env_extra: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     env = {**os.environ, **(env_extra or {})}
     return subprocess.run(
         [sys.executable, str(SCRIPT), *args],
@@ -360,7 +362,26 @@ def _run_script(*args: str, env_extra: dict[str, str] | None = None) -> subproce
         timeout=120,
         env=env,
         check=False,
+        cwd=cwd,
     )
+
+
+def test_an_interpreter_given_by_a_relative_path_runs_the_tests(tmp_path: Path) -> None:
+    # `--ours .venv/bin/python`, as the docs write it: the tests run in a scratch folder, not in the cwd.
+    checkout = _fake_tree(tmp_path / "nemo")
+    (tmp_path / "bin").mkdir()
+    # A script, not a symlink: a venv's python finds its venv by the path it was started by.
+    wrapper = tmp_path / "bin" / "python"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    out = tmp_path / "results.json"
+    proc = _run_script(
+        *["--nemo-tests", str(checkout), "--dirs", "tests/core", "--only", "ours", "--ours", "bin/python"],
+        *["--timeout", "60", "--work-dir", str(tmp_path / "work"), "--out-json", str(out)],
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out.read_text())["sides"]["ours"]["totals"]["passed"] == 2
 
 
 @pytest.mark.slow
