@@ -1,6 +1,7 @@
 """``nemo train`` on the demo config as a user runs it: a run killed with SIGKILL resumes from its last
-checkpoint (``exp_manager.resume_if_exists``), a finished run restarts cleanly, and two CPU processes train
-with DDP, each on its own share of the duration-bucketed batches."""
+checkpoint (``exp_manager.resume_if_exists``) with its optimizer and learning-rate schedule, a finished run
+restarts cleanly, and two CPU processes train with DDP, each on its own share of the duration-bucketed
+batches."""
 
 import json
 import os
@@ -100,6 +101,16 @@ def complete_checkpoint(folder: Path, process: subprocess.Popen, timeout: float 
     raise TimeoutError(f"no complete *last.ckpt in {folder} after {timeout} s")
 
 
+def optimizer_and_schedule_steps(checkpoint: Path) -> tuple[int, int]:
+    """How many steps the checkpoint's optimizer (AdamW's per-parameter ``step``) and learning-rate schedule
+    (``last_epoch``) have taken; every parameter must agree."""
+    state = torch.load(checkpoint, weights_only=True)
+    (optimizer,) = state["optimizer_states"]
+    (optimizer_steps,) = {int(parameter["step"]) for parameter in optimizer["state"].values()}
+    (schedule,) = state["lr_schedulers"]
+    return optimizer_steps, schedule["last_epoch"]
+
+
 def logged_steps(log_dir: Path) -> list[int]:
     """Steps at which the run whose event file is directly in ``log_dir`` logged ``train_loss``."""
     (events,) = log_dir.glob("events.out.tfevents.*")
@@ -139,6 +150,7 @@ def test_killed_run_resumes_from_its_last_checkpoint_and_a_finished_run_restarts
     assert 0 < saved_step < 48
     # Nothing torch.load(weights_only=True) refuses: no pickled OmegaConf config (or other class).
     assert torch.serialization.get_unsafe_globals_in_checkpoint(str(checkpoint)) == []
+    assert optimizer_and_schedule_steps(checkpoint) == (saved_step, saved_step)
 
     resumed = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=300, check=False)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
@@ -147,6 +159,9 @@ def test_killed_run_resumes_from_its_last_checkpoint_and_a_finished_run_restarts
     assert steps and min(steps) >= saved_step, f"training restarted at step {min(steps)}, not {saved_step}"
     (last,) = checkpoints.glob("*last.ckpt")  # the checkpoint resumed from was replaced, not kept beside it
     assert torch.load(last, weights_only=True)["global_step"] == 48
+    # AdamW and the cosine schedule went on from the checkpoint's state: both counted all 48 steps (fresh ones
+    # would count only the 48 - saved_step steps since the restart).
+    assert optimizer_and_schedule_steps(last) == (48, 48)
 
     finished = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=300, check=False)
     output = finished.stdout + finished.stderr

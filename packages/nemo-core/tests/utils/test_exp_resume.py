@@ -97,3 +97,30 @@ def test_checkpoint_with_pickled_code_is_refused_before_training(tmp_path):
         exp_manager(make_trainer(max_steps=5), {"exp_dir": str(tmp_path), **EXP, **NO_NEMO})
     assert "resume_if_exists=false" in str(error.value)
     assert not (tmp_path / "pwned").exists()
+
+
+def test_two_last_checkpoints_left_by_a_kill_resume_from_the_newest(tmp_path, caplog):
+    # Lightning writes a run's new last checkpoint before deleting the old one: a kill in between leaves both.
+    cfg = {"exp_dir": str(tmp_path), **EXP, **NO_NEMO}
+    first = make_trainer(max_steps=2)
+    log_dir = exp_manager(first, cfg)
+    first.fit(ConfigHparamsModel())
+    (older,) = (log_dir / "checkpoints").glob("*last.ckpt")
+    kept = tmp_path / "older.ckpt"
+    kept.write_bytes(older.read_bytes())
+
+    resumed = make_trainer(max_steps=4)
+    exp_manager(resumed, cfg)
+    resumed.fit(ConfigHparamsModel())
+    (newer,) = (log_dir / "checkpoints").glob("*last.ckpt")
+    stale = older.with_name("legacy--step=1-last.ckpt")  # another name, as a different step or metric gives
+    stale.write_bytes(kept.read_bytes())
+    os.utime(stale, ns=(newer.stat().st_mtime_ns - 10**9,) * 2)
+
+    third = make_trainer(max_steps=6)
+    with caplog.at_level("WARNING"):
+        exp_manager(third, cfg)
+    model = ConfigHparamsModel()
+    third.fit(model)
+    assert (model.start_step, third.global_step) == (4, 6)
+    assert "Several checkpoints match *last.ckpt" in caplog.text and "legacy--step=1-last.ckpt" in caplog.text

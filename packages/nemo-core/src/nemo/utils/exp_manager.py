@@ -11,6 +11,12 @@ A run logs to ``{exp_dir or ./nemo_experiments}/{name or "default"}/{version}/``
 The trainer must not create its own logger or checkpoint callback when ``exp_manager`` creates them: build it
 with ``logger=False, enable_checkpointing=False``.
 
+Before anything is written, the log folder and the checkpoint folder are created and checked: a folder that
+cannot be written (a probe file is created and deleted) or a disk with less than :data:`MIN_FREE_DISK_BYTES`
+free raises :class:`LogDirError` naming the folder, so that a run fails at start rather than at its first
+checkpoint. Checkpoint and ``.nemo`` files are written atomically (see
+:mod:`nemo.utils.callbacks.atomic_checkpoint_io`).
+
 Example:
     >>> trainer = pl.Trainer(max_steps=100, logger=False, enable_checkpointing=False)
     >>> log_dir = exp_manager(trainer, {"exp_dir": "runs", "name": "asr", "resume_if_exists": True})
@@ -24,6 +30,7 @@ import logging as _std_logging
 import os
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +68,9 @@ __all__ = [
     "EMAParams",
     "EarlyStoppingParams",
     "ExpManagerConfig",
+    "LogDirError",
     "LoggerMisconfigurationError",
+    "MIN_FREE_DISK_BYTES",
     "NEMO_ENV_VARNAME_VERSION",
     "NeMoModelCheckpoint",
     "NotFoundError",
@@ -70,6 +79,7 @@ __all__ = [
     "TimingCallback",
     "check_explicit_log_dir",
     "check_resume",
+    "check_writable_folder",
     "configure_checkpointing",
     "configure_loggers",
     "error_checks",
@@ -78,6 +88,16 @@ __all__ = [
     "get_git_hash",
     "get_log_dir",
 ]
+
+MIN_FREE_DISK_BYTES = 100 * 1024**2
+"""Free space (bytes) that the disks of the log and checkpoint folders must have when ``exp_manager`` starts a
+run: 100 MiB, room for logs and a small checkpoint. A larger model needs more; this only catches a full disk
+before training rather than at the first checkpoint. Change it with ``nemo.utils.exp_manager.MIN_FREE_DISK_BYTES
+= ...`` before calling ``exp_manager`` (0 turns the check off)."""
+
+
+class LogDirError(OSError):
+    """A log or checkpoint folder of ``exp_manager`` cannot be created or written, or its disk is (almost) full."""
 
 
 @dataclass
@@ -205,6 +225,8 @@ def exp_manager(trainer: pl.Trainer, cfg: DictConfig | dict[str, Any] | None = N
             create one.
         NotFoundError: ``resume_if_exists`` without a checkpoint to resume (and not
             ``resume_ignore_no_checkpoint``).
+        LogDirError: the log or checkpoint folder cannot be created or written, or its disk has less than
+            :data:`MIN_FREE_DISK_BYTES` free.
         ImportError: ``create_wandb_logger`` without the ``wandb`` package.
     """
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
@@ -237,6 +259,7 @@ def exp_manager(trainer: pl.Trainer, cfg: DictConfig | dict[str, Any] | None = N
         use_datetime_version=cfg.use_datetime_version,
         resume_if_exists=cfg.resume_if_exists,
     )
+    _check_run_folders(log_dir, cfg)
     check_resume(
         trainer,
         log_dir,
@@ -298,6 +321,49 @@ def exp_manager(trainer: pl.Trainer, cfg: DictConfig | dict[str, Any] | None = N
         # Give rank 0 time to create the folders and copy files before the other ranks use them.
         time.sleep(cfg.seconds_to_sleep)
     return log_dir
+
+
+def check_writable_folder(folder: str | os.PathLike[str], what: str, fix: str) -> None:
+    """Create ``folder`` if needed and check that a file can be written there and its disk is not full.
+
+    Args:
+        folder: the folder a run will write to.
+        what: what the folder is for, for the message ("log folder").
+        fix: the setting that chooses the folder, for the message ("exp_manager.exp_dir").
+
+    Raises:
+        LogDirError: the folder cannot be created or written (the message gives the system's reason), or its
+            disk has less than :data:`MIN_FREE_DISK_BYTES` free.
+    """
+    folder = Path(folder)
+    advice = f"Set {fix} to a folder on a disk with free space that you can write to"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise LogDirError(
+            f"exp_manager cannot create the {what} {str(folder)!r}: {error.strerror or error}. {advice}, or "
+            "fix the permissions of its parent folder."
+        ) from error
+    free = shutil.disk_usage(folder).free
+    if free < MIN_FREE_DISK_BYTES:
+        raise LogDirError(
+            f"The disk holding the {what} {str(folder)!r} has {_mib(free)} free; exp_manager requires at least "
+            f"{_mib(MIN_FREE_DISK_BYTES)} (nemo.utils.exp_manager.MIN_FREE_DISK_BYTES) before training starts. "
+            f"Free some space, or {advice[0].lower()}{advice[1:]}."
+        )
+    try:
+        descriptor, probe = tempfile.mkstemp(prefix=".nemo_write_probe_", dir=folder)
+        try:
+            os.write(descriptor, b"\0")
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+            os.remove(probe)
+    except OSError as error:
+        raise LogDirError(
+            f"exp_manager cannot write to the {what} {str(folder)!r}: {error.strerror or error}. {advice}, or "
+            "make the folder writable by this user."
+        ) from error
 
 
 def error_checks(trainer: pl.Trainer, cfg: DictConfig) -> None:
@@ -425,6 +491,26 @@ def configure_checkpointing(
     checkpoint_callback.last_model_path = str(trainer.ckpt_path or "")
     trainer.callbacks.append(checkpoint_callback)
     return checkpoint_callback
+
+
+def _check_run_folders(log_dir: Path, cfg: DictConfig) -> None:
+    """:func:`check_writable_folder` on the log folder and (when exp_manager checkpoints) the checkpoint folder."""
+    log_key = "exp_manager.explicit_log_dir" if cfg.explicit_log_dir else "exp_manager.exp_dir"
+    check_writable_folder(log_dir, "log folder", log_key)
+    if not cfg.create_checkpoint_callback:
+        return
+    params = cfg.checkpoint_callback_params
+    if params.dirpath:
+        checkpoint_dir, key = Path(params.dirpath), "exp_manager.checkpoint_callback_params.dirpath"
+    elif params.filepath:
+        checkpoint_dir, key = Path(params.filepath).parent, "exp_manager.checkpoint_callback_params.filepath"
+    else:
+        checkpoint_dir, key = Path(log_dir) / "checkpoints", log_key
+    check_writable_folder(checkpoint_dir, "checkpoint folder", key)
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1024**2:.1f} MiB"
 
 
 def _add_stateless_timer(trainer: pl.Trainer, max_time_per_run: str) -> None:

@@ -53,7 +53,9 @@ def check_resume(
 
     Raises:
         NotFoundError: ``resume_if_exists`` and no checkpoint found (and not ``resume_ignore_no_checkpoint``).
-        ValueError: the previous run finished, or several checkpoints match ``*last.ckpt``/``*end.ckpt``.
+        ValueError: the previous run finished, or several checkpoints match ``*end.ckpt``. (Several
+            ``*last.ckpt``, which a run killed between writing its new last checkpoint and deleting the old one
+            leaves, resume from the newest, with a warning; NeMo 1.23 stops there.)
         UnsafeCheckpointError: the checkpoint pickles classes or functions that could run code.
     """
     if not log_dir:
@@ -86,7 +88,7 @@ def check_resume(
                 raise ValueError(f"Multiple checkpoints {end_checkpoints} match *end.ckpt; keep only one.")
             checkpoint = end_checkpoints[0]
         elif len(last_checkpoints) > 1:
-            raise ValueError(f"Multiple checkpoints {last_checkpoints} match *last.ckpt; keep only one.")
+            checkpoint = _newest_of(last_checkpoints)
         else:
             checkpoint = last_checkpoints[0]
 
@@ -158,3 +160,18 @@ def _move_previous_run_files(log_dir: Path) -> None:
     new_run_dir.mkdir()
     for file in files_to_move:
         shutil.move(str(file), str(new_run_dir))
+
+
+def _newest_of(last_checkpoints: list[Path]) -> Path:
+    """The most recently written of several ``*last.ckpt`` files, with a warning that names them all.
+
+    Lightning writes a run's new last checkpoint before it deletes the old one, so a run killed in between
+    leaves both; the newer one is where the run got to.
+    """
+    newest = max(last_checkpoints, key=lambda path: path.stat().st_mtime_ns)
+    logging.warning(
+        f"Several checkpoints match *last.ckpt: {[str(path) for path in last_checkpoints]} (a run killed while it "
+        f"replaced its last checkpoint leaves two). Resuming from the newest, {newest}; delete the others to "
+        "silence this warning."
+    )
+    return newest

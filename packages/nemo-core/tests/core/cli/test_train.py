@@ -142,3 +142,19 @@ def test_missing_or_non_yaml_file(tmp_path, capsys, name, expected):
         _write(tmp_path, name, "model: {}\n")
     assert main(["train", str(tmp_path / name)]) == 1
     assert expected in capsys.readouterr().err
+
+
+def test_a_log_folder_that_cannot_be_created_is_a_message_not_a_traceback(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    path = _write(
+        tmp_path,
+        "cfg.yaml",
+        "model:\n  target: nemo.core.classes.modelPT.ModelPT\n"
+        "trainer:\n  max_epochs: 1\n  logger: false\n  enable_checkpointing: false\n  accelerator: cpu\n"
+        f"exp_manager:\n  exp_dir: {blocker / 'runs'}\n",
+    )
+    assert main(["train", path]) == 1
+    error = capsys.readouterr().err
+    assert "nemo train: error:" in error and str(blocker) in error and "exp_manager.exp_dir" in error
+    assert "Traceback" not in error

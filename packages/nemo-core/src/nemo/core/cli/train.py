@@ -26,7 +26,7 @@ from nemo.core.cli.errors import CommandError
 from nemo.core.plugins.targets import canonical_import_string, is_import_string
 from nemo.core.plugins.types import ModelSpec
 from nemo.utils import logging
-from nemo.utils.exp_manager import exp_manager
+from nemo.utils.exp_manager import LogDirError, exp_manager
 from nemo.utils.model_utils import import_class_by_path
 from nemo.utils.target_allowlist import UnsafeTargetError, targets_from_file
 from omegaconf import DictConfig, OmegaConf
@@ -190,7 +190,10 @@ def _train(args: argparse.Namespace) -> int:
     logging.info(f"training {model_class.__module__}.{model_class.__qualname__} with config {path}")
 
     trainer = pl.Trainer(**cfg.get("trainer", {}))
-    log_dir = exp_manager(trainer, cfg.get("exp_manager", None))
+    try:
+        log_dir = exp_manager(trainer, cfg.get("exp_manager", None))
+    except LogDirError as exc:  # a folder that cannot be written, or a full disk: the message says what to do
+        raise CommandError(str(exc)) from exc
     model = model_class(cfg=cfg.model, trainer=trainer)
     trainer.fit(model)
     if cfg.model.get("test_ds") is not None and getattr(model, "_test_dl", None) is not None:

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import copy
 import os
+from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 from nemo.utils import logging
+from nemo.utils.callbacks.atomic_checkpoint_io import (
+    atomic_checkpoint_io,
+    explained_write_error,
+    partial_write_path,
+    remove_partial_writes,
+    replace_atomically,
+)
 from nemo.utils.callbacks.ema import EMA, ema_checkpoint_path
 from nemo.utils.exp_log_dir import is_global_rank_zero
 from pytorch_lightning.callbacks import ModelCheckpoint
@@ -26,6 +34,10 @@ class NeMoModelCheckpoint(ModelCheckpoint):
 
     With an :class:`~nemo.utils.callbacks.ema.EMA` callback on the trainer, every checkpoint ``X.ckpt`` gets a
     twin ``X-EMA.ckpt`` holding the averaged weights (and the EMA optimizer state), removed together with it.
+
+    Every ``.ckpt`` and ``.nemo`` file is written to a temporary file in its folder and renamed into place
+    (:mod:`nemo.utils.callbacks.atomic_checkpoint_io`): a run killed while saving leaves the previous file
+    complete and loadable. Temporary files left by such a run are removed when the next one starts training.
 
     Args:
         always_save_nemo: write the ``.nemo`` file whenever a checkpoint is saved.
@@ -62,6 +74,12 @@ class NeMoModelCheckpoint(ModelCheckpoint):
     def nemo_path(self) -> str:
         """Path of the ``.nemo`` archive: ``{dirpath}/{prefix}{postfix}``."""
         return os.path.join(self.dirpath or "", self.prefix + self.postfix)
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        """Lightning's setup; before fitting, global rank zero removes unfinished writes of a killed run."""
+        super().setup(trainer, pl_module, stage)
+        if stage == "fit" and trainer.is_global_zero and self.dirpath:
+            remove_partial_writes(self.dirpath, (self.FILE_EXTENSION, self.postfix))
 
     def on_save_checkpoint(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
@@ -142,17 +160,19 @@ class NeMoModelCheckpoint(ModelCheckpoint):
             self.kth_value = self.best_k_models[kept[-1]]
 
     def _save_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
-        ema_callback = _ema_callback(trainer)
-        if ema_callback is None:
-            super()._save_checkpoint(trainer, filepath)
-            return
-        with ema_callback.save_original_optimizer_state(trainer):
-            super()._save_checkpoint(trainer, filepath)
-        ema_filepath = ema_checkpoint_path(filepath, self.FILE_EXTENSION)
-        with ema_callback.save_ema_model(trainer):
-            if self.verbose:
-                rank_zero_info(f"Saving EMA weights to separate checkpoint {ema_filepath}")
-            super()._save_checkpoint(trainer, ema_filepath)
+        """Lightning's save (and the ``-EMA`` twin), each file written atomically."""
+        with atomic_checkpoint_io(trainer.strategy):
+            ema_callback = _ema_callback(trainer)
+            if ema_callback is None:
+                super()._save_checkpoint(trainer, filepath)
+                return
+            with ema_callback.save_original_optimizer_state(trainer):
+                super()._save_checkpoint(trainer, filepath)
+            ema_filepath = ema_checkpoint_path(filepath, self.FILE_EXTENSION)
+            with ema_callback.save_ema_model(trainer):
+                if self.verbose:
+                    rank_zero_info(f"Saving EMA weights to separate checkpoint {ema_filepath}")
+                super()._save_checkpoint(trainer, ema_filepath)
 
     def _remove_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
         super()._remove_checkpoint(trainer, filepath)
@@ -170,13 +190,31 @@ class NeMoModelCheckpoint(ModelCheckpoint):
             return
         # With always_save_nemo the first archive can come before Lightning has created the folder.
         os.makedirs(os.path.dirname(self.nemo_path) or ".", exist_ok=True)
-        save_to(self.nemo_path)
+        # save_to writes a temporary file beside the archive, renamed over it once complete, so that a kill
+        # leaves the previous archive whole whatever save_to does. ModelPT.save_to writes on global rank zero
+        # only: elsewhere there is nothing to rename.
+        temporary = partial_write_path(self.nemo_path)
+        try:
+            save_to(str(temporary))
+            if temporary.is_file():
+                replace_atomically(temporary, self.nemo_path)
+        except OSError as error:
+            _remove_file(temporary)
+            raise explained_write_error(error, self.nemo_path) from error
+        except BaseException:
+            _remove_file(temporary)
+            raise
         logging.info(f".nemo model saved to: {self.nemo_path}")
 
     @staticmethod
     def _load_weights(trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint_path: str) -> None:
         checkpoint = trainer.strategy.load_checkpoint(checkpoint_path)
         pl_module.load_state_dict(checkpoint["state_dict"], strict=True)
+
+
+def _remove_file(path: Path) -> None:
+    if path.is_file():
+        path.unlink()
 
 
 def _ema_callback(trainer: pl.Trainer) -> EMA | None:
