@@ -4,7 +4,9 @@ A ``.nemo`` file is an uncompressed tar (NeMo 1.23) or a gzip-compressed one (ol
 ``./model_config.yaml``, ``./model_weights.ckpt`` and artifacts ``./<32 hex>_<basename>``.
 
 Reading never trusts the archive: every member is checked before anything is written, and only
-regular files and folders with relative, ``..``-free names are accepted (no links, devices or FIFOs).
+regular files and folders with relative, ``..``-free names are accepted (no links, devices, FIFOs or
+sparse files, whose declared size could fill the disk), a name is never both a file and a folder, and
+names must fit the file system (no NUL, at most 255 bytes per part).
 Files are then copied out one by one into a folder the caller created; ``tarfile.extractall`` is never
 used on archive members.
 
@@ -17,8 +19,8 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import shutil
 import tarfile
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
@@ -33,6 +35,10 @@ __all__ = [
 ]
 
 _COPY_CHUNK = 1 << 20
+_NAME_MAX = 255
+"""Longest file or folder name, in bytes, that common file systems (ext4, XFS, APFS, NTFS) accept."""
+_READ_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error)
+"""What reading a damaged plain or gzip-compressed tar raises (zlib.error: corrupt compressed data)."""
 
 
 class ArchiveError(ValueError):
@@ -102,6 +108,8 @@ def _normalized_name(member: tarfile.TarInfo, archive_path: str) -> str:
 
 
 def _kind(member: tarfile.TarInfo) -> str:
+    if member.issparse():
+        return f"a sparse file declaring {member.size} bytes, which could fill the disk when written out"
     if member.issym():
         return f"a symbolic link to {member.linkname!r}"
     if member.islnk():
@@ -127,26 +135,30 @@ def check_archive_members(
 
     Raises:
         UnsafeArchiveError: a member has an absolute name or a ``..`` component, is a link, device,
-            FIFO or anything else that is not a regular file or folder, or a file name repeats.
-        ArchiveError: the member list cannot be read (truncated or corrupt archive).
+            FIFO, sparse file or anything else that is not a regular file or folder, a file name repeats,
+            or a name is used both as a file and as a folder.
+        ArchiveError: the member list cannot be read (truncated or corrupt archive), or a name holds a
+            NUL character or a part longer than 255 bytes.
     """
     where = str(archive_path)
     try:
         members = tar.getmembers()
-    except (tarfile.TarError, EOFError, OSError) as error:
+    except _READ_ERRORS as error:
         raise ArchiveError(
             f"Cannot list the members of {where!r}: {error}. The archive is truncated or corrupt; "
             "save or download it again."
         ) from error
     seen_files: set[str] = set()
+    seen_dirs: set[str] = set()
     for member in members:
         name = _normalized_name(member, where)
-        if not (member.isreg() or member.isdir()):
+        if member.issparse() or not (member.isreg() or member.isdir()):
             raise UnsafeArchiveError(
                 f"Refusing to extract {where!r}: member {member.name!r} is {_kind(member)}; a .nemo archive "
                 "only holds regular files and folders. Do not load this file, or re-create it with "
                 "model.save_to()."
             )
+        _check_name_fits(member, name, where)
         if member.isreg():
             if not name:
                 raise UnsafeArchiveError(
@@ -158,16 +170,79 @@ def check_archive_members(
                     f"Refusing to extract {where!r}: member {member.name!r} appears twice, so one copy "
                     "would silently replace the other. Re-create the archive with model.save_to()."
                 )
-            seen_files.add(name)
+        parents = _parents(name)
+        clash = next((folder for folder in parents if folder in seen_files), None)
+        if clash is None and name in (seen_dirs if member.isreg() else seen_files):
+            clash = name
+        if clash is not None:
+            raise UnsafeArchiveError(
+                f"Refusing to extract {where!r}: member {member.name!r} needs {clash!r} to be both a file "
+                "and a folder, so one would replace the other. Re-create the archive with model.save_to()."
+            )
+        seen_dirs.update(parents)
+        (seen_files if member.isreg() else seen_dirs).add(name)
     return members
 
 
+def _parents(name: str) -> list[str]:
+    """The folders a normalized member name lies in: ``"a/b/c"`` -> ``["a", "a/b"]``."""
+    parts = name.split("/")
+    return ["/".join(parts[:end]) for end in range(1, len(parts))]
+
+
+def _check_name_fits(member: tarfile.TarInfo, name: str, where: str) -> None:
+    """Refuse a name no file system can hold: a NUL byte, or a part longer than 255 bytes."""
+    problem = None
+    if "\0" in name:
+        problem = "contains a NUL character"
+    else:
+        for part in name.split("/"):
+            try:
+                size = len(os.fsencode(part))
+            except UnicodeError:
+                problem = f"has a part ({part!r}) that cannot be encoded as a file name"
+                break
+            if size > _NAME_MAX:
+                problem = f"has a part of {size} bytes, longer than the {_NAME_MAX} a file name may have"
+                break
+    if problem is not None:
+        raise ArchiveError(
+            f"Cannot extract {where!r}: member {member.name!r} {problem}. The archive was not written by "
+            "model.save_to(); re-create it with model.save_to() or download it again."
+        )
+
+
 def _copy_member(tar: tarfile.TarFile, member: tarfile.TarInfo, destination: Path, where: str) -> None:
+    """Copy one checked regular member to ``destination`` (which must not exist yet)."""
     source = tar.extractfile(member)
     if source is None:
         raise ArchiveError(f"Cannot read member {member.name!r} of {where!r}; the archive is corrupt.")
-    with source, open(destination, "xb") as target:
-        shutil.copyfileobj(source, target, _COPY_CHUNK)
+    with source:
+        try:
+            target = open(destination, "xb")
+        except OSError as error:
+            raise _write_error(member, where, destination, error) from error
+        with target:
+            while chunk := source.read(_COPY_CHUNK):
+                try:
+                    target.write(chunk)
+                except OSError as error:
+                    raise _write_error(member, where, destination, error) from error
+
+
+def _write_error(member: tarfile.TarInfo, where: str, destination: Path, error: OSError) -> ArchiveError:
+    return ArchiveError(
+        f"Cannot extract member {member.name!r} of {where!r} to {str(destination)!r}: {error}. Check that "
+        "the folder is writable and has free space; if the member's name is the problem, re-create the "
+        "archive with model.save_to()."
+    )
+
+
+def _read_error(member: tarfile.TarInfo, where: str, error: BaseException) -> ArchiveError:
+    return ArchiveError(
+        f"Cannot read member {member.name!r} of {where!r}: {error}. The archive is truncated or corrupt; "
+        "save or download it again."
+    )
 
 
 def extract_archive(
@@ -188,7 +263,8 @@ def extract_archive(
 
     Raises:
         FileNotFoundError: ``archive_path`` does not exist.
-        ArchiveError: the file is not a readable tar archive.
+        ArchiveError: the file is not a readable tar archive, a member's data is truncated or corrupt, or
+            a file cannot be written into ``out_dir`` (the message names the member and the OS error).
         UnsafeArchiveError: a member is unsafe (see :func:`check_archive_members`); nothing was written.
     """
     where = str(archive_path)
@@ -201,17 +277,19 @@ def extract_archive(
             if not name or (only is not None and not member.isdir() and not only(name)):
                 continue
             destination = root.joinpath(*name.split("/"))
+            folder = destination if member.isdir() else destination.parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise _write_error(member, where, folder, error) from error
             if member.isdir():
-                destination.mkdir(parents=True, exist_ok=True)
                 continue
-            destination.parent.mkdir(parents=True, exist_ok=True)
             try:
                 _copy_member(tar, member, destination, where)
-            except (tarfile.TarError, EOFError) as error:
-                raise ArchiveError(
-                    f"Cannot read member {member.name!r} of {where!r}: {error}. The archive is truncated or "
-                    "corrupt; save or download it again."
-                ) from error
+            except ArchiveError:
+                raise
+            except _READ_ERRORS as error:
+                raise _read_error(member, where, error) from error
             written.append(destination)
     return written
 

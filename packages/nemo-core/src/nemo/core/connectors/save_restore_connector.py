@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from nemo.core.connectors.archive import extract_archive, write_archive
+from nemo.core.connectors.archive import ArchiveError, extract_archive, write_archive
 from nemo.core.connectors.restore_context import current_restore_context, restoring
-from nemo.core.connectors.weights import load_state_dict
+from nemo.core.connectors.weights import UnsafeCheckpointError, load_state_dict
 from nemo.utils import logging
 from nemo.utils.model_utils import ArtifactItem, ArtifactPathType
 from nemo.utils.target_allowlist import (
@@ -78,6 +78,10 @@ class _ExtractedArchive:
 
     def __deepcopy__(self, memo: dict) -> _ExtractedArchive:
         return self
+
+    def cleanup(self) -> None:
+        """Remove the folder now (a restore that failed after the model was built)."""
+        self._directory.cleanup()
 
 
 def _is_yaml_member(name: str) -> bool:
@@ -268,7 +272,7 @@ class SaveRestoreConnector:
             )
         with tempfile.TemporaryDirectory(prefix="nemo_config_") as folder:
             self._unpack_nemo_file(restore_path, folder, extract_config_only=True)
-            return _model_section(OmegaConf.load(os.path.join(folder, self.model_config_yaml)))
+            return _model_section(_load_archive_config(Path(folder), self.model_config_yaml, restore_path))
 
     def load_config_and_state_dict(
         self,
@@ -308,10 +312,12 @@ class SaveRestoreConnector:
             logging.info(f"Restoring from the pre-extracted folder {folder} (model_extracted_dir).")
         else:
             extracted = tempfile.TemporaryDirectory(prefix="nemo_restore_")
-            folder = Path(self._unpack_nemo_file(restore_path, extracted.name))
+            folder = Path(extracted.name)
         try:
+            if extracted is not None:
+                self._unpack_nemo_file(restore_path, extracted.name)
             if override_config_path is None:
-                conf = _model_section(OmegaConf.load(folder / self.model_config_yaml))
+                conf = _model_section(_load_archive_config(folder, self.model_config_yaml, restore_path))
             else:
                 conf = _model_section(_config_from_override(override_config_path))
             container = OmegaConf.to_container(conf, resolve=True)
@@ -319,7 +325,9 @@ class SaveRestoreConnector:
             check_config_targets(container, source=repr(restore_path), trusted_paths=trusted)
             OmegaConf.set_struct(conf, True)
             weights_path = folder / self.model_weights_ckpt
-            state_dict = self._load_state_dict_from_disk(weights_path, map_location=map_location)
+            state_dict = _load_archive_weights(
+                self._load_state_dict_from_disk, weights_path, map_location, restore_path
+            )
             with restoring(folder, restore_path), targets_from_file(trusted):
                 instance = calling_cls.from_config_dict(config=conf, trainer=trainer)
             instance = instance.to(map_location)
@@ -369,6 +377,10 @@ class SaveRestoreConnector:
 
         Returns:
             The model with its weights loaded, or its config when ``return_config`` is set.
+
+        Raises:
+            RuntimeError: with ``strict``, the weights' keys or shapes do not match the model (the message names
+                the archive and holds torch's list of differences).
         """
         loaded = self.load_config_and_state_dict(
             calling_cls, restore_path, override_config_path, map_location, strict, return_config, trainer
@@ -377,7 +389,16 @@ class SaveRestoreConnector:
             return loaded
         conf, instance, state_dict = loaded
         state_dict = self.modify_state_dict(conf, state_dict)
-        self.load_instance_with_state_dict(instance, state_dict, strict)
+        try:
+            self.load_instance_with_state_dict(instance, state_dict, strict)
+        except RuntimeError as error:  # torch's strict key/shape check: name the archive, keep the type
+            extracted = getattr(instance, "_nemo_restore_dir", None)
+            if isinstance(extracted, _ExtractedArchive):
+                extracted.cleanup()  # the model is discarded: its extracted artifacts go with it, now
+            raise RuntimeError(
+                f"{restore_path!s}: its weights do not fit {type(instance).__name__} built from its config. {error}"
+                "\nRestore with strict=False to load the weights that fit, or check that the archive is intact."
+            ) from error
         logging.info(f"Model {type(instance).__name__} was successfully restored from {restore_path}.")
         return instance
 
@@ -488,3 +509,54 @@ class SaveRestoreConnector:
             f"Point {config_path!r} at an existing file, or register it with verify_src_exists=False if it "
             "is optional."
         )
+
+
+def _load_archive_config(folder: Path, member: str, restore_path: str | os.PathLike[str]) -> DictConfig:
+    """The YAML config ``member`` of an archive extracted into ``folder``.
+
+    Raises:
+        FileNotFoundError: the archive has no such member (the message names the archive).
+        ArchiveError: the member is not readable YAML (damaged or not text), naming the archive and member.
+    """
+    import yaml
+
+    path = folder / member
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{restore_path!s} holds no {member!r}: it is not a .nemo archive of a model, or it is damaged. "
+            "Save the model again with save_to()."
+        )
+    try:
+        return OmegaConf.load(path)
+    except (UnicodeDecodeError, yaml.YAMLError, RecursionError) as error:
+        raise ArchiveError(
+            f"{restore_path!s}: its {member!r} is not a readable YAML config ({type(error).__name__}: "
+            f"{str(error)[:200]}). The archive is damaged; save the model again with save_to()."
+        ) from error
+
+
+def _load_archive_weights(
+    load: Any, weights_path: Path, map_location: Any, restore_path: str | os.PathLike[str]
+) -> dict:
+    """``load(weights_path, map_location=...)``, with errors of a missing or damaged weights member naming the
+    archive.
+
+    Raises:
+        FileNotFoundError: the archive has no weights member.
+        UnsafeCheckpointError: the weights pickle code (re-raised with the archive named).
+        ArchiveError: the weights member cannot be read as a checkpoint (damaged).
+    """
+    if not weights_path.is_file():
+        raise FileNotFoundError(
+            f"{restore_path!s} holds no {weights_path.name!r}: it is not a .nemo archive of a model, or it is "
+            "damaged. Save the model again with save_to()."
+        )
+    try:
+        return load(weights_path, map_location=map_location)
+    except UnsafeCheckpointError as error:
+        raise UnsafeCheckpointError(f"{restore_path!s}: {error}") from error
+    except (RuntimeError, KeyError, ValueError, EOFError, OSError) as error:
+        raise ArchiveError(
+            f"{restore_path!s}: its {weights_path.name!r} cannot be read as a checkpoint ({type(error).__name__}: "
+            f"{str(error)[:200]}). The archive is damaged; save the model again with save_to()."
+        ) from error

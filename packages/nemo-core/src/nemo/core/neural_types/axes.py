@@ -48,8 +48,13 @@ class AxisKind(AxisKindAbstract):
         ``flowgroup``; ``any``.
 
         Raises:
-            ValueError: ``label`` is none of these.
+            ValueError: ``label`` is none of these (or not a string).
         """
+        if not isinstance(label, str):
+            raise ValueError(
+                f"Can't create AxisKind from {label!r} ({type(label).__name__}): expected a string label such "
+                "as 'B' or 'T'. Use one of the labels listed in AxisKind.from_str, or pass an AxisType."
+            )
         key = label.lower().strip()
         kind = _LABELS.get(key)
         if kind is None and len(key) > 2 and key.startswith("t_"):

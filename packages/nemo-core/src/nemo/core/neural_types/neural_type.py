@@ -40,8 +40,8 @@ class NeuralType:
         optional: whether a typed method may be called without this input.
 
     Raises:
-        ValueError: ``elements_type`` is not an ``ElementType`` instance, axes mix strings and
-            ``AxisType``, an axis label is unknown, or a list axis follows a tensor axis.
+        ValueError: ``elements_type`` is not an ``ElementType`` instance, ``axes`` is not iterable, axes
+            mix strings and ``AxisType``, an axis label is unknown, or a list axis follows a tensor axis.
 
     Example:
         >>> NeuralType(("B", "D", "T"), SpectrogramType())
@@ -65,7 +65,7 @@ class NeuralType:
                 f"ElementType subclass. Pass {hint}."
             )
         self.elements_type = elements_type
-        self.axes: tuple[AxisType, ...] | None = None if axes is None else _parse_axes(tuple(axes))
+        self.axes: tuple[AxisType, ...] | None = None if axes is None else _parse_axes(_as_tuple(axes))
         self.optional = optional
 
     def __str__(self) -> str:
@@ -127,6 +127,17 @@ class NeuralType:
         result = self.compare(second)
         if result not in (NeuralTypeComparisonResult.SAME, NeuralTypeComparisonResult.GREATER):
             raise NeuralPortNmTensorMismatchError(parent_type_name, port_name, str(self), str(second), result)
+
+
+def _as_tuple(axes: Iterable[str | AxisType]) -> tuple[str | AxisType, ...]:
+    """``axes`` as a tuple; refuses a value that is not iterable (``NeuralType(axes=3)``)."""
+    try:
+        return tuple(axes)
+    except TypeError:
+        raise ValueError(
+            f"NeuralType axes={axes!r} ({type(axes).__name__}): expected a tuple of short strings (e.g. "
+            "('B', 'T')) or of AxisType objects, or None for unchecked axes."
+        ) from None
 
 
 def _parse_axes(axes: tuple[str | AxisType, ...]) -> tuple[AxisType, ...]:

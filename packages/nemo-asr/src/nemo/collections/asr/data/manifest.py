@@ -12,6 +12,10 @@ One line per utterance::
 - A relative ``audio_filepath`` is resolved against the manifest's folder (falling back to the working
   directory when the file is only found there, as NeMo does).
 - Several manifests can be given as one comma-separated string or as a list.
+- A manifest is UTF-8 text; lines end at ``"\\n"`` (``"\\r\\n"`` too), a leading byte-order mark is ignored
+  and blank lines are skipped. Any bad line (not UTF-8, not one JSON object, a missing or mistyped key, a
+  ``text_filepath`` that is not a readable UTF-8 file) is a :class:`ManifestError` naming the manifest and
+  the 1-based line, and saying what to fix.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nemo.collections.common.parts.preprocessing.manifest import iter_text_lines
 from nemo.utils import logging
 
 __all__ = [
@@ -36,6 +41,7 @@ __all__ = [
 
 _AUDIO_KEYS = ("audio_filepath", "audio_file")
 _KNOWN_KEYS = frozenset({*_AUDIO_KEYS, "duration", "text", "normalized_text", "text_filepath", "offset"})
+_EXCERPT = 200
 
 
 class ManifestError(ValueError):
@@ -107,24 +113,77 @@ def _resolve_audio_path(audio_filepath: str, manifest_dir: str) -> str:
     return beside_manifest
 
 
+def _excerpt(text: str) -> str:
+    """``text`` cut to its first characters, for error messages (a bad line can be megabytes long)."""
+    text = text.strip()
+    return text if len(text) <= _EXCERPT else f"{text[:_EXCERPT]}... ({len(text)} characters)"
+
+
 def _number(item: dict[str, Any], key: str, where: str, line: str, required: bool) -> float | None:
     value = item.get(key)
     if value is None:
         if required:
             raise ManifestError(
-                f"{where}: missing key {key!r}; every line needs {key!r} (seconds). Line: {line}"
+                f"{where}: missing key {key!r}; every line needs {key!r} (seconds). Line: {_excerpt(line)}"
             )
         return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
+    seconds = math.nan
+    if not isinstance(value, bool) and isinstance(value, (int, float)):
+        try:
+            seconds = float(value)
+        except OverflowError:  # an integer too large for a float
+            seconds = math.inf
+    if not math.isfinite(seconds) or seconds < 0:
         raise ManifestError(
-            f"{where}: {key!r} must be a non-negative number of seconds, got {value!r}. Line: {line}"
+            f"{where}: {key!r} must be a non-negative number of seconds, got {_excerpt(repr(value))}; write a "
+            f"finite JSON number such as 1.25 on that line. Line: {_excerpt(line)}"
         )
-    return float(value)
+    return seconds
+
+
+def _read_text_file(value: object, manifest_dir: str, where: str) -> str:
+    """The stripped contents of the transcript file a ``text_filepath`` names."""
+    if not isinstance(value, str) or not value:
+        raise ManifestError(
+            f"{where}: 'text_filepath' must be a non-empty path string, got {_excerpt(repr(value))}. Fix the "
+            "value, or give the transcript as 'text'."
+        )
+    text_path = _resolve_audio_path(value, manifest_dir)
+    # Only a regular file is opened: a FIFO or device would block or never end.
+    if not os.path.isfile(text_path):
+        raise ManifestError(
+            f"{where}: text_filepath {text_path!r} is not a file. Fix the path (a relative one is read from the "
+            "manifest's folder), or give the transcript as 'text'."
+        )
+    try:
+        with open(text_path, encoding="utf-8") as text_file:
+            return text_file.read().strip()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ManifestError(
+            f"{where}: cannot read text_filepath {text_path!r} as UTF-8 text ({err}). Fix the file or the path."
+        ) from err
+
+
+def _json_object(line: str, where: str) -> dict[str, Any]:
+    """The JSON object of a manifest line."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise ManifestError(
+            f"{where}: not valid JSON ({err.msg} at column {err.colno}); each line must be one JSON object, e.g. "
+            f'{{"audio_filepath": "a.wav", "duration": 1.2, "text": "hi"}}. Line: {_excerpt(line)}'
+        ) from err
+    except (ValueError, RecursionError) as err:  # an integer of over 4300 digits; nesting too deep
+        raise ManifestError(
+            f"{where}: not usable JSON ({type(err).__name__}: {_excerpt(str(err))}); each line must be one flat "
+            f"JSON object with ordinary numbers. Line: {_excerpt(line)}"
+        ) from None
+    if not isinstance(item, dict):
+        raise ManifestError(
+            f"{where}: expected a JSON object per line, got {type(item).__name__}; write the line as "
+            f'{{"audio_filepath": ..., "duration": ...}}. Line: {_excerpt(line)}'
+        )
+    return item
 
 
 def parse_manifest_line(
@@ -142,42 +201,36 @@ def parse_manifest_line(
         The entry.
 
     Raises:
-        ManifestError: bad JSON, not an object, a missing key, or a bad ``duration``/``offset``/``text``.
+        ManifestError: bad JSON, not an object, a missing key, or a bad ``duration``/``offset``/``text`` or
+            ``text_filepath`` (the message names ``<manifest>:<line>``).
     """
     where = f"{manifest_filepath}:{line_number}"
-    try:
-        item = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise ManifestError(
-            f"{where}: not valid JSON ({err.msg} at column {err.colno}). Line: {line.strip()}"
-        ) from err
-    if not isinstance(item, dict):
-        raise ManifestError(
-            f"{where}: expected a JSON object per line, got {type(item).__name__}. Line: {line.strip()}"
-        )
+    item = _json_object(line, where)
     audio_key = next((key for key in _AUDIO_KEYS if key in item), None)
-    if audio_key is None or not isinstance(item[audio_key], str) or not item[audio_key]:
+    if audio_key is None:
         raise ManifestError(
-            f"{where}: missing key 'audio_filepath' (the audio file path). Line: {line.strip()}"
+            f"{where}: missing key 'audio_filepath' (the audio file path); add it. Line: {_excerpt(line)}"
         )
-    duration = _number(item, "duration", where, line.strip(), required=True)
-    offset = _number(item, "offset", where, line.strip(), required=False)
+    if not isinstance(item[audio_key], str) or not item[audio_key]:
+        raise ManifestError(
+            f"{where}: {audio_key!r} must be a non-empty path string, got {_excerpt(repr(item[audio_key]))}. "
+            f"Fix the value on that line. Line: {_excerpt(line)}"
+        )
+    duration = _number(item, "duration", where, line, required=True)
+    offset = _number(item, "offset", where, line, required=False)
     manifest_dir = os.path.dirname(os.path.abspath(manifest_filepath))
-    if "text" in item:
-        text = item["text"]
-    elif "normalized_text" in item:
-        text = item["normalized_text"]
+    text_key = next((key for key in ("text", "normalized_text") if key in item), None)
+    if text_key is not None:
+        text = item[text_key]
+        if not isinstance(text, str):
+            raise ManifestError(
+                f"{where}: {text_key!r} must be a string, got {type(text).__name__} {_excerpt(repr(text))}. "
+                "Write the transcript as a JSON string."
+            )
     elif "text_filepath" in item:
-        text_path = _resolve_audio_path(item["text_filepath"], manifest_dir)
-        try:
-            with open(text_path, encoding="utf-8") as text_file:
-                text = text_file.read().strip()
-        except OSError as err:
-            raise ManifestError(f"{where}: cannot read text_filepath {text_path!r}: {err}.") from err
+        text = _read_text_file(item["text_filepath"], manifest_dir, where)
     else:
         text = ""
-    if not isinstance(text, str):
-        raise ManifestError(f"{where}: 'text' must be a string, got {type(text).__name__} {text!r}.")
     audio_filepath = item[audio_key]
     if resolve_audio_paths:
         audio_filepath = _resolve_audio_path(audio_filepath, manifest_dir)
@@ -190,18 +243,19 @@ def read_manifest_entries(
 ) -> Iterator[ManifestEntry]:
     """Yield the entries of one manifest, skipping blank lines.
 
+    Lines are read as the module docstring says (UTF-8, ``"\\n"`` endings, a byte-order mark ignored).
+
     Raises:
         FileNotFoundError: the manifest does not exist.
-        ManifestError: a line is malformed (the message names the file and line).
+        ManifestError: a line is malformed or not UTF-8 (the message names the file and line).
     """
     if not os.path.isfile(manifest_filepath):
         raise FileNotFoundError(
             f"Manifest {manifest_filepath!r} does not exist. Check the config key 'manifest_filepath'."
         )
-    with open(manifest_filepath, encoding="utf-8") as manifest:
-        for line_number, line in enumerate(manifest, start=1):
-            if line.strip():
-                yield parse_manifest_line(line, manifest_filepath, line_number, resolve_audio_paths)
+    for line_number, line in iter_text_lines(manifest_filepath, ManifestError, "manifest"):
+        if line.strip():
+            yield parse_manifest_line(line, manifest_filepath, line_number, resolve_audio_paths)
 
 
 def load_audio_text_manifests(

@@ -154,6 +154,11 @@ class CharTokenizer(TokenizerSpec):
         return [self.vocab[token] for token in self.text_to_tokens(text)]
 
     def ids_to_text(self, ids: Iterable[int]) -> str:
+        """Decode ``ids``, leaving out the special tokens listed in ``special_tokens_to_remove_while_decoding``.
+
+        Raises:
+            KeyError: an id is not in the vocabulary (0 to ``vocab_size - 1``); the message names it.
+        """
         return "".join(
             self.ids_to_tokens([i for i in ids if i not in self.special_tokens_to_remove_while_decoding])
         )
@@ -167,7 +172,18 @@ class CharTokenizer(TokenizerSpec):
         return [self.vocab[token] for token in tokens]
 
     def ids_to_tokens(self, ids: Iterable[int]) -> list[str]:
-        return [self.inv_vocab[int(token_id)] for token_id in ids]
+        """The token of each id.
+
+        Raises:
+            KeyError: an id is not in the vocabulary (0 to ``vocab_size - 1``); the message names it.
+        """
+        try:
+            return [self.inv_vocab[int(token_id)] for token_id in ids]
+        except KeyError as error:
+            raise KeyError(
+                f"CharTokenizer: token id {error.args[0]!r} is not in the vocabulary (ids 0 to "
+                f"{self.vocab_size - 1}). Decode only ids this tokenizer produced."
+            ) from None
 
     @classmethod
     def build_vocab(

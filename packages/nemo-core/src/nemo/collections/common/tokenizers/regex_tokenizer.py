@@ -132,9 +132,13 @@ class RegExTokenizer(TokenizerSpec):
     def _tokens_of(self, ids: Iterable[int]) -> list[str]:
         tokens = []
         for token_id in ids:
-            if token_id not in self._id_to_token:
+            try:
+                known = token_id in self._id_to_token
+            except TypeError:  # unhashable, e.g. a list inside a flat id list
+                known = False
+            if not known:
                 raise ValueError(
-                    f"Token id {token_id} is not recognised: the vocabulary has ids 0 to {len(self.vocab) - 1}."
+                    f"Token id {token_id!r} is not recognised: the vocabulary has ids 0 to {len(self.vocab) - 1}."
                 )
             tokens.append(self._id_to_token[token_id])
         return tokens
@@ -162,7 +166,11 @@ class RegExTokenizer(TokenizerSpec):
         return self.token_to_ids(self.text_to_tokens(text))
 
     def ids_to_text(self, ids: Sequence[int] | Sequence[Sequence[int]]) -> list[str]:
-        """``tokens_to_text(ids_to_tokens(ids))``: for a flat id list, one string per token (join them)."""
+        """``tokens_to_text(ids_to_tokens(ids))``: for a flat id list, one string per token (join them).
+
+        Raises:
+            ValueError: an id is not in the vocabulary; the message names it.
+        """
         return self.tokens_to_text(self.ids_to_tokens(ids))
 
     # --- vocabulary ---------------------------------------------------------------------------------------

@@ -112,10 +112,41 @@ class SentencePieceTokenizer(TokenizerSpec):
             tokens = tokens.tolist()
         return self.tokenizer.decode_pieces(list(tokens))
 
+    def _out_of_range(self, ids: Sequence[int]) -> IndexError | None:
+        """The error to raise for the first integer id outside ``0 .. vocab_size - 1``; None if there is none."""
+        for token_id in ids:
+            try:
+                inside = 0 <= token_id < self.vocab_size
+            except TypeError:
+                return None  # not a number: let sentencepiece's own error through
+            if not inside:
+                return IndexError(
+                    f"SentencePieceTokenizer: token id {token_id!r} is outside the vocabulary of "
+                    f"{self.model_path!r} (ids 0 to {self.vocab_size - 1}). Decode only ids this tokenizer "
+                    "produced."
+                )
+        return None
+
     def ids_to_text(self, ids: Sequence[int] | np.ndarray) -> str:
+        """Decode ``ids`` (a list or a 1-D array) to text.
+
+        Raises:
+            IndexError: an id is outside the vocabulary (0 to ``vocab_size - 1``); the message names it.
+        """
         if isinstance(ids, np.ndarray):
             ids = ids.tolist()
         ids = list(ids)
+        try:
+            return self._decode(ids)
+        except (IndexError, KeyError, TypeError):
+            # sentencepiece says IndexError without the id, or TypeError for ids beyond 32 bits.
+            problem = self._out_of_range(ids)
+            if problem is None:
+                raise
+            raise problem from None
+
+    def _decode(self, ids: list[int]) -> str:
+        """sentencepiece's decoding; in legacy mode, special tokens joined in with spaces around them."""
         if not self.legacy or not self.id_to_special_token:
             return self.tokenizer.decode_ids(ids)
         pieces: list[str] = []
@@ -140,14 +171,26 @@ class SentencePieceTokenizer(TokenizerSpec):
         return [self.token_to_id(token) for token in tokens]
 
     def ids_to_tokens(self, ids: Sequence[int] | np.ndarray) -> list[str]:
+        """The piece (or legacy special token) of each id.
+
+        Raises:
+            IndexError: an id is outside the vocabulary (0 to ``vocab_size - 1``); the message names it.
+        """
         if isinstance(ids, np.ndarray):
             ids = ids.tolist()
-        return [
-            self.id_to_special_token[token_id]
-            if token_id >= self.original_vocab_size
-            else self.tokenizer.id_to_piece(token_id)
-            for token_id in ids
-        ]
+        ids = list(ids)
+        try:
+            return [
+                self.id_to_special_token[token_id]
+                if token_id >= self.original_vocab_size
+                else self.tokenizer.id_to_piece(token_id)
+                for token_id in ids
+            ]
+        except (IndexError, KeyError, TypeError):
+            problem = self._out_of_range(ids)
+            if problem is None:
+                raise
+            raise problem from None
 
     def add_special_tokens(self, special_tokens: dict[str, str] | list[str]) -> None:
         """Add tokens after the model's pieces (legacy mode only); a dict's keys also become attributes."""

@@ -13,6 +13,8 @@ One line per utterance::
   ``text`` with its ``text_normalizer``.
 - ``speaker`` (an integer index) and ``mel_filepath`` (a precomputed log mel, ``.pt`` or ``.npy``) are
   optional.
+- The file is read as nemo-asr's manifests are: UTF-8, ``"\\n"`` (or ``"\\r\\n"``) line endings, a leading
+  byte-order mark ignored, blank lines skipped; a line that is not UTF-8 is a ``ManifestError`` naming it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nemo.collections.asr.data.manifest import ManifestError, parse_manifest_line, split_manifest_paths
+from nemo.collections.common.parts.preprocessing.manifest import iter_text_lines
 from nemo.utils import logging
 
 __all__ = ["TTSManifestEntry", "filter_entries", "read_tts_manifests"]
@@ -59,13 +62,13 @@ def _resolve(path: str, manifest_filepath: str) -> str:
     return os.path.join(os.path.dirname(os.path.abspath(manifest_filepath)), path)
 
 
-def _normalized_text(line: str, extra: dict, where: str) -> str | None:
-    value = extra.get("text_normalized")
-    if '"normalized_text"' in line:
-        value = json.loads(line).get("normalized_text", value)
+def _normalized_text(item: dict, where: str) -> str | None:
+    key = "normalized_text" if "normalized_text" in item else "text_normalized"
+    value = item.get(key)
     if value is not None and not isinstance(value, str):
         raise ManifestError(
-            f"{where}: 'normalized_text' must be a string, got {type(value).__name__} {value!r}. Fix the line."
+            f"{where}: {key!r} must be a string, got {type(value).__name__} {repr(value)[:200]}. Write it as a "
+            "JSON string, or remove it to normalise 'text' with the dataset's text_normalizer."
         )
     return value
 
@@ -76,23 +79,35 @@ def _speaker(extra: dict, where: str) -> int | None:
         return None
     if isinstance(speaker, bool) or not isinstance(speaker, int) or speaker < 0:
         raise ManifestError(
-            f"{where}: 'speaker' must be a non-negative integer index, got {speaker!r}. "
+            f"{where}: 'speaker' must be a non-negative integer index, got {repr(speaker)[:200]}. "
             "Map speaker names to 0, 1, 2, ... in the manifest."
         )
     return speaker
 
 
+def _mel_filepath(extra: dict, manifest_filepath: str, where: str) -> str | None:
+    mel_filepath = extra.get("mel_filepath")
+    if mel_filepath is None or mel_filepath == "":
+        return None
+    if not isinstance(mel_filepath, str):
+        raise ManifestError(
+            f"{where}: 'mel_filepath' must be a path string, got {type(mel_filepath).__name__} "
+            f"{repr(mel_filepath)[:200]}. Fix it or remove the key."
+        )
+    return _resolve(mel_filepath, manifest_filepath)
+
+
 def _parse(line: str, manifest_filepath: str, line_number: int) -> TTSManifestEntry:
     entry = parse_manifest_line(line, manifest_filepath, line_number)
+    item = json.loads(line)  # parse_manifest_line accepted it: one JSON object
     where = entry.where
-    mel_filepath = entry.extra.get("mel_filepath")
     return TTSManifestEntry(
         audio_filepath=entry.audio_filepath,
         text=entry.text,
-        normalized_text=_normalized_text(line, entry.extra, where),
+        normalized_text=_normalized_text(item, where),
         duration=entry.duration,
         speaker=_speaker(entry.extra, where),
-        mel_filepath=_resolve(mel_filepath, manifest_filepath) if mel_filepath else None,
+        mel_filepath=_mel_filepath(entry.extra, manifest_filepath, where),
         where=where,
     )
 
@@ -112,7 +127,7 @@ def read_tts_manifests(
 
     Raises:
         FileNotFoundError: a manifest, or an audio file, is missing (naming the manifest line).
-        ManifestError: a line is malformed (naming the file and line).
+        ManifestError: a line is malformed or not UTF-8 (naming the file and line).
     """
     entries = []
     for path in split_manifest_paths(manifest_filepath):
@@ -122,17 +137,16 @@ def read_tts_manifests(
                 f"Manifest {path!r} does not exist. Check the dataset config key 'manifest_filepath'."
             )
         logging.info(f"Loading dataset from {path}.")
-        with open(path, encoding="utf-8") as manifest:
-            for line_number, line in enumerate(manifest, start=1):
-                if not line.strip():
-                    continue
-                entry = _parse(line, path, line_number)
-                if check_audio_files and not os.path.isfile(entry.audio_filepath):
-                    raise FileNotFoundError(
-                        f"{entry.where}: audio file {entry.audio_filepath!r} does not exist. Fix 'audio_filepath' "
-                        "on that line (a relative path is read from the manifest's folder) or remove the line."
-                    )
-                entries.append(entry)
+        for line_number, line in iter_text_lines(path, ManifestError, "manifest"):
+            if not line.strip():
+                continue
+            entry = _parse(line, path, line_number)
+            if check_audio_files and not os.path.isfile(entry.audio_filepath):
+                raise FileNotFoundError(
+                    f"{entry.where}: audio file {entry.audio_filepath!r} does not exist. Fix 'audio_filepath' "
+                    "on that line (a relative path is read from the manifest's folder) or remove the line."
+                )
+            entries.append(entry)
     return entries
 
 

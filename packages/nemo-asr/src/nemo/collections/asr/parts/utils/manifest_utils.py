@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from nemo.collections.asr.data.manifest import ManifestError
+from nemo.collections.common.parts.preprocessing.manifest import iter_text_lines
 
 __all__ = ["get_ctm_line", "read_manifest", "write_manifest"]
 
@@ -19,31 +20,39 @@ __all__ = ["get_ctm_line", "read_manifest", "write_manifest"]
 def read_manifest(manifest: str | Path) -> list[dict]:
     """Every line of ``manifest`` as a dict, in order; blank lines are skipped.
 
+    The file is UTF-8 with ``"\\n"`` line endings (``"\\r\\n"`` too); a leading byte-order mark is ignored.
+    Keys are not checked.
+
     Raises:
         FileNotFoundError: ``manifest`` does not exist.
-        ManifestError: a line is not a JSON object (the message names the file and line).
+        ManifestError: a line is not UTF-8 or not one JSON object (the message names the file and line).
     """
     path = Path(manifest)
     if not path.is_file():
         raise FileNotFoundError(f"Manifest {str(manifest)!r} does not exist; check the path.")
     items = []
-    with path.open(encoding="utf-8") as lines:
-        for line_number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ManifestError(
-                    f"{manifest}:{line_number}: not valid JSON ({err.msg} at column {err.colno}); each line of a "
-                    'manifest must be one JSON object, e.g. {"audio_filepath": "a.wav", "duration": 1.2}.'
-                ) from err
-            if not isinstance(item, dict):
-                raise ManifestError(
-                    f"{manifest}:{line_number}: a JSON {type(item).__name__}, not an object; each line of a "
-                    "manifest must be one JSON object."
-                )
-            items.append(item)
+    for line_number, line in iter_text_lines(path, ManifestError, "manifest"):
+        if not line.strip():
+            continue
+        where = f"{manifest}:{line_number}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ManifestError(
+                f"{where}: not valid JSON ({err.msg} at column {err.colno}); each line of a manifest must be one "
+                'JSON object, e.g. {"audio_filepath": "a.wav", "duration": 1.2}.'
+            ) from err
+        except (ValueError, RecursionError) as err:  # an integer of over 4300 digits; nesting too deep
+            raise ManifestError(
+                f"{where}: not usable JSON ({type(err).__name__}: {str(err)[:200]}); each line of a manifest must "
+                "be one JSON object with ordinary numbers and little nesting."
+            ) from None
+        if not isinstance(item, dict):
+            raise ManifestError(
+                f"{where}: a JSON {type(item).__name__}, not an object; each line of a manifest must be one JSON "
+                "object."
+            )
+        items.append(item)
     return items
 
 

@@ -9,20 +9,26 @@ path into the one to open, by NeMo 1.23's rules:
    ``audio_file_len_limit``, is joined to the manifest's folder (or ``data_dir``); an ``ais://`` result maps
    to its place in the local data-store cache. When that names a file, its absolute path is returned.
 3. Otherwise the path is returned with ``~`` expanded (a missing file is left for the reader to report).
+
+:func:`iter_text_lines` reads the lines of a manifest or any other line-based data file the same way for
+every collection: UTF-8, lines ended by ``"\\n"`` (or ``"\\r\\n"``), a leading byte-order mark ignored, and a
+line that is not UTF-8 reported by file and line.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 
 from nemo.utils import logging
 from nemo.utils.data_utils import datastore_path_to_local_path, is_datastore_path
 from nemo.utils.nemo_logging import LogMode
 
-__all__ = ["get_full_path", "is_tarred_dataset"]
+__all__ = ["get_full_path", "is_tarred_dataset", "iter_text_lines"]
 
 _TARRED_MANIFEST_NAME = "tarred_audio_manifest.json"
+_BOM = b"\xef\xbb\xbf"
 _SHARDED_MANIFEST_NAME = re.compile(r"manifest_\d+\.json")
 
 
@@ -62,8 +68,9 @@ def get_full_path(
         A path, or a list of paths in the order given.
 
     Raises:
-        ValueError: ``audio_file`` is neither a string nor a list of strings; or a relative path that names
-            no file needs a folder and neither or both of ``manifest_file`` and ``data_dir`` were given.
+        ValueError: ``audio_file`` is neither a string nor a list of strings, or holds a NUL character (no file
+            has such a name); or a relative path that names no file needs a folder and neither or both of
+            ``manifest_file`` and ``data_dir`` were given.
     """
     if isinstance(audio_file, list):
         return [_full_path(path, manifest_file, data_dir, audio_file_len_limit) for path in audio_file]
@@ -75,6 +82,11 @@ def _full_path(audio_file: object, manifest_file: str | None, data_dir: str | No
         raise ValueError(
             f"Unexpected audio_file type {type(audio_file).__name__}, audio_file {audio_file!r}: "
             "get_full_path takes a path string or a list of path strings."
+        )
+    if "\x00" in audio_file:
+        # No file name holds NUL; os.path.expanduser would fail on "~\x00..." with a bare "embedded null byte".
+        raise ValueError(
+            f"Audio path {audio_file!r} contains a NUL character, so it names no file. Fix the path in the manifest."
         )
     if is_tarred_dataset(audio_file, manifest_file):
         logging.warning(
@@ -104,3 +116,44 @@ def _full_path(audio_file: object, manifest_file: str | None, data_dir: str | No
     if os.path.isfile(candidate):
         return os.path.abspath(candidate)
     return os.path.expanduser(audio_file)
+
+
+def iter_text_lines(
+    path: str | os.PathLike[str], error: type[ValueError] = ValueError, what: str = "file"
+) -> Iterator[tuple[int, str]]:
+    """``(line_number, line)`` for each line of a UTF-8 text file, numbered from 1, without line endings.
+
+    Lines end at ``"\\n"`` only, as ``wc -l`` and editors count them: a ``"\\r"`` before it is dropped with it,
+    and any other ``"\\r"`` stays in the line (Python's text mode would start a new line there, shifting every
+    later line number). A UTF-8 byte-order mark at the start of the file is dropped. The file is read one line
+    at a time.
+
+    Args:
+        path: the file (the caller checks that it exists).
+        error: the exception raised for a line that is not UTF-8 (a ``ValueError`` subclass, e.g. the
+            caller's manifest error).
+        what: what the file is, for the message (``"manifest"``, ``"labels file"``, ...).
+
+    Yields:
+        ``(line_number, line)``; a final line without ``"\\n"`` is yielded too, an empty end of file is not.
+
+    Raises:
+        error: a line is not valid UTF-8; the message names the file, the line and the byte.
+    """
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith(_BOM):
+                if raw == _BOM:  # the file is only a byte-order mark: no lines
+                    return
+                raw = raw[len(_BOM) :]
+            if raw.endswith(b"\n"):
+                raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise error(
+                    f"{os.fspath(path)}:{number}: this line of the {what} is not UTF-8 (byte {err.start + 1} is "
+                    f"{raw[err.start : err.start + 1]!r}: {err.reason}). Save the {what} as UTF-8 "
+                    "(e.g. iconv -f latin1 -t utf-8), or fix that line."
+                ) from None
+            yield number, line

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+from nemo.collections.common.parts.preprocessing.manifest import iter_text_lines
 from nemo.utils import logging
 
 __all__ = [
@@ -89,22 +90,21 @@ def fill_class_weights(weights: Mapping[int, float], max_id: int = -1) -> list[f
 def get_labels_to_labels_id_mapping(file: str | os.PathLike[str]) -> dict[str, int]:
     """Label -> id from a file of one label a line (blank lines skipped), ids in line order from 0.
 
+    The file is UTF-8 (a leading byte-order mark is ignored) with ``"\\n"`` (or ``"\\r\\n"``) line endings.
+
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: a label occurs twice (the message names the file and line).
+        ValueError: a label occurs twice or a line is not UTF-8 (the message names the file and line).
     """
     path = Path(file)
     if not path.is_file():
         raise FileNotFoundError(f"Label file {path} was not found; give a file with one label a line.")
     label_ids: dict[str, int] = {}
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            label = line.strip()
-            if not label:
-                continue
-            if label in label_ids:
-                raise ValueError(
-                    f"{path}:{number}: label {label!r} appears a second time; list each label once."
-                )
-            label_ids[label] = len(label_ids)
+    for number, line in iter_text_lines(path, what="label file"):
+        label = line.strip()
+        if not label:
+            continue
+        if label in label_ids:
+            raise ValueError(f"{path}:{number}: label {label!r} appears a second time; list each label once.")
+        label_ids[label] = len(label_ids)
     return label_ids

@@ -4,13 +4,19 @@ The label is the line's last whitespace-separated field, an integer class id; th
 sentence (as NeMo splits them). A first line whose last field is not an integer is a header and is skipped;
 blank lines are skipped. Any other line without an integer label, or with a label outside
 ``0 .. num_classes - 1``, is an error naming the file and line.
+
+The file is UTF-8 (a leading byte-order mark is ignored) with ``"\\n"`` (or ``"\\r\\n"``) line endings; a
+line that is not UTF-8 is an error naming it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 from typing import NamedTuple
 
+from nemo.collections.common.parts.preprocessing.manifest import iter_text_lines
 from nemo.utils import logging
 
 __all__ = ["TextClassificationExample", "read_text_classification_file"]
@@ -41,17 +47,17 @@ def read_text_classification_file(
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: a line has no integer label, no text, or a label out of range.
+        ValueError: a line is not UTF-8, has no integer label, no text, or a label out of range (the message
+            names the file and line).
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(
             f"Text classification file {path!r} does not exist. {_FORMAT}; set the dataset's file_path to such a file."
         )
-    with open(path, encoding="utf-8") as handle:
-        lines = handle.readlines()
+    with contextlib.closing(iter_text_lines(path, what="text classification file")) as numbered:
+        lines = [line for _, line in itertools.islice(numbered, num_samples if num_samples > 0 else None)]
     if num_samples > 0:
-        lines = lines[:num_samples]
         logging.warning(
             f"num_samples is {num_samples}: only the first {len(lines)} lines of {path} are read."
         )

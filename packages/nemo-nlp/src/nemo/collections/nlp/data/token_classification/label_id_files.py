@@ -6,6 +6,8 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from nemo.collections.common.parts.preprocessing.manifest import iter_text_lines
+
 __all__ = [
     "check_pad_label_id",
     "create_label_ids",
@@ -34,9 +36,12 @@ def create_label_ids(unique_labels: Iterable[str], pad_label: str) -> dict[str, 
 def load_label_ids(file_path: str | os.PathLike[str]) -> dict[str, int]:
     """Read a label-id file: line ``i`` (from 0) holds the label with id ``i``.
 
+    The file is UTF-8 (a leading byte-order mark is ignored); lines end at ``"\\n"`` (or ``"\\r\\n"``) and
+    each label is its line without surrounding whitespace.
+
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: a line is empty or a label occurs twice; the message names the file and line.
+        ValueError: a line is empty or not UTF-8, or a label occurs twice; the message names the file and line.
     """
     path = Path(file_path).expanduser()
     if not path.is_file():
@@ -45,20 +50,19 @@ def load_label_ids(file_path: str | os.PathLike[str]) -> dict[str, int]:
             "(the pad label first); give an existing path."
         )
     label_ids: dict[str, int] = {}
-    with path.open(encoding="utf-8") as f:
-        for index, line in enumerate(f):
-            label = line.strip()
-            if not label:
-                raise ValueError(
-                    f"{path}:{index + 1}: empty line in a label-id file. Expected one label on every line; "
-                    "remove the empty line."
-                )
-            if label in label_ids:
-                raise ValueError(
-                    f"{path}:{index + 1}: label {label!r} already has id {label_ids[label]} "
-                    f"(line {label_ids[label] + 1}). Expected each label once; remove the duplicate."
-                )
-            label_ids[label] = index
+    for number, line in iter_text_lines(path, what="label-id file"):
+        label = line.strip()
+        if not label:
+            raise ValueError(
+                f"{path}:{number}: empty line in a label-id file. Expected one label on every line; "
+                "remove the empty line."
+            )
+        if label in label_ids:
+            raise ValueError(
+                f"{path}:{number}: label {label!r} already has id {label_ids[label]} "
+                f"(line {label_ids[label] + 1}). Expected each label once; remove the duplicate."
+            )
+        label_ids[label] = number - 1
     return label_ids
 
 
@@ -70,9 +74,23 @@ def save_label_ids(label_ids: Mapping[str, int], file_path: str | os.PathLike[st
         file_path: destination; missing parent folders are created.
 
     Raises:
-        ValueError: the ids are not ``0 .. n-1``.
+        ValueError: the ids are not ``0 .. n-1``, or a label would not read back as itself (it is empty, holds a
+            line break, starts or ends with whitespace, or starts with U+FEFF, which reads as a byte-order mark).
     """
     ordered = sorted(label_ids.items(), key=lambda item: item[1])
+    for label, label_id in ordered:
+        if (
+            not isinstance(label, str)
+            or not label
+            or label != label.strip()
+            or "\n" in label
+            or label[0] == "\ufeff"
+        ):
+            raise ValueError(
+                f"Label {label!r} (id {label_id}) cannot be written to the label-id file {file_path}: a label must "
+                "be a non-empty string without line breaks, surrounding whitespace or a leading U+FEFF. Rename "
+                "the label."
+            )
     if [label_id for _, label_id in ordered] != list(range(len(ordered))):
         raise ValueError(
             f"Label ids {dict(label_ids)} cannot be written as a label-id file: expected ids 0..{len(ordered) - 1}, "

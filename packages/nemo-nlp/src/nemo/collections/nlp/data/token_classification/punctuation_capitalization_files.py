@@ -3,6 +3,9 @@
 ``text_file``: lower-case words without punctuation, a line per sentence. ``labels_file``: a label per word, two
 characters each: the punctuation mark that follows the word (``O`` for none) and its capitalization (``U`` upper
 case first letter, ``O`` otherwise), e.g. ``OU OO ,O OO .O``.
+
+Both files are UTF-8 (a leading byte-order mark is ignored) with ``"\\n"`` (or ``"\\r\\n"``) line endings; a
+line that is not UTF-8 is an error naming the file and line.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from nemo.collections.common.parts.preprocessing.manifest import iter_text_lines
 
 __all__ = [
     "PunctuationCapitalizationLines",
@@ -24,7 +29,7 @@ class PunctuationCapitalizationLines:
     """The text and labels of a punctuation and capitalization dataset.
 
     Attributes:
-        text_lines: the text lines.
+        text_lines: the text lines (without line endings when read from a file).
         punct_labels: each line's punctuation labels (first characters of the label pairs).
         capit_labels: each line's capitalization labels (second characters).
         punct_unique: every punctuation label of the file.
@@ -90,9 +95,12 @@ def parse_punctuation_capitalization_lines(
         punct_lines.append(tuple(pair[0] for pair in pairs))
         capit_lines.append(tuple(pair[1] for pair in pairs))
     if len(label_lines) != len(text_lines):
+        longer = labels_file if len(label_lines) > len(text_lines) else text_file
+        unmatched = first_line_number + min(len(label_lines), len(text_lines))
         raise ValueError(
             f"{labels_file} has {len(label_lines)} lines but {text_file} has {len(text_lines)} (from line "
-            f"{first_line_number}). Expected one label line per text line; fix the files."
+            f"{first_line_number}): {longer}:{unmatched} has no matching line. Expected one label line per text "
+            "line; fix the files."
         )
     punct_unique = {label for labels in punct_lines for label in labels}
     capit_unique = {label for labels in capit_lines for label in labels}
@@ -108,14 +116,13 @@ def read_punctuation_capitalization_files(
 
     Raises:
         FileNotFoundError: a file is missing.
-        ValueError: a bad line (the message names the file and line), or the data is empty.
+        ValueError: a bad line or a line that is not UTF-8 (the message names the file and line), or the data is
+            empty.
     """
     _require_file(text_file, "text")
     _require_file(labels_file, "labels")
-    with text_file.open(encoding="utf-8") as f:
-        text_lines = f.readlines()
-    with labels_file.open(encoding="utf-8") as f:
-        label_lines = f.readlines()
+    text_lines = [line for _, line in iter_text_lines(text_file, what="text file")]
+    label_lines = [line for _, line in iter_text_lines(labels_file, what="labels file")]
     if not text_lines:
         raise ValueError(
             f"Dataset {text_file} with {labels_file} is empty; give files with at least one line."

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+from nemo.collections.common.parts.preprocessing.manifest import iter_text_lines
 from nemo.collections.nlp.data.data_utils.data_preprocessing import get_stats
 from nemo.collections.nlp.data.token_classification.label_id_files import create_label_ids
 from nemo.collections.nlp.data.token_classification.token_classification_utils import (
@@ -117,13 +118,14 @@ def _read_text_and_labels(
                 f"Token classification {what} file {path} was not found. Expected text.txt (words separated by "
                 "spaces, a sentence a line) and labels.txt (one label per word); give existing paths."
             )
-    with text_file.open(encoding="utf-8") as f:
-        text_lines = f.readlines()
+    text_lines = [line for _, line in iter_text_lines(text_file, what="text file")]
     label_lines = read_label_lines(label_file)
     if len(label_lines) != len(text_lines):
+        longer = label_file if len(label_lines) > len(text_lines) else text_file
         raise ValueError(
-            f"{label_file} has {len(label_lines)} lines but {text_file} has {len(text_lines)}. Expected one label "
-            "line per text line; fix the files."
+            f"{label_file} has {len(label_lines)} lines but {text_file} has {len(text_lines)}: "
+            f"{longer}:{min(len(label_lines), len(text_lines)) + 1} has no matching line. Expected one label line "
+            "per text line; fix the files."
         )
     for index, (text, labels) in enumerate(zip(text_lines, label_lines)):
         words = len(text.split())

@@ -12,6 +12,7 @@ import string
 from collections.abc import Mapping
 from pathlib import Path
 
+from nemo.collections.common.parts.preprocessing.manifest import iter_text_lines
 from nemo.collections.nlp.data.data_utils.data_preprocessing import (
     fill_class_weights,
     get_freq_weights,
@@ -47,6 +48,7 @@ def create_text_and_labels(
 
     Raises:
         FileNotFoundError: ``file_path`` does not exist.
+        ValueError: a line of ``file_path`` is not UTF-8 (the message names the file and line).
     """
     source = Path(file_path)
     if not source.is_file():
@@ -55,11 +57,10 @@ def create_text_and_labels(
     out_dir.mkdir(parents=True, exist_ok=True)
     text_file, labels_file = out_dir / f"text_{source.name}", out_dir / f"labels_{source.name}"
     with (
-        source.open(encoding="utf-8") as f,
         text_file.open("w", encoding="utf-8") as text_out,
         labels_file.open("w", encoding="utf-8") as labels_out,
     ):
-        for line in f:
+        for _, line in iter_text_lines(source, what="text file"):
             words, labels = [], []
             for raw_word in line.split():
                 punct = raw_word[-1] if raw_word[-1] in punct_marks else "O"
@@ -75,8 +76,11 @@ def create_text_and_labels(
 def read_label_lines(label_file: str | os.PathLike[str]) -> list[list[str]]:
     """The whitespace-separated labels of each line of ``label_file``.
 
+    The file is UTF-8 (a leading byte-order mark is ignored) with ``"\\n"`` (or ``"\\r\\n"``) line endings.
+
     Raises:
         FileNotFoundError: the file does not exist.
+        ValueError: a line is not UTF-8 (the message names the file and line).
     """
     path = Path(label_file)
     if not path.is_file():
@@ -84,8 +88,7 @@ def read_label_lines(label_file: str | os.PathLike[str]) -> list[list[str]]:
             f"Label file {path} was not found. Expected a labels.txt with one label per word, a line per "
             "sentence; give an existing path."
         )
-    with path.open(encoding="utf-8") as f:
-        return [line.split() for line in f]
+    return [line.split() for _, line in iter_text_lines(path, what="labels file")]
 
 
 def _check_known_labels(label_lines: list[list[str]], label_ids: Mapping[str, int], label_file: Path) -> None:
