@@ -21,9 +21,6 @@ import json
 import math
 import os
 import re
-import signal
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +36,7 @@ from nemo.collections.asr.data.manifest import (
     read_manifest_entries,
 )
 from nemo.collections.asr.parts.utils.manifest_utils import read_manifest
+from nemo.utils import io_guard
 
 # Examples per property; each file of this kind must stay well under 20 s on one core.
 EXAMPLES = 60
@@ -88,60 +86,9 @@ TIME_LIMIT_S = 10  # one read of a small manifest takes milliseconds; longer mea
 # ---------------------------------------------------------------- nothing is written outside the temp folder
 
 
-class _WriteWatch:
-    """Audit-hook state: while ``root`` is set, file writes outside it are recorded in ``outside``."""
-
-    root: str | None = None
-    outside: list[str] = []
-
-
-_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-_WRITE_EVENTS = {"os.mkdir", "os.rename", "os.replace", "os.remove", "os.rmdir", "os.symlink", "os.link"}
-
-
-def _audit(event: str, args: tuple) -> None:
-    root = _WriteWatch.root
-    if root is None:
-        return
-    if event == "open":
-        path, mode, flags = args
-        writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool(
-            (flags or 0) & _WRITE_FLAGS
-        )
-    elif event in _WRITE_EVENTS:
-        path, writes = args[0], True
-    else:
-        return
-    if writes and isinstance(path, (str, bytes, os.PathLike)):
-        full = os.path.abspath(os.fsdecode(path))
-        if os.path.commonpath([full, root]) != root:
-            _WriteWatch.outside.append(f"{event} {full}")
-
-
-sys.addaudithook(_audit)
-
-
-class ReaderHangs(Exception):
-    """Raised by the alarm in a read that runs too long (not an ``OSError``, which readers may catch)."""
-
-
-def _hang(signum: int, frame: object) -> None:
-    raise ReaderHangs(f"still running after {TIME_LIMIT_S} s: the reader hangs")
-
-
-@contextlib.contextmanager
-def no_writes_outside(root: Path) -> Iterator[None]:
+def no_writes_outside(root: Path) -> contextlib.AbstractContextManager[None]:
     """Fail if the block writes a file outside ``root``, or runs longer than ``TIME_LIMIT_S`` (a hang)."""
-    _WriteWatch.root, _WriteWatch.outside = os.path.realpath(root), []
-    previous = signal.signal(signal.SIGALRM, _hang)
-    signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT_S)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        _WriteWatch.root = None
-    assert not _WriteWatch.outside, f"written outside the temp folder: {_WriteWatch.outside}"
+    return io_guard.guarded(root, TIME_LIMIT_S)
 
 
 # ---------------------------------------------------------------------------------------------- the corpus
