@@ -176,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     import pytorch_lightning as pl
-    from make_asterisk_voice import _random_state_callback, _saved_step
+    from make_asterisk_voice import _saved_step, resumable_trainer
     from nemo.collections.tts.models import HifiGanModel
     from omegaconf import OmegaConf
 
@@ -187,26 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     pl.seed_everything(args.seed, workers=True)
     last = args.run_dir / "checkpoints" / "last.ckpt"
-    trainer = pl.Trainer(
-        max_steps=2 * args.max_steps,  # two optimizer steps per batch
-        max_time=None if args.max_minutes is None else {"minutes": args.max_minutes},
-        accelerator="auto",
-        devices=1,
-        logger=pl.loggers.CSVLogger(args.run_dir, name="logs"),
-        callbacks=[
-            pl.callbacks.ModelCheckpoint(
-                dirpath=last.parent,
-                save_last=True,
-                save_top_k=-1 if args.keep_checkpoints else 1,
-                every_n_epochs=args.checkpoint_every,
-                save_on_train_epoch_end=True,
-            ),
-            _random_state_callback(),
-        ],
-        check_val_every_n_epoch=10,
-        log_every_n_steps=50,
-        num_sanity_val_steps=0,
-    )
+    trainer = resumable_trainer(args, 2 * args.max_steps)  # two optimizer steps per batch
     model = HifiGanModel(cfg=cfg.model, trainer=trainer)
     started = time.perf_counter()
     trainer.fit(model, ckpt_path=str(last) if last.exists() else None)

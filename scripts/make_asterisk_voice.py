@@ -34,6 +34,7 @@ import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 ASTERISK = ROOT / "data" / "asterisk"
@@ -251,6 +252,37 @@ def _random_state_callback():
     return RandomStateInCheckpoint()
 
 
+def resumable_trainer(args: argparse.Namespace, max_steps: int, **trainer_args: Any):
+    """The Lightning ``Trainer`` of a deterministic, resumable run in ``args.run_dir`` (this script's and
+    make_asterisk_vocoder.py's): ``max_steps`` optimizer steps or ``args.max_minutes``, CSV logs in
+    ``RUN_DIR/logs``, epoch-end checkpoints every ``args.checkpoint_every`` epochs (all of them with
+    ``args.keep_checkpoints``) beside ``RUN_DIR/checkpoints/last.ckpt``, random states saved in each."""
+    import pytorch_lightning as pl
+
+    return pl.Trainer(
+        max_steps=max_steps,
+        max_time=None if args.max_minutes is None else {"minutes": args.max_minutes},
+        accelerator="auto",
+        devices=1,
+        logger=pl.loggers.CSVLogger(args.run_dir, name="logs"),
+        callbacks=[
+            pl.callbacks.ModelCheckpoint(
+                dirpath=args.run_dir / "checkpoints",
+                save_last=True,
+                # No monitor: the newest only, or all of them (Lightning writes last.ckpt only beside one).
+                save_top_k=-1 if args.keep_checkpoints else 1,
+                every_n_epochs=args.checkpoint_every,
+                save_on_train_epoch_end=True,
+            ),
+            _random_state_callback(),
+        ],
+        check_val_every_n_epoch=10,
+        log_every_n_steps=50,
+        num_sanity_val_steps=0,
+        **trainer_args,
+    )
+
+
 def export_checkpoint(run_dir: Path, checkpoint: Path) -> Path:
     """Write the weights of ``checkpoint`` (a Lightning checkpoint of the run in ``run_dir``) as a ``.nemo``.
 
@@ -304,28 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     pl.seed_everything(args.seed, workers=True)
     last = args.run_dir / "checkpoints" / "last.ckpt"
-    trainer = pl.Trainer(
-        max_steps=args.max_steps,
-        max_time=None if args.max_minutes is None else {"minutes": args.max_minutes},
-        accelerator="auto",
-        devices=1,
-        logger=pl.loggers.CSVLogger(args.run_dir, name="logs"),
-        callbacks=[
-            pl.callbacks.ModelCheckpoint(
-                dirpath=last.parent,
-                save_last=True,
-                # No monitor: the newest only, or all of them (Lightning writes last.ckpt only beside one).
-                save_top_k=-1 if args.keep_checkpoints else 1,
-                every_n_epochs=args.checkpoint_every,
-                save_on_train_epoch_end=True,
-            ),
-            _random_state_callback(),
-        ],
-        gradient_clip_val=args.gradient_clip,
-        check_val_every_n_epoch=10,
-        log_every_n_steps=50,
-        num_sanity_val_steps=0,
-    )
+    trainer = resumable_trainer(args, args.max_steps, gradient_clip_val=args.gradient_clip)
     model = FastPitchModel(cfg=cfg.model, trainer=trainer)
     started = time.perf_counter()
     trainer.fit(model, ckpt_path=str(last) if last.exists() else None)

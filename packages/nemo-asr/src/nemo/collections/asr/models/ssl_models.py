@@ -135,28 +135,22 @@ class SpeechEncDecSelfSupervisedModel(ModelPT, ASRModuleMixin, AccessMixin):
         )
 
     def setup_training_data(self, train_data_config: DictConfig | dict | None) -> None:
-        """Training data (``shuffle`` defaults to true)."""
-        if train_data_config is None:
-            return
-        train_data_config = (
-            OmegaConf.create(train_data_config) if isinstance(train_data_config, dict) else train_data_config
-        )
-        with open_dict(train_data_config):
-            train_data_config.setdefault("shuffle", True)
-        self._update_dataset_config(dataset_name="train", config=train_data_config)
-        self._train_dl = self._setup_dataloader_from_config(train_data_config)
+        """Training data (``shuffle`` defaults to true); ``None`` leaves the current loader."""
+        if train_data_config is not None:
+            self._train_dl = self._setup_split("train", train_data_config, shuffle=True)
 
     def setup_validation_data(self, val_data_config: DictConfig | dict | None) -> None:
-        """Validation data (``shuffle`` defaults to false)."""
-        if val_data_config is None:
-            return
-        val_data_config = (
-            OmegaConf.create(val_data_config) if isinstance(val_data_config, dict) else val_data_config
-        )
-        with open_dict(val_data_config):
-            val_data_config.setdefault("shuffle", False)
-        self._update_dataset_config(dataset_name="validation", config=val_data_config)
-        self._validation_dl = self._setup_dataloader_from_config(val_data_config)
+        """Validation data (``shuffle`` defaults to false); ``None`` leaves the current loader."""
+        if val_data_config is not None:
+            self._validation_dl = self._setup_split("validation", val_data_config, shuffle=False)
+
+    def _setup_split(self, name: str, config: DictConfig | dict, shuffle: bool) -> Any:
+        """The loader of one split: ``config`` with its ``shuffle`` default, recorded in the model's config."""
+        config = OmegaConf.create(config) if isinstance(config, dict) else config
+        with open_dict(config):
+            config.setdefault("shuffle", shuffle)
+        self._update_dataset_config(dataset_name=name, config=config)
+        return self._setup_dataloader_from_config(config)
 
     def setup_test_data(self, test_data_config: DictConfig | dict | None) -> None:
         """Not used by pre-training; accepted so that configs with ``test_ds`` build."""
