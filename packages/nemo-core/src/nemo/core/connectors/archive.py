@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import tarfile
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
+from typing import IO
+
+from nemo.utils.atomic_write import write_atomically
 
 __all__ = [
     "ArchiveError",
@@ -378,15 +380,10 @@ def write_archive(save_path: str | os.PathLike[str], source_dir: str | os.PathLi
         raise FileNotFoundError(
             f"Cannot save {str(destination)!r}: folder {str(folder)!r} does not exist. Create it first."
         )
-    temporary = folder / f"{destination.name}.tmp-{secrets.token_hex(4)}"
-    try:
-        with open(temporary, "xb") as stream:
-            with tarfile.open(fileobj=stream, mode="w:") as tar:
-                _add_tree(tar, Path(source_dir), ".")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, destination)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+
+    def pack(stream: IO[bytes]) -> None:
+        with tarfile.open(fileobj=stream, mode="w:") as tar:
+            _add_tree(tar, Path(source_dir), ".")
+
+    write_atomically(destination, pack)
     return destination
