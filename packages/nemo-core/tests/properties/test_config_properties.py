@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from nemo.core.classes.common import Serialization
+from nemo.utils.config_depth import MAX_CONFIG_DEPTH, ConfigTooDeepError
 from nemo.utils.model_utils import import_class_by_path
 from nemo.utils.target_allowlist import (
     ENV_ALLOWED_TARGET_PREFIXES,
@@ -432,6 +433,37 @@ def test_deep_configs_are_checked_whole(forbidden_unloaded):
     with targets_from_file():
         assert type(Serialization.from_config_dict(OmegaConf.create(deep_good))).__name__ == "Identity"
     assert_nothing_forbidden_imported(forbidden_unloaded)
+
+
+@pytest.mark.parametrize("depth", [MAX_CONFIG_DEPTH - 1, MAX_CONFIG_DEPTH, 95, 5000])
+@pytest.mark.parametrize("as_dictconfig", [False, True])
+def test_configs_nested_past_the_limit_are_refused_by_key_not_by_recursion_error(depth, as_dictconfig):
+    """Levels: the top dict is 1, ``x`` 2, so ``chain(n, {...})`` under ``x`` reaches level n + 2. OmegaConf
+    itself cannot hold the deepest ones, so those are given as plain dicts only."""
+    config = {"_target_": "torch.nn.Identity", "x": chain(depth - 2, {"_target_": "torch.nn.ReLU"})}
+    if as_dictconfig:
+        if depth > 90:
+            pytest.skip("OmegaConf.create itself recurses past Python's limit at this depth")
+        config = OmegaConf.create(config)
+    if depth <= MAX_CONFIG_DEPTH:
+        with targets_from_file():
+            assert type(Serialization.from_config_dict(config)).__name__ == "Identity"
+        return
+    expected_key = "x" + ".a" * (MAX_CONFIG_DEPTH - 1)
+    with pytest.raises(
+        ConfigTooDeepError, match=rf"config key '{expected_key}' starts level {MAX_CONFIG_DEPTH + 1}"
+    ):
+        Serialization.from_config_dict(config)
+
+
+def test_a_yaml_config_too_deep_for_hydra_is_a_message_not_a_traceback(tmp_path):
+    from nemo.core.cli.errors import CommandError
+    from nemo.core.cli.train import compose_config
+
+    path = tmp_path / "deep.yaml"
+    path.write_text("a:\n" + "".join("  " * level + "a:\n" for level in range(1, 400)) + "  " * 400 + "1\n")
+    with pytest.raises(CommandError, match="nests dicts and lists too deeply"):
+        compose_config(path, [])
 
 
 def _target_keys(node: Any, key_path: str = "") -> list[tuple[str, object]]:

@@ -44,6 +44,21 @@ def test_a_local_path_gives_the_pretrained_weights(minilm_dir):
     assert type(hidden.neural_type.elements_type).__name__ == "ChannelType"
 
 
+def test_the_unused_pooler_is_frozen_and_kept_and_every_other_weight_gets_a_gradient(minilm_dir):
+    """The encoders return hidden states, so the pooler never gets a gradient: frozen, DDP need not wait for it
+    (plain `ddp` would stop at the first step), and its weights keep their Hugging Face keys."""
+    for model in (
+        get_lm_model(cfg=lm_cfg(pretrained_model_name=str(minilm_dir))),
+        get_lm_model(config_dict={"model_type": "bert", "vocab_size": 30, **TINY_BERT}, cfg=lm_cfg()),
+    ):
+        assert {"pooler.dense.weight", "pooler.dense.bias"} <= set(model.state_dict())
+        encode(model, torch.tensor([[1, 5, 7, 2]])).sum().backward()
+        frozen = {name for name, parameter in model.named_parameters() if not parameter.requires_grad}
+        assert frozen == {"pooler.dense.weight", "pooler.dense.bias"}
+        without_gradient = {name for name, parameter in model.named_parameters() if parameter.grad is None}
+        assert without_gradient == frozen
+
+
 def test_a_pretrained_encoder_starts_in_training_mode_as_a_built_one_does(minilm_dir):
     # Lightning keeps each module's mode at fit start: an encoder left in eval mode trains without dropout.
     pretrained = get_lm_model(cfg=lm_cfg(pretrained_model_name=str(minilm_dir)))

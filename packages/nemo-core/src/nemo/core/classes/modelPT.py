@@ -53,6 +53,7 @@ from nemo.core.connectors.weights import (
 from nemo.core.version import __version__
 from nemo.utils import logging, model_utils
 from nemo.utils.app_state import AppState
+from nemo.utils.distributed import shard_for_evaluation
 from nemo.utils.exceptions import NeMoBaseException
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from pytorch_lightning.utilities import model_summary
@@ -343,11 +344,48 @@ class ModelPT(pl.LightningModule, Model):
         return self._train_dl
 
     def val_dataloader(self) -> Any:
+        """The validation loader(s); in a distributed run, each process's disjoint unrepeated share.
+
+        See :func:`nemo.utils.distributed.shard_for_evaluation`: with it, metrics reduced from totals summed
+        over processes equal the one-process result on the same data.
+        """
         # Lightning 2 refuses None; an empty list means "no validation".
-        return self._validation_dl if self._validation_dl is not None else []
+        if self._validation_dl is None:
+            return []
+        return shard_for_evaluation(self._validation_dl, self._uses_distributed_sampler())
 
     def test_dataloader(self) -> Any:
-        return self._test_dl if self._test_dl is not None else []
+        """As :meth:`val_dataloader`, for the test loader(s)."""
+        if self._test_dl is None:
+            return []
+        return shard_for_evaluation(self._test_dl, self._uses_distributed_sampler())
+
+    @property
+    def _ddp_params_and_buffers_to_ignore(self) -> list[str]:
+        """Buffers that ``DistributedDataParallel`` leaves to each process (it reads this attribute).
+
+        A submodule lists such buffers in a ``rank_local_buffers`` class attribute: buffers that are a pure
+        function of their size, like sinusoidal position tables that each process grows to its own longest
+        input. DDP would broadcast rank 0's copy every training step, which fails once the sizes differ, so
+        without this every forward would have to agree on sizes across processes (NeMo 1.23's Conformer does
+        an all-reduce per forward), and evaluation shards of unequal length would hang.
+        """
+        local = [
+            f"{module_name}.{buffer}" if module_name else buffer
+            for module_name, module in self.named_modules()
+            for buffer in getattr(module, "rank_local_buffers", ())
+        ]
+        return local + list(self.__dict__.get("_extra_ddp_ignored", []))
+
+    @_ddp_params_and_buffers_to_ignore.setter
+    def _ddp_params_and_buffers_to_ignore(self, names: list[str]) -> None:
+        # DistributedDataParallel._set_params_and_buffers_to_ignore_for_model assigns it: keep those too.
+        self.__dict__["_extra_ddp_ignored"] = list(names)
+
+    def _uses_distributed_sampler(self) -> bool:
+        """The trainer's ``use_distributed_sampler`` (True without a trainer, as Lightning's default)."""
+        connector = getattr(self._trainer, "_accelerator_connector", None)
+        return bool(getattr(connector, "use_distributed_sampler", True))
 
     # ----------------------------------------------------------------------------- epoch-end hooks
     @property

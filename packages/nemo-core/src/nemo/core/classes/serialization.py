@@ -20,6 +20,7 @@ from typing import Any
 
 from nemo.core.connectors.restore_context import current_restore_context
 from nemo.utils import logging
+from nemo.utils.config_depth import check_config_depth
 from omegaconf import DictConfig, OmegaConf
 
 __all__ = ["Serialization"]
@@ -37,7 +38,12 @@ def _describe_source(key_path: str) -> str:
 
 
 def _as_resolved_config(config: DictConfig | Mapping[str, Any]) -> DictConfig:
-    """A resolved, struct-mode copy of ``config``, legacy ``cls``/``params`` converted to ``_target_``."""
+    """A resolved, struct-mode copy of ``config``, legacy ``cls``/``params`` converted to ``_target_``.
+
+    Raises:
+        ConfigTooDeepError: the config nests more than ``MAX_CONFIG_DEPTH`` levels.
+    """
+    check_config_depth(config, source="from_config_dict")
     if isinstance(config, DictConfig):
         container = OmegaConf.to_container(config, resolve=True)
     elif isinstance(config, Mapping):
@@ -108,6 +114,7 @@ class Serialization:
         Raises:
             UnsafeTargetError: a ``_target_``/``cls``/``target`` names a class outside the allow-list.
             ImportError: a ``_target_`` cannot be imported.
+            ConfigTooDeepError: the config nests more than ``nemo.utils.config_depth.MAX_CONFIG_DEPTH`` levels.
         """
         import hydra.utils
 

@@ -89,6 +89,11 @@ def compose_config(path: Path, overrides: list[str]) -> DictConfig:
             return compose(config_name=path.name, overrides=overrides)
     except HydraException as exc:
         raise CommandError(f"cannot compose {path} with overrides {overrides}: {exc}") from exc
+    except RecursionError:  # Hydra walks configs recursively; real ones nest fewer than 15 levels
+        raise CommandError(
+            f"cannot compose {path}: it nests dicts and lists too deeply for Hydra (a RecursionError). "
+            "Flatten the config."
+        ) from None
 
 
 def check_no_missing_values(cfg: DictConfig, path: Path) -> None:

@@ -23,7 +23,6 @@ the longest in the batch and returns ``(signal_0, length_0, signal_1, length_1, 
 from __future__ import annotations
 
 import abc
-import json
 import math
 import os
 import random
@@ -35,8 +34,9 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 import torch
-from nemo.collections.asr.data.manifest import ManifestError, split_manifest_paths
+from nemo.collections.asr.data.manifest import ManifestError, parse_json_object, split_manifest_paths
 from nemo.collections.asr.parts.preprocessing.segment import AudioSegment, ChannelSelectorType
+from nemo.collections.common.parts.preprocessing.manifest import iter_text_lines
 from nemo.core.classes import Dataset
 from nemo.core.neural_types import AudioSignal, EncodedRepresentation, LengthsType, NeuralType
 from nemo.utils import logging
@@ -470,6 +470,10 @@ def read_audio_collection(
 
     Returns:
         The examples.
+
+    Raises:
+        FileNotFoundError: a manifest does not exist.
+        ManifestError: a line is not UTF-8, not one JSON object, or lacks a key (naming ``<manifest>:<line>``).
     """
     keys = {
         name: key.split(",") if isinstance(key, str) and "," in key else key
@@ -485,30 +489,29 @@ def read_audio_collection(
                 f"Manifest {path!r} does not exist. Check the config key 'manifest_filepath'."
             )
         folder = os.path.dirname(os.path.abspath(path))
-        with open(path, encoding="utf-8") as manifest:
-            for line_number, line in enumerate(manifest, start=1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{line_number}"
-                item = json.loads(line)
-                if "duration" not in item:
-                    raise ManifestError(f"{where}: missing key 'duration' (seconds). Line: {line.strip()}")
-                duration = item["duration"]
-                if (min_duration is not None and duration < min_duration) or (
-                    max_duration is not None and duration > max_duration
-                ):
-                    continue
-                files = {}
-                for name, key in keys.items():
-                    found = _manifest_files(item, key, where)
-                    if isinstance(found, str):
-                        found = _resolve(found, folder)
-                    elif isinstance(found, list):
-                        found = [_resolve(f, folder) for f in found]
-                    files[name] = found
-                examples.append(AudioExample(files, duration, item.get("offset", 0.0), item.get("text")))
-                if max_number and len(examples) == max_number:
-                    return examples
+        for line_number, line in iter_text_lines(path, ManifestError, "manifest"):
+            if not line.strip():
+                continue
+            where = f"{path}:{line_number}"
+            item = parse_json_object(line, where)
+            if "duration" not in item:
+                raise ManifestError(f"{where}: missing key 'duration' (seconds). Line: {line.strip()}")
+            duration = item["duration"]
+            if (min_duration is not None and duration < min_duration) or (
+                max_duration is not None and duration > max_duration
+            ):
+                continue
+            files = {}
+            for name, key in keys.items():
+                found = _manifest_files(item, key, where)
+                if isinstance(found, str):
+                    found = _resolve(found, folder)
+                elif isinstance(found, list):
+                    found = [_resolve(f, folder) for f in found]
+                files[name] = found
+            examples.append(AudioExample(files, duration, item.get("offset", 0.0), item.get("text")))
+            if max_number and len(examples) == max_number:
+                return examples
     return examples
 
 

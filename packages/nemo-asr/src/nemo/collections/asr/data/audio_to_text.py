@@ -19,7 +19,6 @@ and ``resample`` (``False``: a file at another sample rate is an error instead o
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import random
@@ -41,6 +40,7 @@ from nemo.collections.asr.data.tarred_audio import (
 from nemo.collections.asr.data.transcripts import TokenizedTranscripts
 from nemo.collections.asr.parts.preprocessing.parsers import make_parser
 from nemo.collections.asr.parts.preprocessing.segment import ChannelSelectorType
+from nemo.collections.asr.parts.utils.manifest_utils import read_manifest
 from nemo.collections.common.tokenizers.tokenizer_spec import TokenizerSpec
 from nemo.core.classes import Dataset, IterableDataset
 from nemo.core.neural_types import AudioSignal, LabelsType, LengthsType, NeuralType
@@ -495,12 +495,10 @@ def _cache_store_manifests(store_paths: list[str], cache_audio: bool, num_worker
         if not cache_audio:
             continue
         store_folder = os.path.dirname(manifest_path)
-        with open(local_manifest, encoding="utf-8") as manifest:
-            objects = [
-                DataStoreObject(store_path=os.path.join(store_folder, json.loads(line)["audio_filepath"]))
-                for line in manifest
-                if line.strip()
-            ]
+        objects = [
+            DataStoreObject(store_path=os.path.join(store_folder, item["audio_filepath"]))
+            for item in read_manifest(local_manifest)
+        ]
         if num_workers > 1:
             with multiprocessing.Pool(processes=num_workers) as pool:
                 fetched = pool.map(datastore_object_get, objects)

@@ -19,13 +19,14 @@ and ``<|startoftranscript|> <|nospeech|> <|endoftext|>`` for an empty text.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from nemo.collections.asr.data.manifest import ManifestError, parse_json_object
+from nemo.collections.common.parts.preprocessing.manifest import iter_text_lines
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader, Dataset
 
@@ -114,7 +115,15 @@ def utterance_from_entry(
 def read_prompted_manifest(
     manifest_filepath: str | Sequence[str], text_field: str = "text", lang_field: str = "lang"
 ) -> list[PromptedUtterance]:
-    """Every line of one or more manifests (a list or a comma-separated string); audio paths resolved."""
+    """Every line of one or more manifests (a list or a comma-separated string); audio paths resolved.
+
+    Blank lines are skipped; an utterance's ``id`` is ``"<manifest>:<line>"``.
+
+    Raises:
+        FileNotFoundError: a manifest does not exist.
+        ManifestError: a line is not UTF-8 or not one JSON object (naming ``<manifest>:<line>``).
+        ValueError: a line lacks ``audio_filepath`` or its text (naming ``<manifest>:<line>``).
+    """
     paths = manifest_filepath.split(",") if isinstance(manifest_filepath, str) else list(manifest_filepath)
     utterances = []
     for path in (str(path).strip() for path in paths):
@@ -122,18 +131,13 @@ def read_prompted_manifest(
             raise FileNotFoundError(
                 f"Manifest {path!r} does not exist. Check the config key 'manifest_filepath'."
             )
-        with open(path, encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
-                if line.strip():
-                    utterances.append(
-                        utterance_from_entry(
-                            json.loads(line),
-                            f"{path}:{number}",
-                            os.path.dirname(path),
-                            text_field,
-                            lang_field,
-                        )
-                    )
+        for number, line in iter_text_lines(path, ManifestError, "manifest"):
+            if line.strip():
+                where = f"{path}:{number}"
+                entry = parse_json_object(line, where)
+                utterances.append(
+                    utterance_from_entry(entry, where, os.path.dirname(path), text_field, lang_field)
+                )
     return utterances
 
 

@@ -13,7 +13,6 @@ Manifests are JSON lines naming a feature file (``feature_file``, or NeMo's ``fe
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Sequence
@@ -21,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from nemo.collections.asr.data.manifest import ManifestError, split_manifest_paths
+from nemo.collections.asr.data.manifest import ManifestError, parse_json_object, split_manifest_paths
 from nemo.collections.asr.parts.preprocessing.feature_loader import ExternalFeatureLoader
+from nemo.collections.common.parts.preprocessing.manifest import iter_text_lines
 from nemo.core.classes import Dataset
 from nemo.core.neural_types import (
     AcousticEncodedRepresentation,
@@ -66,6 +66,10 @@ def read_feature_manifests(
         min_duration: drop lines shorter than this (seconds; lines without ``duration`` are kept).
         max_duration: drop lines longer than this.
         max_number: keep at most this many lines (None or 0: all).
+
+    Raises:
+        FileNotFoundError: a manifest does not exist.
+        ManifestError: a line is not UTF-8, not one JSON object, or lacks a key (naming ``<manifest>:<line>``).
     """
     entries = []
     for path in split_manifest_paths(manifest_filepath):
@@ -74,37 +78,33 @@ def read_feature_manifests(
                 f"Manifest {path!r} does not exist. Check the config key 'manifest_filepath'."
             )
         folder = os.path.dirname(os.path.abspath(path))
-        with open(path, encoding="utf-8") as manifest:
-            for line_number, line in enumerate(manifest, start=1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{line_number}"
-                try:
-                    item = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ManifestError(f"{where}: not valid JSON ({err.msg}). Line: {line.strip()}") from err
-                feature_key = next((key for key in _FEATURE_KEYS if key in item), None)
-                if feature_key is None:
-                    raise ManifestError(
-                        f"{where}: missing key 'feature_file' (the feature file path). Line: {line.strip()}"
-                    )
-                if label_key is not None and label_key not in item:
-                    raise ManifestError(f"{where}: missing key {label_key!r}. Line: {line.strip()}")
-                duration = item.get("duration")
-                if duration is not None and (
-                    (min_duration is not None and duration < min_duration)
-                    or (max_duration is not None and duration > max_duration)
-                ):
-                    continue
-                feature_file = item[feature_key]
-                if not os.path.isabs(feature_file):
-                    feature_file = os.path.join(folder, feature_file)
-                label = item[label_key] if label_key is not None else None
-                entries.append(
-                    FeatureEntry(feature_file, label, duration, item.get("offset") or 0.0, where, item)
+        for line_number, line in iter_text_lines(path, ManifestError, "manifest"):
+            if not line.strip():
+                continue
+            where = f"{path}:{line_number}"
+            item = parse_json_object(line, where)
+            feature_key = next((key for key in _FEATURE_KEYS if key in item), None)
+            if feature_key is None:
+                raise ManifestError(
+                    f"{where}: missing key 'feature_file' (the feature file path). Line: {line.strip()}"
                 )
-                if max_number and len(entries) == max_number:
-                    return entries
+            if label_key is not None and label_key not in item:
+                raise ManifestError(f"{where}: missing key {label_key!r}. Line: {line.strip()}")
+            duration = item.get("duration")
+            if duration is not None and (
+                (min_duration is not None and duration < min_duration)
+                or (max_duration is not None and duration > max_duration)
+            ):
+                continue
+            feature_file = item[feature_key]
+            if not os.path.isabs(feature_file):
+                feature_file = os.path.join(folder, feature_file)
+            label = item[label_key] if label_key is not None else None
+            entries.append(
+                FeatureEntry(feature_file, label, duration, item.get("offset") or 0.0, where, item)
+            )
+            if max_number and len(entries) == max_number:
+                return entries
     return entries
 
 

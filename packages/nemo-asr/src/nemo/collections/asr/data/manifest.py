@@ -34,6 +34,7 @@ __all__ = [
     "ManifestEntry",
     "ManifestError",
     "load_audio_text_manifests",
+    "parse_json_object",
     "parse_manifest_line",
     "read_manifest_entries",
     "split_manifest_paths",
@@ -164,8 +165,16 @@ def _read_text_file(value: object, manifest_dir: str, where: str) -> str:
         ) from err
 
 
-def _json_object(line: str, where: str) -> dict[str, Any]:
-    """The JSON object of a manifest line."""
+def parse_json_object(line: str, where: str) -> dict[str, Any]:
+    """The JSON object of one manifest line (read with ``iter_text_lines``), for readers of any manifest keys.
+
+    Args:
+        line: the line, without its line ending.
+        where: ``"<manifest>:<line number>"``, the start of every error message.
+
+    Raises:
+        ManifestError: the line is not JSON, not usable JSON (huge numbers, deep nesting) or not an object.
+    """
     try:
         item = json.loads(line)
     except json.JSONDecodeError as err:
@@ -205,7 +214,7 @@ def parse_manifest_line(
             ``text_filepath`` (the message names ``<manifest>:<line>``).
     """
     where = f"{manifest_filepath}:{line_number}"
-    item = _json_object(line, where)
+    item = parse_json_object(line, where)
     audio_key = next((key for key in _AUDIO_KEYS if key in item), None)
     if audio_key is None:
         raise ManifestError(

@@ -21,6 +21,7 @@ from nemo.core.classes.exportable import Exportable
 from nemo.core.classes.model import PretrainedModelInfo
 from nemo.core.classes.modelPT import ModelPT
 from nemo.core.neural_types import AudioSignal, LengthsType, NeuralType, SpectrogramType
+from nemo.utils.distributed import ratio_over_processes, weighted_mean_over_processes
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 __all__ = ["ASRModel", "ExportableEncDecModel"]
@@ -40,12 +41,17 @@ class ASRModel(ModelPT):
             return None
         with open_dict(config):
             config.setdefault("sample_rate", self._cfg.get("sample_rate", 16000))
+        # Tarred shards are split between processes when the dataset is built, which is before the trainer
+        # starts torch.distributed: the trainer's rank and process count say which shards are this process's.
+        shard = {}
+        if config.get("is_tarred") and self._trainer is not None:
+            shard = {"global_rank": self._trainer.global_rank, "world_size": self.world_size}
         tokenizer = getattr(self, "tokenizer", None)
         if tokenizer is not None:
-            return get_audio_to_text_dataloader(config, tokenizer=tokenizer)
+            return get_audio_to_text_dataloader(config, tokenizer=tokenizer, **shard)
         with open_dict(config):
             config.setdefault("labels", self._cfg.get("labels"))
-        return get_audio_to_text_dataloader(config, labels=list(config.labels))
+        return get_audio_to_text_dataloader(config, labels=list(config.labels), **shard)
 
     def setup_training_data(self, train_data_config: DictConfig | dict | None) -> None:
         self._update_dataset_config("train", train_data_config)
@@ -118,7 +124,9 @@ class ASRModel(ModelPT):
             decoding=self.decoding,
             use_cer=self._cfg.get("use_cer", False),
             log_prediction=self._cfg.get("log_prediction", False),
-            dist_sync_on_step=True,
+            # One batch's own counts: the epoch metrics sum them over processes once, at the end (a sync
+            # per step would count every step twice then, and hang when processes run unequal step counts).
+            sync_on_compute=False,
         )
 
     def _batch_wer(
@@ -175,13 +183,15 @@ class ASRModel(ModelPT):
 
     # ------------------------------------------------------------------------------------- evaluation
     def _eval_step(self, batch, prefix: str) -> dict[str, torch.Tensor]:
-        """``{prefix}_loss``, ``{prefix}_wer_num``, ``{prefix}_wer_denom``, ``{prefix}_wer`` of one batch."""
+        """``{prefix}_loss``, ``{prefix}_wer_num``, ``{prefix}_wer_denom``, ``{prefix}_wer`` and
+        ``{prefix}_batch_size`` (utterances, the loss's weight in the epoch mean) of one batch."""
         loss, wer, wer_num, wer_denom = self._loss_and_wer(batch, compute_wer=True)
         return {
             f"{prefix}_loss": loss,
             f"{prefix}_wer_num": wer_num,
             f"{prefix}_wer_denom": wer_denom,
             f"{prefix}_wer": wer,
+            f"{prefix}_batch_size": batch[0].shape[0],
         }
 
     def validation_step(self, batch, batch_idx, dataloader_idx: int = 0):
@@ -201,11 +211,18 @@ class ASRModel(ModelPT):
 
     @staticmethod
     def _epoch_metrics(outputs: list[dict], prefix: str) -> dict:
-        """Mean loss and corpus-level WER (total errors / total reference words) over an epoch."""
-        loss = torch.stack([output[f"{prefix}_loss"] for output in outputs]).mean()
-        errors = torch.stack([output[f"{prefix}_wer_num"] for output in outputs]).sum()
-        words = torch.stack([output[f"{prefix}_wer_denom"] for output in outputs]).sum()
-        return {"log": {f"{prefix}_loss": loss, f"{prefix}_wer": errors.float() / words.clamp(min=1)}}
+        """Per-utterance mean loss and corpus-level WER (total errors / total reference words) over the epoch's
+        whole evaluation set: in a distributed run the totals of every process are summed first, so both equal
+        the one-process result on the same data."""
+        loss = weighted_mean_over_processes(
+            [output[f"{prefix}_loss"] for output in outputs],
+            [output.get(f"{prefix}_batch_size", 1) for output in outputs],
+        )
+        wer = ratio_over_processes(
+            [output[f"{prefix}_wer_num"] for output in outputs],
+            [output[f"{prefix}_wer_denom"] for output in outputs],
+        )
+        return {"log": {f"{prefix}_loss": loss, f"{prefix}_wer": wer}}
 
     def multi_validation_epoch_end(self, outputs: list[dict], dataloader_idx: int = 0) -> dict:
         return self._epoch_metrics(outputs, "val")

@@ -29,9 +29,11 @@ from nemo.collections.asr.parts.preprocessing.perturb import process_augmentatio
 from nemo.collections.asr.parts.preprocessing.waveform_featurizer import WaveformFeaturizer
 from nemo.collections.common.losses import CrossEntropyLoss
 from nemo.collections.common.metrics import TopKClassificationAccuracy
+from nemo.collections.common.metrics.classification_accuracy import compute_topk_accuracy
 from nemo.core.classes.typecheck import typecheck
 from nemo.core.neural_types import LogitsType, NeuralType, RegressionValuesType
 from nemo.utils import logging, model_utils
+from nemo.utils.distributed import sum_over_processes, weighted_mean_over_processes
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from torch.utils.data import DataLoader
 
@@ -49,6 +51,32 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def summed_step_outputs(
+    outputs: Sequence[dict], key: str, shape: Sequence[int], device: torch.device
+) -> torch.Tensor:
+    """The float64 sum of ``output[key]`` over this process's steps, then over every process.
+
+    Every process must call it, in the same order as the others (see ``sum_over_processes``); a process with
+    no steps adds zeros of ``shape`` on ``device``. Counts are exact in float64 up to 2**53.
+    """
+    if outputs:
+        local = torch.stack([output[key].to(torch.float64) for output in outputs]).sum(dim=0)
+    else:
+        local = torch.zeros(tuple(shape), dtype=torch.float64)
+    return sum_over_processes(local.to(device))
+
+
+def topk_log(
+    outputs: Sequence[dict], prefix: str, top_k: Sequence[int], name: str, device: torch.device
+) -> dict[str, torch.Tensor]:
+    """Top-k accuracies of the whole evaluation set, from ``{prefix}_correct_counts``/``{prefix}_total_counts``
+    summed over every step of every process; logged as ``name.format(k)`` (NaN when nothing was counted)."""
+    correct = summed_step_outputs(outputs, f"{prefix}_correct_counts", (len(top_k),), device)
+    total = summed_step_outputs(outputs, f"{prefix}_total_counts", (len(top_k),), device)
+    scores = compute_topk_accuracy(correct, total)
+    return {name.format(k): torch.tensor(score, dtype=torch.float32) for k, score in zip(top_k, scores)}
 
 
 def _collate_fn_of(dataset: torch.utils.data.Dataset):
@@ -311,7 +339,9 @@ class EncDecClassificationModel(_EncDecBaseModel):
         return loss
 
     def _setup_metrics(self) -> None:
-        self._accuracy = TopKClassificationAccuracy(dist_sync_on_step=True)
+        # No collective per step: processes may run different numbers of evaluation steps, so a step's
+        # accuracy is its own batch's, and the epoch's is computed from counts summed over processes.
+        self._accuracy = TopKClassificationAccuracy(dist_sync_on_step=False)
 
     def _update_decoder_config(self, labels: Sequence[Any] | None, cfg: DictConfig) -> None:
         """Set the decoder's ``num_classes`` (``params.num_classes`` in legacy configs) to ``len(labels)``."""
@@ -358,15 +388,16 @@ class EncDecClassificationModel(_EncDecBaseModel):
         self.log("train_loss", loss_value)
         self.log("learning_rate", self._optimizer.param_groups[0]["lr"] if self._optimizer else 0.0)
         self.log("global_step", float(self.trainer.global_step))
-        self._accuracy(logits=logits, labels=labels)
-        topk_scores = self._accuracy.compute()
+        # The forward's value is this batch's accuracy; compute() would gather the other processes' counts.
+        topk_scores = self._accuracy(logits=logits, labels=labels)
         self._accuracy.reset()
         for top_k, score in zip(self._accuracy.top_k, topk_scores):
             self.log(self._train_accuracy_name.format(top_k), score)
         return {"loss": loss_value}
 
     def _eval_step(self, batch, prefix: str) -> dict[str, torch.Tensor]:
-        """``{prefix}_loss``, ``{prefix}_correct_counts``, ``{prefix}_total_counts``, ``{prefix}_acc``."""
+        """``{prefix}_loss``, ``{prefix}_correct_counts``, ``{prefix}_total_counts``, ``{prefix}_acc`` of one batch
+        (the loss is a mean over the batch's ``total_counts[0]`` utterances)."""
         loss_value, logits, labels = self._loss_and_logits(batch)
         acc = self._accuracy(logits=logits, labels=labels)
         return {
@@ -377,16 +408,15 @@ class EncDecClassificationModel(_EncDecBaseModel):
         }
 
     def _epoch_end(self, outputs: list[dict], prefix: str) -> dict:
-        """Mean loss and top-k accuracy over the epoch (``{prefix}_loss``, ``{prefix}_epoch_top@k``)."""
-        log = {f"{prefix}_loss": torch.stack([x[f"{prefix}_loss"] for x in outputs]).mean()}
-        self._accuracy.correct_counts_k = torch.stack([x[f"{prefix}_correct_counts"] for x in outputs]).sum(
-            dim=0
+        """Per-utterance mean loss and top-k accuracy over the whole evaluation set (``{prefix}_loss``,
+        ``{prefix}_epoch_top@k``): in a distributed run each step's loss is weighted by its utterances and the
+        counts of every process are summed first, so both equal the one-process result on the same data."""
+        loss = weighted_mean_over_processes(
+            [output[f"{prefix}_loss"] for output in outputs],
+            [output[f"{prefix}_total_counts"][0] for output in outputs],
         )
-        self._accuracy.total_counts_k = torch.stack([x[f"{prefix}_total_counts"] for x in outputs]).sum(dim=0)
-        topk_scores = self._accuracy.compute()
-        self._accuracy.reset()
-        for top_k, score in zip(self._accuracy.top_k, topk_scores):
-            log[f"{prefix}_epoch_top@{top_k}"] = score
+        log = {f"{prefix}_loss": loss}
+        log.update(topk_log(outputs, prefix, self._accuracy.top_k, f"{prefix}_epoch_top@{{}}", self.device))
         return {"log": log}
 
     def multi_validation_epoch_end(self, outputs: list[dict], dataloader_idx: int = 0) -> dict:
@@ -535,12 +565,19 @@ class EncDecRegressionModel(_EncDecBaseModel):
         }
 
     def _epoch_end(self, outputs: list[dict], prefix: str) -> dict:
-        """Mean step loss; MSE and MAE over every utterance of the epoch."""
-        count = torch.stack([x[f"{prefix}_count"] for x in outputs]).sum().clamp(min=1)
+        """Per-utterance mean loss, MSE and MAE over the whole evaluation set: each step's loss is weighted by
+        its ``{prefix}_count``, and the error sums and counts of every process are summed first."""
+        loss = weighted_mean_over_processes(
+            [output[f"{prefix}_loss"] for output in outputs],
+            [output[f"{prefix}_count"] for output in outputs],
+        )
+        squared = summed_step_outputs(outputs, f"{prefix}_squared_error_sum", (), self.device)
+        absolute = summed_step_outputs(outputs, f"{prefix}_abs_error_sum", (), self.device)
+        count = summed_step_outputs(outputs, f"{prefix}_count", (), self.device).clamp(min=1)
         log = {
-            f"{prefix}_loss": torch.stack([x[f"{prefix}_loss"] for x in outputs]).mean(),
-            f"{prefix}_mse": torch.stack([x[f"{prefix}_squared_error_sum"] for x in outputs]).sum() / count,
-            f"{prefix}_mae": torch.stack([x[f"{prefix}_abs_error_sum"] for x in outputs]).sum() / count,
+            f"{prefix}_loss": loss,
+            f"{prefix}_mse": (squared / count).float(),
+            f"{prefix}_mae": (absolute / count).float(),
         }
         return {**log, "log": log}
 

@@ -30,13 +30,17 @@ from nemo.collections.asr.data.audio_to_frame_label import (
     get_audio_multi_label_dataset,
     get_tarred_audio_multi_label_dataset,
 )
-from nemo.collections.asr.models.classification_models import EncDecClassificationModel
+from nemo.collections.asr.models.classification_models import (
+    EncDecClassificationModel,
+    summed_step_outputs,
+    topk_log,
+)
 from nemo.collections.common.losses import CrossEntropyLoss
 from nemo.collections.common.metrics import TopKClassificationAccuracy
-from nemo.collections.common.metrics.classification_accuracy import compute_topk_accuracy
 from nemo.core.classes.typecheck import typecheck
 from nemo.core.neural_types import LogitsType, NeuralType
 from nemo.utils import logging
+from nemo.utils.distributed import weighted_mean_over_processes
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader
 
@@ -117,7 +121,9 @@ class EncDecFrameClassificationModel(EncDecClassificationModel):
         return CrossEntropyLoss(logits_ndim=3, weight=list(weight))
 
     def _setup_metrics(self) -> None:
-        self._accuracy = TopKClassificationAccuracy(dist_sync_on_step=True)
+        # No collective per step (processes may run different numbers of evaluation steps): the epoch's
+        # accuracy comes from counts summed over processes in ``_epoch_end``.
+        self._accuracy = TopKClassificationAccuracy(dist_sync_on_step=False)
 
     # -------------------------------------------------------------------------------------------- model
     def _logits_and_lengths(
@@ -266,12 +272,22 @@ class EncDecFrameClassificationModel(EncDecClassificationModel):
         metric_logits, metric_labels = self.get_metric_logits_labels(logits, labels, masks)
         return loss_value, metric_logits, metric_labels
 
+    def _loss_weight(self, labels: torch.Tensor) -> torch.Tensor:
+        """What the masked cross entropy of a batch is a mean over: the class weights of its valid frames'
+        labels summed (the number of valid frames when every class weight is 1)."""
+        weight = self.loss.weight
+        if weight is None:
+            return torch.tensor(labels.numel(), dtype=torch.float64, device=labels.device)
+        return weight.to(device=labels.device, dtype=torch.float64)[labels].sum()
+
     def _eval_step(self, batch, prefix: str) -> dict[str, torch.Tensor]:
-        """``{prefix}_loss``, top-k counts, ``{prefix}_acc_micro`` and (4, C) ``{prefix}_acc_stats`` of one batch."""
+        """``{prefix}_loss``, top-k counts, ``{prefix}_acc_micro``, (4, C) ``{prefix}_acc_stats`` and
+        ``{prefix}_loss_weight`` (the loss's weight in the epoch mean, see :meth:`_loss_weight`) of one batch."""
         loss_value, metric_logits, metric_labels = self._loss_and_logits(batch)
         acc = self._accuracy(logits=metric_logits, labels=metric_labels)
         return {
             f"{prefix}_loss": loss_value,
+            f"{prefix}_loss_weight": self._loss_weight(metric_labels),
             f"{prefix}_correct_counts": self._accuracy.correct_counts_k,
             f"{prefix}_total_counts": self._accuracy.total_counts_k,
             f"{prefix}_acc_micro": acc,
@@ -281,16 +297,21 @@ class EncDecFrameClassificationModel(EncDecClassificationModel):
         }
 
     def _epoch_end(self, outputs: list[dict], prefix: str) -> dict:
-        """``{prefix}_loss`` (mean), ``{prefix}_acc_macro`` and ``{prefix}_acc_micro_top@k`` over the epoch."""
-        log = {f"{prefix}_loss": torch.stack([x[f"{prefix}_loss"] for x in outputs]).mean()}
-        topk_scores = compute_topk_accuracy(
-            torch.stack([x[f"{prefix}_correct_counts"] for x in outputs]).sum(dim=0),
-            torch.stack([x[f"{prefix}_total_counts"] for x in outputs]).sum(dim=0),
+        """``{prefix}_loss``, ``{prefix}_acc_macro`` and ``{prefix}_acc_micro_top@k`` over the whole evaluation
+        set: the loss is the frame-weighted mean of the step losses (``{prefix}_loss_weight``; the valid frames
+        ``total_counts[0]`` when a step lacks it), and counts and class statistics of every process are summed
+        first, so all three equal the one-process result on the same data."""
+        loss = weighted_mean_over_processes(
+            [output[f"{prefix}_loss"] for output in outputs],
+            [output.get(f"{prefix}_loss_weight", output[f"{prefix}_total_counts"][0]) for output in outputs],
         )
-        statistics = torch.stack([x[f"{prefix}_acc_stats"] for x in outputs]).sum(dim=0)
-        log[f"{prefix}_acc_macro"] = macro_accuracy(statistics)
-        for top_k, score in zip(self._accuracy.top_k, topk_scores):
-            log[f"{prefix}_acc_micro_top@{top_k}"] = torch.tensor(score)
+        statistics = summed_step_outputs(
+            outputs, f"{prefix}_acc_stats", (4, len(self._cfg.labels)), self.device
+        )
+        log = {f"{prefix}_loss": loss, f"{prefix}_acc_macro": macro_accuracy(statistics)}
+        log.update(
+            topk_log(outputs, prefix, self._accuracy.top_k, f"{prefix}_acc_micro_top@{{}}", self.device)
+        )
         return {"log": log}
 
     # --------------------------------------------------------------------------------------------- data

@@ -29,6 +29,7 @@ from nemo.collections.asr.parts.mixins.transcription import AudioInput, run_tran
 from nemo.collections.asr.parts.submodules.ctc_decoding import CTCDecoding, CTCDecodingConfig
 from nemo.core.classes.model import PretrainedModelInfo
 from nemo.utils import logging
+from nemo.utils.distributed import ratio_over_processes, weighted_mean_over_processes
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 __all__ = ["EncDecHybridRNNTCTCModel"]
@@ -103,7 +104,9 @@ class EncDecHybridRNNTCTCModel(EncDecRNNTModel, InterCTCMixin):
             decoding=self.ctc_decoding,
             use_cer=self._cfg.aux_ctc.get("use_cer", False),
             log_prediction=self._cfg.get("log_prediction", False),
-            dist_sync_on_step=True,
+            # One batch's own counts: the epoch metrics sum them over processes once, at the end (a sync
+            # per step would count every step twice then, and hang when processes run unequal step counts).
+            sync_on_compute=False,
         )
         self.ctc_decoder.temperature = float(full_cfg.get("temperature", 1.0))
         with open_dict(self._cfg.aux_ctc):
@@ -270,6 +273,7 @@ class EncDecHybridRNNTCTCModel(EncDecRNNTModel, InterCTCMixin):
                 batch, compute_wer=True, compute_loss=self.compute_eval_loss, log_prefix=f"{prefix}_"
             )
         metrics = {f"{prefix}_wer_num": rnnt[2], f"{prefix}_wer_denom": rnnt[3], f"{prefix}_wer": rnnt[1]}
+        metrics[f"{prefix}_batch_size"] = batch[0].shape[0]
         metrics.update(
             {f"{prefix}_wer_num_ctc": ctc[2], f"{prefix}_wer_denom_ctc": ctc[3], f"{prefix}_wer_ctc": ctc[1]}
         )
@@ -281,16 +285,21 @@ class EncDecHybridRNNTCTCModel(EncDecRNNTModel, InterCTCMixin):
         return metrics
 
     def _hybrid_epoch_metrics(self, outputs: list[dict], prefix: str) -> dict:
-        """Mean loss (with ``compute_eval_loss``) and corpus WER of each head over an epoch."""
+        """Per-utterance mean loss (with ``compute_eval_loss``) and corpus WER of each head over the epoch's
+        whole evaluation set (summed over the processes of a distributed run first)."""
         logs: dict[str, torch.Tensor] = {}
         if self.compute_eval_loss:
-            logs[f"{prefix}_loss"] = torch.stack([output[f"{prefix}_loss"] for output in outputs]).mean()
+            logs[f"{prefix}_loss"] = weighted_mean_over_processes(
+                [output[f"{prefix}_loss"] for output in outputs],
+                [output.get(f"{prefix}_batch_size", 1) for output in outputs],
+            )
         for suffix in ("", "_ctc"):
             if suffix and self.ctc_loss_weight <= 0:
                 continue
-            errors = torch.stack([output[f"{prefix}_wer_num{suffix}"] for output in outputs]).sum()
-            words = torch.stack([output[f"{prefix}_wer_denom{suffix}"] for output in outputs]).sum()
-            logs[f"{prefix}_wer{suffix}"] = errors.float() / words.clamp(min=1)
+            logs[f"{prefix}_wer{suffix}"] = ratio_over_processes(
+                [output[f"{prefix}_wer_num{suffix}"] for output in outputs],
+                [output[f"{prefix}_wer_denom{suffix}"] for output in outputs],
+            )
         metrics = {"log": logs}
         if self.compute_eval_loss:
             metrics[f"{prefix}_loss"] = logs[f"{prefix}_loss"]

@@ -29,6 +29,7 @@ import torch
 from nemo.collections.asr.data.audio_to_label import AudioToSpeechLabelDataset
 from nemo.collections.asr.data.audio_to_label_dataset import get_tarred_speech_label_dataset
 from nemo.collections.asr.data.manifest import read_manifest_entries, split_manifest_paths
+from nemo.collections.asr.models.classification_models import summed_step_outputs, topk_log
 from nemo.collections.asr.parts.preprocessing.perturb import process_augmentations
 from nemo.collections.asr.parts.preprocessing.segment import AudioSegment
 from nemo.collections.asr.parts.preprocessing.waveform_featurizer import WaveformFeaturizer
@@ -44,6 +45,7 @@ from nemo.core.neural_types import (
     NeuralType,
 )
 from nemo.utils import logging
+from nemo.utils.distributed import weighted_mean_over_processes
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 __all__ = ["EncDecSpeakerLabelModel"]
@@ -320,8 +322,8 @@ class EncDecSpeakerLabelModel(ModelPT):
         audio_signal, audio_signal_len, labels, _ = batch
         logits, _ = self.forward(input_signal=audio_signal, input_signal_length=audio_signal_len)
         loss = self.loss(logits=logits, labels=labels)
-        self._accuracy(logits=logits, labels=labels)
-        top_k = self._accuracy.compute()
+        # The forward's value is this batch's accuracy; compute() would gather the other processes' counts.
+        top_k = self._accuracy(logits=logits, labels=labels)
         self._accuracy.reset()
         logged = {
             "loss": loss,
@@ -353,18 +355,23 @@ class EncDecSpeakerLabelModel(ModelPT):
     def multi_evaluation_epoch_end(
         self, outputs: list[dict], dataloader_idx: int = 0, tag: str = "val"
     ) -> dict:
-        """Mean loss, micro top-k accuracy and macro accuracy over an epoch's ``tag`` batches."""
-        loss_mean = torch.stack([output[f"{tag}_loss"] for output in outputs]).mean()
-        self._accuracy.correct_counts_k = torch.stack([x[f"{tag}_correct_counts"] for x in outputs]).sum(
-            dim=0
+        """Per-utterance mean loss, micro top-k accuracy and macro accuracy over the whole ``tag`` set.
+
+        Each step's loss (a batch mean) is weighted by its utterances (``total_counts[0]``), and the top-k
+        counts and per-class statistics of every process are summed first, so in a distributed run all three
+        equal the one-process result on the same data. Every process must call it (see ``sum_over_processes``).
+        """
+        loss_mean = weighted_mean_over_processes(
+            [output[f"{tag}_loss"] for output in outputs],
+            [output[f"{tag}_total_counts"][0] for output in outputs],
         )
-        self._accuracy.total_counts_k = torch.stack([x[f"{tag}_total_counts"] for x in outputs]).sum(dim=0)
-        topk_scores = self._accuracy.compute()
-        self._accuracy.reset()
-        stats = torch.stack([output[f"{tag}_acc_macro_stats"] for output in outputs]).sum(dim=0)
+        top_k = self._accuracy.top_k
+        micro = topk_log(outputs, tag, top_k, f"{tag}_acc_micro_top_{{}}", self.device)
+        topk_scores = list(micro.values())
+        shape = (4, self.decoder.num_classes)
+        stats = summed_step_outputs(outputs, f"{tag}_acc_macro_stats", shape, self.device)
         macro_accuracy = macro_accuracy_from_stats(stats)
-        log = {f"{tag}_loss": loss_mean, f"{tag}_acc_macro": macro_accuracy}
-        log.update({f"{tag}_acc_micro_top_{k}": score for k, score in zip(self._accuracy.top_k, topk_scores)})
+        log = {f"{tag}_loss": loss_mean, f"{tag}_acc_macro": macro_accuracy, **micro}
         return {
             f"{tag}_loss": loss_mean,
             f"{tag}_acc_micro_top_k": topk_scores,

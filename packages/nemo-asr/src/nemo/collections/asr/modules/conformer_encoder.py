@@ -498,15 +498,12 @@ class ConformerEncoder(NeuralModule, Exportable, AccessMixin):
         self.pos_enc.extend_pe(max_audio_length, param.device, param.dtype)
 
     def update_max_seq_length(self, seq_length: int, device: torch.device) -> None:
-        """Grow the positional encodings to ``seq_length`` frames, agreeing on the length across ranks.
+        """Grow the positional encodings to cover ``seq_length`` frames.
 
-        Under ``torch.distributed`` the maximum over all ranks is used so that every rank holds
-        buffers of the same size.
+        Each process grows its own table: the table is a function of its length only and is not synchronized
+        by DDP (``rank_local_buffers``), so unlike NeMo 1.23 no all-reduce runs per forward and processes may
+        run different numbers of evaluation steps.
         """
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            global_max_len = torch.tensor([seq_length], dtype=torch.float32, device=device)
-            torch.distributed.all_reduce(global_max_len, op=torch.distributed.ReduceOp.MAX)
-            seq_length = int(global_max_len.item())
         if seq_length > self.max_audio_length:
             self.set_max_audio_length(seq_length)
 

@@ -42,6 +42,7 @@ from nemo.core.neural_types import (
     TokenLogDurationType,
 )
 from nemo.utils import logging, model_utils
+from nemo.utils.distributed import weighted_mean_over_processes
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 __all__ = ["FastPitchModel"]
@@ -362,7 +363,20 @@ class FastPitchModel(SpectrogramGenerator, Exportable):
             }
         if isinstance(batch, dict):
             return batch
-        return process_batch(batch, self._train_dl.dataset.sup_data_types_set)
+        return process_batch(batch, self._batch_dataset().sup_data_types_set)
+
+    def _batch_dataset(self) -> Any:
+        """The dataset the current batch comes from: the validation set's while evaluating (so a restored
+        model validates with no training data set up), else the training set's."""
+        loader = self._train_dl if self.training else self._validation_dl
+        if loader is None:
+            loader = self._train_dl if self._train_dl is not None else self._validation_dl
+        if loader is None:
+            raise RuntimeError(
+                "FastPitchModel got a TTSDataset batch but has no train or validation loader to name its items: "
+                "call setup_training_data(cfg.train_ds) or setup_validation_data(cfg.validation_ds) first."
+            )
+        return loader.dataset
 
     def _shared_step(self, batch: Any) -> tuple[dict[str, Any], tuple, torch.Tensor, torch.Tensor]:
         """Mels of the batch audio and the model's outputs on the batch (targets given)."""
@@ -454,8 +468,13 @@ class FastPitchModel(SpectrogramGenerator, Exportable):
         return loss
 
     def validation_step(self, batch: Any, batch_idx: int) -> dict[str, Any]:
-        """Losses on the batch with target durations (no aligner losses); the first batch keeps tensors
-        for the TensorBoard images."""
+        """Losses on the batch with target durations (no aligner losses), each with what it is a mean over:
+        ``mel_frames`` (the target's non-zero mel cells, as :class:`MelLoss` masks them) for ``mel_loss`` and
+        ``tokens`` (the valid tokens) for ``dur_loss``, ``pitch_loss`` and ``energy_loss``. The first batch
+        also keeps tensors for the TensorBoard images.
+
+        Nothing here communicates between processes: in a distributed run they may validate different numbers
+        of batches (see :meth:`on_validation_epoch_end`)."""
         data, outputs, mels, _ = self._shared_step(batch)
         mels_pred, pitch_pred, attn_soft, attn_hard = outputs[0], outputs[4], outputs[5], outputs[7]
         pitch, energy_tgt = outputs[9], outputs[11]
@@ -468,6 +487,8 @@ class FastPitchModel(SpectrogramGenerator, Exportable):
             "dur_loss": dur_loss,
             "pitch_loss": pitch_loss,
             "energy_loss": energy_loss if energy_tgt is not None else None,
+            "mel_frames": mels.ne(0).sum(),
+            "tokens": text_lens.sum(),
             "mel_target": mels if first else None,
             "mel_pred": mels_pred if first else None,
             "attn_hard": attn_hard if first else None,
@@ -480,21 +501,22 @@ class FastPitchModel(SpectrogramGenerator, Exportable):
         return val_outputs
 
     def on_validation_epoch_end(self) -> None:
-        """Log ``val_loss``, ``val_mel_loss``, ``val_dur_loss``, ``val_pitch_loss`` (``val_energy_loss``) and,
-        with ``log_images`` and a TensorBoard logger, images of the first validation batch."""
+        """Log the validation losses over the whole validation set and, with ``log_images`` and a TensorBoard
+        logger, images of the first validation batch.
+
+        ``val_mel_loss`` is the mean over every non-zero target mel cell of the set, ``val_dur_loss``,
+        ``val_pitch_loss`` (and ``val_energy_loss``, when batches have energy targets) the means over every
+        valid token: each batch's loss is weighted by what it averaged over, and in a distributed run the
+        weighted sums of every process are added (:func:`weighted_mean_over_processes`), so each metric is the
+        one-process value whatever the batching or the number of processes. ``val_loss`` is the sum of those
+        component means. Every process calls the reductions, in the same order, even with no batches.
+        """
         outputs = self.validation_step_outputs
+        metrics = self._validation_metrics(outputs)
+        for name, value in metrics.items():
+            self.log(name, value)
         if not outputs:
             return
-
-        def collect(key: str) -> torch.Tensor:
-            return torch.stack([x[key] for x in outputs]).mean()
-
-        self.log("val_loss", collect("val_loss"), sync_dist=True)
-        self.log("val_mel_loss", collect("mel_loss"), sync_dist=True)
-        self.log("val_dur_loss", collect("dur_loss"), sync_dist=True)
-        self.log("val_pitch_loss", collect("pitch_loss"), sync_dist=True)
-        if outputs[0]["energy_loss"] is not None:
-            self.log("val_energy_loss", collect("energy_loss"), sync_dist=True)
 
         first = outputs[0]
         if self.log_images and self.tb_logger is not None:
@@ -515,6 +537,29 @@ class FastPitchModel(SpectrogramGenerator, Exportable):
                 self._log_image("val_pitch_predicted", plot_pitch_to_numpy(predicted, ylim_range=(low, high)))
             self.log_train_images = True
         outputs.clear()
+
+    def _validation_metrics(self, outputs: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        """``val_loss`` and its components over the whole validation set (all processes), from the step
+        outputs of this process (see :meth:`on_validation_epoch_end`)."""
+
+        def reduce(key: str, weight_key: str) -> torch.Tensor:
+            steps = [x for x in outputs if x[key] is not None]
+            return weighted_mean_over_processes([x[key] for x in steps], [x[weight_key] for x in steps])
+
+        mel_loss = reduce("mel_loss", "mel_frames")
+        if torch.isnan(mel_loss):  # no validation frames on any process: nothing to log, on every process
+            return {}
+        metrics = {
+            "val_mel_loss": mel_loss,
+            "val_dur_loss": reduce("dur_loss", "tokens"),
+            "val_pitch_loss": reduce("pitch_loss", "tokens"),
+        }
+        if self.fastpitch.energy_predictor is not None:
+            # NaN when no batch of any process had an energy target: then it is not logged (on every process).
+            energy = reduce("energy_loss", "tokens")
+            if not torch.isnan(energy):
+                metrics["val_energy_loss"] = energy
+        return {"val_loss": sum(metrics.values()), **metrics}
 
     def _log_image(self, tag: str, image: Any) -> None:
         self.tb_logger.add_image(tag, image, self.global_step, dataformats="HWC")

@@ -33,6 +33,7 @@ from typing import Any
 
 import torch
 from nemo.core.classes.mixins.access_mixins import AccessMixin
+from nemo.utils.distributed import ratio_over_processes, weighted_mean_over_processes
 
 __all__ = ["InterCTCMixin"]
 
@@ -260,18 +261,23 @@ class InterCTCMixin:
     def finalize_interctc_metrics(self, metrics: dict, outputs: Sequence[dict], prefix: str) -> None:
         """Add epoch-level InterCTC metrics to ``metrics["log"]`` (in place) from the step ``outputs``.
 
-        Mean of ``{prefix}inter_ctc_loss_l{i}`` and ``{prefix}final_loss``; corpus WER (summed errors / summed
-        words) as ``{prefix}inter_wer_l{i}``. Metrics absent from the first step's output are skipped.
+        Per-utterance mean of ``{prefix}inter_ctc_loss_l{i}`` and ``{prefix}final_loss`` (weighted by
+        ``{prefix}batch_size`` where the steps give it); corpus WER (summed errors / summed words) as
+        ``{prefix}inter_wer_l{i}``; both over every process of a distributed run. Metrics absent from the
+        first step's output are skipped.
         """
         if not self.is_interctc_enabled() or not outputs:
             return
         first = outputs[0]
+        weights = [output.get(f"{prefix}batch_size", 1) for output in outputs]
 
         def mean_of(key: str) -> torch.Tensor:
-            return torch.stack([output[key] for output in outputs]).mean()
+            return weighted_mean_over_processes([output[key] for output in outputs], weights)
 
-        def sum_of(key: str) -> torch.Tensor:
-            return torch.stack([output[key] for output in outputs]).sum()
+        def ratio_of(numerator: str, denominator: str) -> torch.Tensor:
+            return ratio_over_processes(
+                [output[numerator] for output in outputs], [output[denominator] for output in outputs]
+            )
 
         log = metrics["log"]
         for layer in self.get_interctc_param("apply_at_layers"):
@@ -279,8 +285,8 @@ class InterCTCMixin:
             if loss_key in first:
                 log[loss_key] = mean_of(loss_key)
             if f"{prefix}inter_wer_num_l{layer}" in first:
-                log[f"{prefix}inter_wer_l{layer}"] = sum_of(f"{prefix}inter_wer_num_l{layer}") / sum_of(
-                    f"{prefix}inter_wer_denom_l{layer}"
+                log[f"{prefix}inter_wer_l{layer}"] = ratio_of(
+                    f"{prefix}inter_wer_num_l{layer}", f"{prefix}inter_wer_denom_l{layer}"
                 )
         if f"{prefix}final_loss" in first:
             log[f"{prefix}final_loss"] = mean_of(f"{prefix}final_loss")

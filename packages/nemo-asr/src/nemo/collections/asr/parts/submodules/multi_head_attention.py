@@ -628,6 +628,10 @@ class PositionalEncoding(nn.Module):
         dropout_rate_emb: dropout on the positional embeddings themselves.
     """
 
+    # ``pe`` is a function of its length only: each process of a distributed run grows its own, and DDP leaves
+    # it alone (see ModelPT._ddp_params_and_buffers_to_ignore).
+    rank_local_buffers = ("pe",)
+
     def __init__(
         self,
         d_model: int,

@@ -191,10 +191,11 @@ def _weighted_log_sum(log_probs: torch.Tensor, alpha: float) -> torch.Tensor:
     return ((log_probs * alpha).exp() * log_probs).sum(-1)
 
 
-def _max_prob(log_probs: torch.Tensor, v: int, alpha: float) -> torch.Tensor:
+def _max_prob(log_probs: torch.Tensor, v: int, t: float) -> torch.Tensor:
+    """The top probability raised to ``t`` (alpha), rescaled from [1/V, 1] to [0, 1]."""
     top = log_probs.max(dim=-1).values
-    scale = math.pow(v, alpha)
-    return ((top * alpha).exp() * scale - 1) / (scale - 1)
+    scale = math.pow(v, t)
+    return ((top * t).exp() * scale - 1) / (scale - 1)
 
 
 def _shannon_lin(log_probs: torch.Tensor, v: int) -> torch.Tensor:
@@ -255,9 +256,7 @@ def get_confidence_measure_bank() -> dict[str, Callable[[torch.Tensor, int, floa
 
     Names: ``max_prob`` and ``entropy_{gibbs,tsallis,renyi}_{lin,exp}``.
     """
-    bank: dict[str, Callable[[torch.Tensor, int, float], torch.Tensor]] = {
-        "max_prob": lambda x, v, t: _max_prob(x, v, t)
-    }
+    bank: dict[str, Callable[[torch.Tensor, int, float], torch.Tensor]] = {"max_prob": _max_prob}
     for entropy_type, norm in _ENTROPY_MEASURES:
         bank[f"entropy_{entropy_type}_{norm}"] = partial(
             _entropy_measure, entropy_type=entropy_type, norm=norm
@@ -284,13 +283,21 @@ class ConfidenceMethodMixin:
         self.alpha = method.alpha
         self.confidence_measure_bank = get_confidence_measure_bank()
         measure = partial(self.confidence_measure_bank[method.measure_name], v=self.num_tokens, t=self.alpha)
+        # Module-level callables and partials only: a decoding (and the model holding it) must pickle, as
+        # trainer.strategy=ddp_spawn and DataLoader workers need.
+        self._get_confidence = _ScoresAsList(measure)
 
-        def get_confidence(log_probs: torch.Tensor) -> list[float] | float:
-            import torch
 
-            return measure(torch.nan_to_num(log_probs)).tolist()
+class _ScoresAsList:
+    """``measure(nan_to_num(log_probs)).tolist()``: a confidence measure applied to (..., V) log-probs."""
 
-        self._get_confidence = get_confidence
+    def __init__(self, measure: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        self.measure = measure
+
+    def __call__(self, log_probs: torch.Tensor) -> list[float] | float:
+        import torch
+
+        return self.measure(torch.nan_to_num(log_probs)).tolist()
 
 
 class ConfidenceMixin(ABC):

@@ -14,6 +14,7 @@ import string
 from collections.abc import Sequence
 from typing import Any
 
+from nemo.collections.asr.parts.utils.manifest_utils import read_manifest
 from nemo.utils import logging
 from nemo.utils.nemo_logging import LogMode
 from omegaconf import DictConfig
@@ -141,19 +142,15 @@ def _normalised_pair(
 
 def _read_scored_lines(pred_manifest: str, gt_text_attr_name: str) -> tuple[list[dict[str, Any]], str] | None:
     """The manifest's lines and the reference key (``text`` when ``gt_text_attr_name`` is absent); ``None``
-    when a line has neither."""
-    samples = []
+    when a line has neither. A line that is not UTF-8 or not one JSON object raises ``ManifestError`` naming
+    ``<manifest>:<line>``."""
+    samples = read_manifest(pred_manifest)
     key = gt_text_attr_name
-    with open(pred_manifest, encoding="utf-8") as manifest:
-        for line in manifest:
-            if not line.strip():
-                continue
-            sample = json.loads(line)
-            if key not in sample:
-                if "text" not in sample:
-                    return None
-                key = "text"
-            samples.append(sample)
+    for sample in samples:
+        if key not in sample:
+            if "text" not in sample:
+                return None
+            key = "text"
     return samples, key
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 from nemo.collections.asr.data.audio_to_label import repeat_signal
+from nemo.collections.asr.parts.utils.manifest_utils import read_manifest
 from nemo.collections.asr.parts.utils.offline_clustering import get_argmin_mat, split_input_data
 
 __all__ = [
@@ -114,34 +115,36 @@ def audio_rttm_map(manifest: str, attach_dur: bool = False) -> dict[str, dict]:
     Args:
         manifest: JSON-lines manifest path.
         attach_dur: build ids with :func:`get_uniq_id_with_dur` (for cut recordings) instead of the audio stem.
+
+    Raises:
+        FileNotFoundError: ``manifest`` does not exist.
+        ManifestError: a line is not UTF-8 or not one JSON object (the message names ``<manifest>:<line>``).
+        KeyError: a line has no ``audio_filepath``, or two lines give the same id.
     """
     mapping: dict[str, dict] = {}
     keys = ("rttm_filepath", "offset", "duration", "text", "num_speakers", "uem_filepath", "ctm_filepath")
-    with open(manifest) as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            entry = json.loads(line)
-            meta = {"audio_filepath": entry["audio_filepath"]}
-            meta.update({key: entry.get(key) for key in keys})
-            uniq_id = (
-                get_uniq_id_with_dur(meta)
-                if attach_dur
-                else get_uniqname_from_filepath(meta["audio_filepath"])
+    for entry in read_manifest(manifest):
+        meta = {"audio_filepath": entry["audio_filepath"]}
+        meta.update({key: entry.get(key) for key in keys})
+        uniq_id = (
+            get_uniq_id_with_dur(meta) if attach_dur else get_uniqname_from_filepath(meta["audio_filepath"])
+        )
+        if uniq_id in mapping:
+            raise KeyError(
+                f"audio_rttm_map: {meta['audio_filepath']} gives the id '{uniq_id}' that is already in {manifest}; "
+                "audio file base names must be unique."
             )
-            if uniq_id in mapping:
-                raise KeyError(
-                    f"audio_rttm_map: {meta['audio_filepath']} gives the id '{uniq_id}' that is already in {manifest}; "
-                    "audio file base names must be unique."
-                )
-            mapping[uniq_id] = meta
+        mapping[uniq_id] = meta
     return mapping
 
 
 def get_uniq_id_list_from_manifest(manifest_file: str) -> list[str]:
-    """Unique ids of all lines of a manifest, in file order."""
-    with open(manifest_file) as handle:
-        return [get_uniq_id_from_manifest_line(line) for line in handle if line.strip()]
+    """Unique ids of all lines of a manifest, in file order (blank lines skipped).
+
+    Raises:
+        FileNotFoundError, ManifestError: as :func:`~nemo.collections.asr.parts.utils.manifest_utils.read_manifest`.
+    """
+    return [get_uniqname_from_filepath(entry["audio_filepath"]) for entry in read_manifest(manifest_file)]
 
 
 def string_to_float(x: str, round_digits: int) -> float:
@@ -295,14 +298,16 @@ def segments_manifest_to_subsegments_manifest(
 
     Returns:
         Path of the subsegment manifest (``./subsegments.json`` when not given).
+
+    Raises:
+        ManifestError: a segment line is not UTF-8 or not one JSON object (naming ``<manifest>:<line>``); the
+            subsegment manifest is then not written.
     """
     if subsegments_manifest_file is None:
         subsegments_manifest_file = os.path.join(os.getcwd(), "subsegments.json")
-    with open(segments_manifest_file) as source, open(subsegments_manifest_file, "w") as target:
-        for line in source:
-            if not line.strip():
-                continue
-            entry = json.loads(line)
+    segments = read_manifest(segments_manifest_file)
+    with open(subsegments_manifest_file, "w") as target:
+        for entry in segments:
             uniq_id = entry.get("uniq_id") if include_uniq_id else None
             for start, dur in get_subsegments(
                 offset=entry["offset"], window=window, shift=shift, duration=entry["duration"]
@@ -322,14 +327,10 @@ def segments_manifest_to_subsegments_manifest(
 def validate_vad_manifest(AUDIO_RTTM_MAP: dict, vad_manifest: str) -> None:
     """Drop (in place) the entries of ``AUDIO_RTTM_MAP`` without any positive-length speech segment.
 
-    Raises ``ValueError`` when no entry is left.
+    Raises ``ValueError`` when no entry is left (a ``ManifestError`` naming ``<manifest>:<line>`` for a line
+    that is not UTF-8 or not one JSON object).
     """
-    with open(vad_manifest) as handle:
-        with_speech = {
-            json.loads(line)["uniq_id"]
-            for line in handle
-            if line.strip() and json.loads(line)["duration"] > 0
-        }
+    with_speech = {entry["uniq_id"] for entry in read_manifest(vad_manifest) if entry["duration"] > 0}
     for uniq_id in set(AUDIO_RTTM_MAP) - with_speech:
         del AUDIO_RTTM_MAP[uniq_id]
     if len(AUDIO_RTTM_MAP) == 0:
@@ -570,15 +571,13 @@ def get_id_tup_dict(
 
 
 def extract_timestamps(manifest_file: str) -> dict[str, list[list[float]]]:
-    """``{uniq_id: [[start, end], ...]}`` from a subsegment manifest (``offset``/``duration``/``uniq_id`` lines)."""
+    """``{uniq_id: [[start, end], ...]}`` from a subsegment manifest (``offset``/``duration``/``uniq_id`` lines).
+
+    A line that is not UTF-8 or not one JSON object raises ``ManifestError`` naming ``<manifest>:<line>``.
+    """
     stamps: dict[str, list[list[float]]] = {}
-    with open(manifest_file, encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                entry = json.loads(line)
-                stamps.setdefault(entry["uniq_id"], []).append(
-                    [entry["offset"], entry["offset"] + entry["duration"]]
-                )
+    for entry in read_manifest(manifest_file):
+        stamps.setdefault(entry["uniq_id"], []).append([entry["offset"], entry["offset"] + entry["duration"]])
     return stamps
 
 

@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nemo.collections.asr.data.manifest import ManifestError, parse_json_object
+from nemo.collections.asr.parts.utils.manifest_utils import read_manifest
 from nemo.collections.asr.parts.utils.rnnt_utils import Hypothesis
+from nemo.collections.common.parts.preprocessing.manifest import iter_text_lines
 from nemo.utils import logging
 from omegaconf import DictConfig, OmegaConf
 
@@ -104,6 +107,10 @@ def prepare_audio_data(cfg: DictConfig) -> tuple[list[str], bool] | None:
 
     Returns:
         ``(filepaths, partial_audio)``, or ``None`` for an empty manifest (logged as an error, as NeMo does).
+
+    Raises:
+        ManifestError: a manifest line is not UTF-8 or not one JSON object (naming ``<manifest>:<line>``).
+        KeyError: a manifest line has no ``audio_key`` (naming ``<manifest>:<line>``).
     """
     if _is_set(cfg.get("audio_dir")) and not cfg.get("append_pred", False):
         pattern = os.path.join(str(cfg.audio_dir), "**", f"*.{cfg.get('audio_type', 'wav')}")
@@ -119,17 +126,16 @@ def prepare_audio_data(cfg: DictConfig) -> tuple[list[str], bool] | None:
             return None
         audio_key = cfg.get("audio_key", "audio_filepath")
         filepaths, segments = [], []
-        with open(manifest, encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                item = json.loads(line)
-                if audio_key not in item:
-                    raise KeyError(
-                        f"{manifest}:{number} has no {audio_key!r}; set audio_key to the audio path's key."
-                    )
-                filepaths.append(_manifest_audio_path(item[audio_key], manifest))
-                segments.append("offset" in item and "duration" in item)
+        for number, line in iter_text_lines(manifest, ManifestError, "manifest"):
+            if not line.strip():
+                continue
+            item = parse_json_object(line, f"{manifest}:{number}")
+            if audio_key not in item:
+                raise KeyError(
+                    f"{manifest}:{number} has no {audio_key!r}; set audio_key to the audio path's key."
+                )
+            filepaths.append(_manifest_audio_path(item[audio_key], manifest))
+            segments.append("offset" in item and "duration" in item)
         partial_audio = bool(segments) and all(segments)
     logging.info(f"Transcribing {len(filepaths)} files...")
     return filepaths, partial_audio
@@ -203,6 +209,8 @@ def write_transcription(
 
     Raises:
         TypeError: ``transcriptions`` holds something else.
+        ManifestError: a line of ``cfg.dataset_manifest`` is not UTF-8 or not one JSON object (naming
+            ``<manifest>:<line>``).
     """
     if cfg.get("append_pred", False):
         postfix = cfg.pred_name_postfix if _is_set(cfg.get("pred_name_postfix")) else model_name
@@ -249,14 +257,13 @@ def write_transcription(
             for index, path in enumerate(filepaths):
                 out.write(json.dumps(item_for(index, {"audio_filepath": path})) + "\n")
         else:
-            with open(str(cfg.dataset_manifest), encoding="utf-8") as manifest:
-                lines = [line for line in manifest if line.strip()]
-            if len(lines) != len(best):
+            items = read_manifest(str(cfg.dataset_manifest))
+            if len(items) != len(best):
                 raise ValueError(
-                    f"{cfg.dataset_manifest} has {len(lines)} lines but there are {len(best)} transcriptions."
+                    f"{cfg.dataset_manifest} has {len(items)} lines but there are {len(best)} transcriptions."
                 )
-            for index, line in enumerate(lines):
-                out.write(json.dumps(item_for(index, json.loads(line))) + "\n")
+            for index, item in enumerate(items):
+                out.write(json.dumps(item_for(index, item)) + "\n")
     return output, pred_key
 
 
@@ -398,6 +405,7 @@ def compute_metrics_per_sample(
 
     Raises:
         AssertionError: ``metrics`` is empty or names an unknown metric, or ``punct_er`` without marks (as NeMo).
+        ManifestError: a line is not UTF-8 or not one JSON object (naming ``<manifest>:<line>``).
     """
     from nemo.collections.asr.metrics.wer import word_error_rate
 
@@ -416,8 +424,7 @@ def compute_metrics_per_sample(
 
         punct_scorer = OccurancePunctuationErrorRate(punctuation_marks=list(punctuation_marks))
 
-    with open(manifest_path, encoding="utf-8") as manifest:
-        samples = [json.loads(line) for line in manifest if line.strip()]
+    samples = read_manifest(manifest_path)
     for sample in samples:
         reference, hypothesis = sample[reference_field], sample[hypothesis_field]
         for name, use_cer in (("wer", False), ("cer", True)):

@@ -14,6 +14,11 @@ parallel (``--n_jobs``). Each fragment is tokenized and packed into batches exac
 ``<prefix>.tokens<N>.max_seq_length<M>.<tokenizer>.batches<B>.<i>.tar``, the metadata file
 ``metadata.<prefix>.tokens<N>.max_seq_length<M>.<tokenizer>.json``, ``punct_label_vocab.csv`` and
 ``capit_label_vocab.csv``. Batches are stored as ``.npz`` arrays, never pickles (``tarred_batch_shards``).
+
+Both input files are read as everywhere else in the package (``iter_text_lines``): UTF-8, a leading byte-order
+mark ignored, lines ending at ``"\\n"`` (a ``"\\r"`` before it is dropped, any other ``"\\r"`` stays in the line).
+Every line is checked to be UTF-8 before any shard is written; label counts are checked per fragment. Errors
+name ``file:line``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from nemo.collections.common.parts.preprocessing.manifest import iter_text_lines
 from nemo.collections.nlp.data.token_classification.label_id_files import (
     check_pad_label_id,
     create_label_ids,
@@ -86,6 +92,8 @@ _NOT_ALLOWED_IN_FILE_NAME = re.compile("[^a-zA-Z0-9_.-]")
 _REPLACE_IN_FILE_NAME = re.compile("-*[^a-zA-Z0-9_.-]+-*")
 _DATASET_PARAMETERS = "{prefix}.tokens{tokens_in_batch}.max_seq_length{max_seq_length}.{tokenizer}"
 _TAR_FINAL = ".batches{num_batches}.{ctr}.tar"
+_BOM = b"\xef\xbb\xbf"
+_TEXT_FILE, _LABELS_FILE = "text file", "labels file"
 
 
 def check_tar_file_prefix(
@@ -127,40 +135,71 @@ def build_label_ids_from_list_of_labels(pad_label: str, other_labels: Sequence[s
     return label_ids
 
 
-def _count_lines_and_fragment_starts(path: Path, lines_per_fragment: int) -> tuple[int, list[int]]:
-    """The number of lines of ``path`` and the byte offset where each fragment starts."""
-    starts, count = [], 0
-    with path.open("rb") as f:
-        while True:
-            if count % lines_per_fragment == 0:
-                position = f.tell()
-            line = f.readline()
-            if not line:
-                break
-            if count % lines_per_fragment == 0:
-                starts.append(position)
-            count += 1
+def _count_lines_and_fragment_starts(path: Path, lines_per_fragment: int, what: str) -> tuple[int, list[int]]:
+    """The number of lines of ``path`` and the byte offset where each fragment starts.
+
+    The lines are those of ``iter_text_lines`` (ending at ``"\\n"`` only; a file holding only a byte-order mark
+    has none), which also checks that every line is UTF-8 before any work starts. A second binary handle reads
+    the same lines alongside to find the offsets.
+
+    Raises:
+        ValueError: a line is not UTF-8 (the message names ``file:line``).
+    """
+    starts: list[int] = []
+    count = 0
+    with path.open("rb") as raw:
+        for count, _ in iter_text_lines(path, what=what):
+            if (count - 1) % lines_per_fragment == 0:
+                starts.append(raw.tell())
+            raw.readline()
     return count, starts
 
 
-def _read_fragment(path: Path, start: int, num_lines: int) -> list[str]:
+def _decode_line(raw: bytes, path: Path, number: int, what: str) -> str:
+    """Line ``number`` of ``path`` as ``iter_text_lines`` gives it: no byte-order mark, no line ending."""
+    if number == 1 and raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+    if raw.endswith(b"\n"):
+        raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:  # checked before; the file changed since
+        raise ValueError(
+            f"{path}:{number}: this line of the {what} is not UTF-8 ({error.reason}); the file changed while the "
+            "tarred dataset was being written. Leave it unchanged and run again."
+        ) from None
+
+
+def _read_fragment(path: Path, start: int, first_line_number: int, num_lines: int, what: str) -> list[str]:
+    """Up to ``num_lines`` lines of ``path`` from byte ``start``, where line ``first_line_number`` begins."""
+    lines = []
     with path.open("rb") as f:
         f.seek(start)
-        return [line.decode("utf-8") for line in (f.readline() for _ in range(num_lines)) if line]
+        for number in range(first_line_number, first_line_number + num_lines):
+            raw = f.readline()
+            if not raw:
+                break
+            lines.append(_decode_line(raw, path, number, what))
+    return lines
 
 
 def _collect_unique_labels(labels_file: Path) -> tuple[set[str], set[str]]:
+    """Every punctuation and capitalization label of ``labels_file``.
+
+    Raises:
+        ValueError: a label is not two characters, or a line is not UTF-8 (the message names ``file:line``).
+    """
     punct, capit = set(), set()
-    with labels_file.open(encoding="utf-8") as f:
-        for index, line in enumerate(f):
-            for position, pair in enumerate(line.split()):
-                if len(pair) != 2:
-                    raise ValueError(
-                        f"{labels_file}:{index + 1}: label {pair!r} (word {position + 1}) is not two characters. "
-                        "Expected a punctuation character then a capitalization character, like 'OU' or ',O'."
-                    )
-                punct.add(pair[0])
-                capit.add(pair[1])
+    for number, line in iter_text_lines(labels_file, what=_LABELS_FILE):
+        for position, pair in enumerate(line.split()):
+            if len(pair) != 2:
+                raise ValueError(
+                    f"{labels_file}:{number}: label {pair!r} (word {position + 1}) is not two characters. "
+                    "Expected a punctuation character then a capitalization character, like 'OU' or ',O'; fix "
+                    "the line."
+                )
+            punct.add(pair[0])
+            capit.add(pair[1])
     return punct, capit
 
 
@@ -236,8 +275,13 @@ class _Fragment:
 
 def _process_fragment(fragment: _Fragment) -> tuple[list[Path], Path | None]:
     """Pack one fragment into batches and write its shards; returns full shards and the leftover shard."""
-    text_lines = _read_fragment(fragment.text_file, fragment.text_start, fragment.num_lines)
-    label_lines = _read_fragment(fragment.labels_file, fragment.labels_start, fragment.num_lines)
+    first = fragment.first_line_number
+    text_lines = _read_fragment(
+        fragment.text_file, fragment.text_start, first, fragment.num_lines, _TEXT_FILE
+    )
+    label_lines = _read_fragment(
+        fragment.labels_file, fragment.labels_start, first, fragment.num_lines, _LABELS_FILE
+    )
     data = parse_punctuation_capitalization_lines(
         text_lines, label_lines, fragment.text_file, fragment.labels_file, fragment.first_line_number
     )
@@ -398,7 +442,8 @@ def create_tarred_dataset(
 
     Raises:
         FileNotFoundError: an input file is missing.
-        ValueError: bad parameters, empty or mismatched files, a bad labels line (naming the file and line).
+        ValueError: bad parameters, empty or mismatched files, a line that is not UTF-8 or a bad labels line
+            (naming the file and line).
     """
     if use_audio or audio_file is not None:
         raise ValueError("Lexical-audio tarred data (use_audio, audio_file) is not supported by nemo-nlp.")
@@ -427,8 +472,12 @@ def create_tarred_dataset(
     final_pattern = re.compile(re.escape(parameters) + rf"\.batches{_NUMBER}\.{_NUMBER}\.tar$")
     _remove_previous_output(output_dir, final_pattern, metadata_file)
 
-    num_lines, text_starts = _count_lines_and_fragment_starts(text_file, lines_per_dataset_fragment)
-    num_label_lines, label_starts = _count_lines_and_fragment_starts(labels_file, lines_per_dataset_fragment)
+    num_lines, text_starts = _count_lines_and_fragment_starts(
+        text_file, lines_per_dataset_fragment, _TEXT_FILE
+    )
+    num_label_lines, label_starts = _count_lines_and_fragment_starts(
+        labels_file, lines_per_dataset_fragment, _LABELS_FILE
+    )
     if num_lines != num_label_lines:
         raise ValueError(
             f"{text_file} has {num_lines} lines but {labels_file} has {num_label_lines}. Expected one label line per "

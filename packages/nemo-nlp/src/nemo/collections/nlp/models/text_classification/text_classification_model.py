@@ -27,6 +27,7 @@ from nemo.collections.nlp.modules.common.sequence_classifier import SequenceClas
 from nemo.core.classes.exportable import Exportable
 from nemo.core.classes.typecheck import typecheck
 from nemo.utils import logging
+from nemo.utils.distributed import weighted_mean_over_processes
 from omegaconf import DictConfig
 
 __all__ = ["TextClassificationModel"]
@@ -57,8 +58,8 @@ class TextClassificationModel(NLPModel, Exportable):
         )
         self.create_loss_module()
         self.classification_report = ClassificationReport(
-            num_classes=cfg.dataset.num_classes, mode="micro", dist_sync_on_step=True
-        )
+            num_classes=cfg.dataset.num_classes, mode="micro", dist_sync_on_step=False
+        )  # counts are summed over processes once, in compute() at epoch end: never per step
         class_labels = cfg.get("class_labels")
         if class_labels and class_labels.get("class_labels_file"):
             self.register_artifact("class_labels.class_labels_file", class_labels.class_labels_file)
@@ -107,17 +108,39 @@ class TextClassificationModel(NLPModel, Exportable):
         """Loss and classification counts of one batch (``split`` is ``'val'`` or ``'test'``)."""
         input_ids, input_type_ids, input_mask, labels = batch
         logits = self.forward(input_ids=input_ids, token_type_ids=input_type_ids, attention_mask=input_mask)
-        loss = {f"{split}_loss": self.loss(logits=logits, labels=labels)}
+        output = {
+            f"{split}_loss": self.loss(logits=logits, labels=labels),
+            f"{split}_loss_weight": self._loss_weight(labels),
+        }
         self.classification_report.update(logits.argmax(dim=-1), labels)
-        (self.validation_step_outputs if split == "val" else self.test_step_outputs).append(loss)
-        return loss
+        (self.validation_step_outputs if split == "val" else self.test_step_outputs).append(output)
+        return output
+
+    def _loss_weight(self, labels: torch.Tensor) -> torch.Tensor:
+        """What the batch's mean loss averaged over: its examples, each counted with its class weight when the
+        loss is class-weighted (torch's weighted mean divides by the sum of its labels' weights); labels equal
+        to the loss's ``ignore_index`` count for nothing."""
+        labels = labels.reshape(-1)
+        counted = labels[labels != self.loss.ignore_index]
+        if self.loss.weight is None:
+            return torch.tensor(counted.numel(), dtype=torch.float64, device=labels.device)
+        return self.loss.weight.to(labels.device, torch.float64)[counted].sum()
 
     def on_validation_epoch_end(self, split: str = "val") -> None:
-        """Log ``<split>_loss``, ``<split>_precision``, ``<split>_f1``, ``<split>_recall`` and the report."""
+        """Log ``<split>_loss``, ``<split>_precision``, ``<split>_f1``, ``<split>_recall`` and the report.
+
+        All four are over the whole evaluation set: in a distributed run each process holds a disjoint share,
+        the loss is the per-example mean of every process's batches (each batch mean weighted by what it
+        averaged over) and the report sums every process's counts, so both equal the one-process result.
+        Every process logs the same values.
+        """
         outputs = self.validation_step_outputs if split == "val" else self.test_step_outputs
         if not outputs:
             return
-        avg_loss = torch.stack([output[f"{split}_loss"] for output in outputs]).mean()
+        avg_loss = weighted_mean_over_processes(
+            [output[f"{split}_loss"] for output in outputs],
+            [output[f"{split}_loss_weight"] for output in outputs],
+        )
         outputs.clear()
         precision, recall, f1, report = self.classification_report.compute()
         logging.info(f"{split}_report: {report}")

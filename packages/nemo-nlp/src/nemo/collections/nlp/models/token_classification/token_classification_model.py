@@ -49,6 +49,7 @@ from nemo.collections.nlp.models.nlp_model import NLPModel
 from nemo.collections.nlp.modules.common.token_classifier import TokenClassifier
 from nemo.core.classes.typecheck import typecheck
 from nemo.utils import logging
+from nemo.utils.distributed import weighted_mean_over_processes
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 __all__ = ["TokenClassificationModel"]
@@ -115,8 +116,8 @@ class TokenClassificationModel(NLPModel):
         )
         self.loss = self.setup_loss(class_balancing=self._cfg.dataset.get("class_balancing"))
         self.classification_report = ClassificationReport(
-            len(label_ids), label_ids=label_ids, mode="macro", dist_sync_on_step=True
-        )
+            len(label_ids), label_ids=label_ids, mode="macro", dist_sync_on_step=False
+        )  # counts are summed over processes once, in compute() at epoch end: never per step
         self._register_label_ids_file(label_ids)
 
     # ------------------------------------------------------------------------------------------ labels
@@ -240,16 +241,33 @@ class TokenClassificationModel(NLPModel):
         loss = self.loss(logits=logits, labels=labels, loss_mask=loss_mask)
         first_tokens = subtokens_mask > 0.5
         self.classification_report.update(logits.argmax(dim=-1)[first_tokens], labels[first_tokens])
-        output = {f"{split}_loss": loss}
+        output = {f"{split}_loss": loss, f"{split}_loss_weight": self._loss_weight(labels, loss_mask)}
         (self.validation_step_outputs if split == "val" else self.test_step_outputs).append(output)
         return output
 
+    def _loss_weight(self, labels: torch.Tensor, loss_mask: torch.Tensor) -> torch.Tensor:
+        """What the batch's mean loss averaged over: its ``loss_mask`` tokens (not ``ignore_index``), each
+        counted with its class weight when the loss is class-weighted."""
+        keep = loss_mask.reshape(-1) if loss_mask.dtype is torch.bool else loss_mask.reshape(-1) > 0.5
+        counted = labels.reshape(-1)[keep]
+        counted = counted[counted != self.loss.ignore_index]
+        if self.loss.weight is None:
+            return torch.tensor(counted.numel(), dtype=torch.float64, device=labels.device)
+        return self.loss.weight.to(labels.device, torch.float64)[counted].sum()
+
     def _log_evaluation(self, split: str) -> None:
-        """Log ``<split>_loss``, ``precision``, ``f1`` and ``recall`` (NeMo's names) and the report."""
+        """Log ``<split>_loss``, ``precision``, ``f1`` and ``recall`` (NeMo's names) and the report.
+
+        Over the whole evaluation set, the same on every process of a distributed run: the loss is the
+        per-token mean of every process's batches, the report sums every process's counts.
+        """
         outputs = self.validation_step_outputs if split == "val" else self.test_step_outputs
         if not outputs:
             return
-        average_loss = torch.stack([output[f"{split}_loss"] for output in outputs]).mean()
+        average_loss = weighted_mean_over_processes(
+            [output[f"{split}_loss"] for output in outputs],
+            [output[f"{split}_loss_weight"] for output in outputs],
+        )
         outputs.clear()
         precision, recall, f1, report = self.classification_report.compute()
         logging.info(report)

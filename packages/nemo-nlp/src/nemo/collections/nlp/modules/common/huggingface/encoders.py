@@ -27,6 +27,7 @@ __all__ = [
     "GPT2Encoder",
     "RobertaEncoder",
     "encoder_class_for",
+    "freeze_unused_pooler",
 ]
 
 
@@ -58,6 +59,29 @@ def _encoder_forward(hf_class: type, passes_token_type_ids: bool) -> Any:
     return forward
 
 
+def freeze_unused_pooler(encoder: torch.nn.Module) -> None:
+    """Freeze the encoder's pooler (BERT's, ALBERT's), if it has one.
+
+    The encoders return the last hidden states, so a pooler never gets a gradient. Its weights stay in the state
+    dict (NeMo's and Hugging Face's keys), but as trainable parameters they would make DDP stop at the first step
+    ("parameters that were not used in producing the loss") unless every run paid for ``find_unused_parameters``.
+    Called at the end of ``__init__`` and again after ``from_pretrained``, which replaces the parameters.
+    """
+    pooler = getattr(encoder, "pooler", None)
+    if isinstance(pooler, torch.nn.Module):
+        pooler.requires_grad_(False)
+
+
+def _post_init_freezing_the_pooler(hf_class: type) -> Any:
+    """``post_init`` (the last step of a ``transformers`` model's ``__init__``), then :func:`freeze_unused_pooler`."""
+
+    def post_init(self: Any) -> None:
+        hf_class.post_init(self)
+        freeze_unused_pooler(self)
+
+    return post_init
+
+
 @functools.cache
 def encoder_class_for(hf_class: type) -> type:
     """The ``BertModule`` subclass of ``hf_class`` (a ``transformers`` ``PreTrainedModel``), built once.
@@ -72,6 +96,7 @@ def encoder_class_for(hf_class: type) -> type:
     passes_token_type_ids = "token_type_ids" in inspect.signature(hf_class.forward).parameters
     namespace = {
         "forward": _encoder_forward(hf_class, passes_token_type_ids),
+        "post_init": _post_init_freezing_the_pooler(hf_class),
         "__module__": __name__,
         "__qualname__": name,
         "__doc__": f"``transformers.{hf_class.__name__}`` as a NeMo ``BertModule``: hidden states ``(B, T, D)``.",

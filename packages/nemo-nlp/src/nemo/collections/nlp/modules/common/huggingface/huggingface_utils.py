@@ -22,7 +22,7 @@ from typing import Any
 
 import transformers
 from nemo.collections.nlp.modules.common.bert_module import BertModule
-from nemo.collections.nlp.modules.common.huggingface.encoders import encoder_class_for
+from nemo.collections.nlp.modules.common.huggingface.encoders import encoder_class_for, freeze_unused_pooler
 from nemo.core.connectors.restore_context import current_restore_context
 from nemo.utils import logging
 
@@ -204,6 +204,7 @@ def get_huggingface_lm_model(
         ) from err
     encoder_class = encoder_class_for(transformers.MODEL_MAPPING[type(config)])
     encoder = encoder_class.from_pretrained(pretrained_model_name, config=config, local_files_only=True)
+    freeze_unused_pooler(encoder)  # loading the weights replaced the parameters frozen in __init__
     # from_pretrained hands back eval mode, and Lightning (2.2 and later) keeps a module's mode at fit start:
     # left as it is, the encoder would fine-tune without its dropout. A built module starts in training mode.
     return encoder.train()
