@@ -44,15 +44,20 @@ def test_transcribe_prints_one_line_per_file_in_argument_order(fixture_model, sp
     assert lines == [f"{path}\t{text}" for path, text in zip(paths, expected)]
 
 
-def test_asr_eval_prints_the_word_error_rate_and_writes_predictions(fixture_model, speech, tmp_path):
+def test_asr_eval_prints_the_word_error_rate_and_writes_predictions(fixture_model, speech, tmp_path, capsys):
     predictions = fixture_model.transcribe(speech.paths, batch_size=3, verbose=False)
     expected_wer = float(WordErrorRate()(predictions, speech.texts))
     output = tmp_path / "predictions.json"
+    capsys.readouterr()
 
-    result = run_nemo("asr", "eval", FIXTURE, speech.manifest, "--batch-size", "3", "--output", output)
+    # In this process (the console script's launch is tested above): the same `main` the script calls.
+    status = main(
+        ["asr", "eval", str(FIXTURE), str(speech.manifest), "--batch-size", "3", "--output", str(output)]
+    )
 
-    assert result.returncode == 0, result.stderr
-    wer_line = result.stdout.strip().splitlines()[-1]
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    wer_line = captured.out.strip().splitlines()[-1]
     assert wer_line.startswith("WER: ")
     assert f"on {len(speech.entries)} utterances" in wer_line
     assert float(wer_line.split()[1]) == pytest.approx(expected_wer, abs=1e-4)
@@ -203,12 +208,13 @@ def test_asr_eval_and_transcribe_with_a_language_model(speech, tmp_path, capsys)
     lm_options = ["--lm", arpa, "--beam-size", "8", "--alpha", "0.5", "--beta", "1.0"]
     output = tmp_path / "predictions.json"
 
-    result = run_nemo(
-        "asr", "eval", FIXTURE, speech.manifest, "--batch-size", "3", "--output", output, *lm_options
-    )
+    capsys.readouterr()
+    arguments = [str(FIXTURE), str(speech.manifest), "--batch-size", "3", "--output", str(output)]
+    status = main(["asr", "eval", *arguments, *map(str, lm_options)])
 
-    assert result.returncode == 0, result.stderr
-    assert float(result.stdout.strip().splitlines()[-1].split()[1]) == pytest.approx(expected_wer, abs=1e-4)
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert float(captured.out.strip().splitlines()[-1].split()[1]) == pytest.approx(expected_wer, abs=1e-4)
     written = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert [line["pred_text"] for line in written] == predictions
     assert main(["transcribe", str(FIXTURE), *speech.paths[:2], *map(str, lm_options)]) == 0

@@ -1,7 +1,7 @@
 """A real 2-process DDP run (gloo, CPU) of ``nemo train`` on the tiny FastPitch, checked against one process.
 
-One run trains ``fastpitch_tiny_cpu`` on bundled 16 kHz speech for two epochs under ``trainer.strategy=ddp``,
-validating at the end of each epoch, and records on every rank what each validation step saw, the metrics the
+One run trains ``fastpitch_tiny_cpu`` on bundled 16 kHz speech for one epoch under ``trainer.strategy=ddp``,
+validating at its end, and records on every rank what each validation step saw, the metrics the
 last validation logged and the weights. The test then checks that
 
 - each process validates a disjoint share of the 7 validation clips and together they cover them, nothing
@@ -12,7 +12,7 @@ last validation logged and the weights. The test then checks that
 - that ``.nemo`` restores with exactly the weights every rank ended with.
 
 ``nemo train`` cannot be told to validate once more after fitting, so the run ends on an epoch boundary
-(``trainer.max_epochs=2``) with ``trainer.check_val_every_n_epoch=1``: Lightning validates at the end of the
+(``trainer.max_epochs=1``) with ``trainer.check_val_every_n_epoch=1``: Lightning validates at the end of the
 last epoch, after its last optimizer step and before ``on_train_end`` writes the ``.nemo``.
 """
 
@@ -163,7 +163,7 @@ def train_two_processes(tmp_path: Path, train: Path, dev: Path, sup: Path, pitch
         "trainer.accelerator=cpu",
         "trainer.devices=2",
         "trainer.strategy=ddp",
-        "trainer.max_epochs=2",  # ends on an epoch boundary: the last validation follows the last step
+        "trainer.max_epochs=1",  # ends on an epoch boundary: the validation follows the last step
         "trainer.check_val_every_n_epoch=1",
         "+trainer.enable_progress_bar=false",
         f"exp_manager.exp_dir={tmp_path / 'runs'}",
@@ -214,21 +214,21 @@ def test_two_process_ddp_validation_matches_one_process_and_its_nemo_matches_eve
 
     records = train_two_processes(tmp_path, train, dev, sup, pitch)
 
-    # The last validation ran after the last training step (4: 2 epochs of 2 steps) on every rank.
+    # The validation ran after the last training step (2: one epoch of 2 steps) on every rank.
     final_step = {rank: read_records(records / f"train_end_rank{rank}.jsonl")[-1]["step"] for rank in (0, 1)}
-    assert final_step == {0: 4, 1: 4}
+    assert final_step == {0: 2, 1: 2}
     ends = {
         rank: [r for r in read_records(records / f"val_rank{rank}.jsonl") if not r["sanity"]]
         for rank in (0, 1)
     }
-    assert [r["step"] for r in ends[0]] == [r["step"] for r in ends[1]] == [2, 4]
+    assert [r["step"] for r in ends[0]] == [r["step"] for r in ends[1]] == [2]
 
     # Its shares: disjoint, covering the validation set, nothing repeated.
     steps = {
         rank: [
             s
             for s in read_records(records / f"val_steps_rank{rank}.jsonl")
-            if not s["sanity"] and s["step"] == 4
+            if not s["sanity"] and s["step"] == 2
         ]
         for rank in (0, 1)
     }

@@ -136,10 +136,13 @@ def _load(path: str | os.PathLike[str], map_location: Any, what: str) -> Any:
         raise _refuse(path, error, what) from None
     except FileNotFoundError:
         raise
-    except (EOFError, OSError) as error:
+    except Exception as error:  # damaged bytes fail in any way: EOF, TypeError, IndexError...
+        # Only tensors and plain containers are unpickled here, so nothing but damage gets this far: a flipped
+        # bit can call a tensor rebuilder with the wrong arguments, pop an empty pickle stack, name a missing
+        # storage record or break UTF-8 (each seen), and torch lets those errors through as they are.
         raise ValueError(
-            f"Cannot read {what} {str(path)!r}: {error}. The file is truncated or not a PyTorch checkpoint; "
-            "save or download it again."
+            f"Cannot read {what} {str(path)!r} ({type(error).__name__}: {str(error)[:200]}). The file is truncated, "
+            "damaged or not a PyTorch checkpoint; save or download it again."
         ) from error
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 
 import pytest
 import torch
@@ -68,8 +69,35 @@ def test_truncated_checkpoint_gets_a_clear_error(tmp_path):
     torch.save({"w": torch.randn(64, 64)}, tmp_path / "w.ckpt")
     data = (tmp_path / "w.ckpt").read_bytes()
     (tmp_path / "w.ckpt").write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match="truncated or not a PyTorch checkpoint"):
+    with pytest.raises(ValueError, match="truncated, damaged or not a PyTorch checkpoint"):
         load_state_dict(tmp_path / "w.ckpt")
+
+
+def test_every_bit_flip_of_the_pickle_is_refused_or_a_clear_error(tmp_path):
+    """Flipping any bit of a checkpoint's ``data.pkl`` makes torch fail in a dozen ways (TypeError from a tensor
+    rebuilder given the wrong arguments, IndexError, AttributeError, KeyError, AssertionError, UnicodeDecodeError,
+    RuntimeError, EOFError...): each one must come out as a refusal or a ValueError naming the file."""
+    torch.save({"w": torch.ones(2, 3), "b": torch.zeros(3)}, tmp_path / "w.ckpt")
+    source = zipfile.ZipFile(tmp_path / "w.ckpt")
+    names = source.namelist()
+    (pickle_name,) = [name for name in names if name.endswith("data.pkl")]
+    data = source.read(pickle_name)
+    raw_errors, path = set(), tmp_path / "flipped.ckpt"
+    for index in range(len(data)):
+        for bit in range(8):
+            flipped = bytearray(data)
+            flipped[index] ^= 1 << bit
+            with zipfile.ZipFile(path, "w") as target:
+                for name in names:
+                    target.writestr(name, bytes(flipped) if name == pickle_name else source.read(name))
+            try:
+                load_state_dict(path)
+            except UnsafeCheckpointError:
+                raw_errors.add("refused")
+            except ValueError as error:
+                assert "flipped.ckpt" in str(error) and "save or download it again" in str(error)
+                raw_errors.add(type(error.__cause__).__name__)
+    assert {"TypeError", "IndexError", "AttributeError", "KeyError", "refused"} <= raw_errors
 
 
 def test_plain_containers_leave_nothing_weights_only_loading_refuses(tmp_path):
