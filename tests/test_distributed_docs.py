@@ -60,15 +60,24 @@ def documented_command(marker: str) -> list[str]:
     return shlex.split(match.group(1).replace("\\\n", " "))
 
 
-def run_and_check(command: list[str], env: dict[str, str], runs: Path) -> str:
-    """Run from the repository root; check both processes trained and a .nemo restores."""
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+def train_two_processes(
+    command: list[str], env: dict[str, str], runs: Path, cwd: Path = REPO
+) -> tuple[str, Path]:
+    """Run ``command`` (from the repository root by default); check that both processes trained to the
+    appended ``max_steps=2``; return the output and the one ``.nemo`` written under ``runs``."""
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
     for rank in (0, 1):
         assert f"GLOBAL_RANK: {rank}, MEMBER: {rank + 1}/2" in output, output[-4000:]
     assert "`Trainer.fit` stopped: `max_steps=2` reached." in output
     (archive,) = runs.rglob("*.nemo")
+    return output, archive
+
+
+def run_and_check(command: list[str], env: dict[str, str], runs: Path) -> str:
+    """:func:`train_two_processes` on the demo's ASR config; its shrunk model restores from the ``.nemo``."""
+    output, archive = train_two_processes(command, env, runs)
     from nemo.collections.asr.models import EncDecCTCModel
 
     model = EncDecCTCModel.restore_from(str(archive), map_location="cpu")
@@ -129,15 +138,7 @@ def test_ddp_spawn_from_the_config_trains_and_writes_a_nemo(tmp_path):
         "+trainer.enable_model_summary=false",
         f"exp_manager.exp_dir={runs}",
     ]
-    done = subprocess.run(
-        command, cwd=tmp_path, env=environment(), capture_output=True, text=True, timeout=600
-    )
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-4000:]
-    for rank in (0, 1):
-        assert f"GLOBAL_RANK: {rank}, MEMBER: {rank + 1}/2" in output, output[-4000:]
-    assert "`Trainer.fit` stopped: `max_steps=2` reached." in output
-    (archive,) = runs.rglob("*.nemo")
+    _, archive = train_two_processes(command, environment(), runs, cwd=tmp_path)
     from nemo_hello.models import EchoModel
 
     assert EchoModel.restore_from(str(archive), map_location="cpu").cfg.dim == 8
