@@ -26,6 +26,7 @@ __all__ = [
     "ratio_over_processes",
     "shard_for_evaluation",
     "sum_over_processes",
+    "sum_steps_over_processes",
     "weighted_mean_over_processes",
 ]
 
@@ -58,6 +59,27 @@ def sum_over_processes(values: torch.Tensor) -> torch.Tensor:
     return total
 
 
+def sum_steps_over_processes(
+    steps: Sequence[torch.Tensor | float], shape: Sequence[int] = (), device: torch.device | None = None
+) -> torch.Tensor:
+    """The float64 sum of this process's step values (each of ``shape``), then over every process.
+
+    Every process must call it (see :func:`sum_over_processes`); a process with no steps adds zeros. Counts are
+    exact up to 2**53.
+
+    Args:
+        steps: one value per step of this process, scalars or tensors of ``shape`` (may be empty).
+        shape: the shape of each value.
+        device: where to add them (default: the device of the first tensor, else the one the process group
+            communicates on).
+    """
+    device = device or _device_of(steps)
+    local = torch.zeros(tuple(shape), dtype=torch.float64, device=device)
+    for step in steps:
+        local += _float64(step, device)
+    return sum_over_processes(local)
+
+
 def weighted_mean_over_processes(
     values: Sequence[torch.Tensor | float], weights: Sequence[torch.Tensor | float]
 ) -> torch.Tensor:
@@ -74,8 +96,13 @@ def weighted_mean_over_processes(
     Returns:
         The weighted mean, or NaN when every weight is 0.
     """
-    totals = sum_over_processes(_step_sums([(value, weight) for value, weight in zip(values, weights)]))
-    return (totals[0] / totals[1]).float()
+    device = _device_of([*values, *weights])
+    steps = [
+        torch.stack([_float64(value, device) * _float64(weight, device), _float64(weight, device)])
+        for value, weight in zip(values, weights)
+    ]
+    weighted_sum, weight_sum = sum_steps_over_processes(steps, (2,), device)
+    return (weighted_sum / weight_sum).float()
 
 
 def ratio_over_processes(
@@ -88,27 +115,25 @@ def ratio_over_processes(
     Returns:
         A float32 scalar.
     """
-    totals = sum_over_processes(_step_sums([(numerator, 1.0) for numerator in numerators], denominators))
-    return (totals[0] / totals[2].clamp(min=1)).float()
+    device = _device_of([*numerators, *denominators])
+    steps = [
+        torch.stack([_float64(numerator, device), _float64(denominator, device)])
+        for numerator, denominator in zip(numerators, denominators)
+    ]
+    numerator_sum, denominator_sum = sum_steps_over_processes(steps, (2,), device)
+    return (numerator_sum / denominator_sum.clamp(min=1)).float()
 
 
-def _step_sums(
-    pairs: list[tuple[torch.Tensor | float, torch.Tensor | float]],
-    extra: Sequence[torch.Tensor | float] = (),
-) -> torch.Tensor:
-    """(3,) float64 ``[sum(value * weight), sum(weight), sum(extra)]`` of this process's steps, on the device of
-    its tensors (the device the process group communicates on)."""
-    tensors = [item for pair in pairs for item in pair if isinstance(item, torch.Tensor)]
-    tensors += [item for item in extra if isinstance(item, torch.Tensor)]
-    device = tensors[0].device if tensors else _communication_device()
-    sums = torch.zeros(3, dtype=torch.float64, device=device)
-    for value, weight in pairs:
-        weight = torch.as_tensor(weight, dtype=torch.float64, device=device)
-        sums[0] += torch.as_tensor(value, dtype=torch.float64, device=device).detach() * weight
-        sums[1] += weight
-    for item in extra:
-        sums[2] += torch.as_tensor(item, dtype=torch.float64, device=device).detach()
-    return sums
+def _float64(value: torch.Tensor | float, device: torch.device) -> torch.Tensor:
+    return torch.as_tensor(value, dtype=torch.float64, device=device).detach()
+
+
+def _device_of(values: Sequence[torch.Tensor | float]) -> torch.device:
+    """The device of the first tensor among ``values`` (the one the process group communicates on)."""
+    for value in values:
+        if isinstance(value, torch.Tensor):
+            return value.device
+    return _communication_device()
 
 
 def _communication_device() -> torch.device:
@@ -126,10 +151,11 @@ def shard_for_evaluation(dataloader: Any, use_distributed_sampler: bool = True) 
     processes' item counts differ by at most one. Lightning keeps a loader whose sampler is already a
     ``DistributedSampler``, so it does not add its padding sampler on top.
 
-    A set with fewer items than processes is returned unchanged, with a warning (Lightning's sampler then
-    repeats items, so that every process has one). Only a plain ``DataLoader`` over a map-style dataset read in order (``shuffle=False``, batches of
+    Only a plain ``DataLoader`` over a map-style dataset read in order (``shuffle=False``, batches of
     ``batch_size``) is resharded. Anything else is returned unchanged: lists and dicts of loaders are handled
     item by item, iterable datasets (tarred data) shard themselves, and custom samplers are left to Lightning.
+    A set with fewer items than processes is returned unchanged too, with a warning (Lightning's sampler then
+    repeats items, so that every process has one).
 
     Args:
         dataloader: a ``DataLoader``, a list or dict of them, or anything Lightning accepts as one.

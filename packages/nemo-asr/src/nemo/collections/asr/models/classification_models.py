@@ -33,7 +33,7 @@ from nemo.collections.common.metrics.classification_accuracy import compute_topk
 from nemo.core.classes.typecheck import typecheck
 from nemo.core.neural_types import LogitsType, NeuralType, RegressionValuesType
 from nemo.utils import logging, model_utils
-from nemo.utils.distributed import sum_over_processes, weighted_mean_over_processes
+from nemo.utils.distributed import sum_steps_over_processes, weighted_mean_over_processes
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from torch.utils.data import DataLoader
 
@@ -53,28 +53,15 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def summed_step_outputs(
-    outputs: Sequence[dict], key: str, shape: Sequence[int], device: torch.device
-) -> torch.Tensor:
-    """The float64 sum of ``output[key]`` over this process's steps, then over every process.
-
-    Every process must call it, in the same order as the others (see ``sum_over_processes``); a process with
-    no steps adds zeros of ``shape`` on ``device``. Counts are exact in float64 up to 2**53.
-    """
-    if outputs:
-        local = torch.stack([output[key].to(torch.float64) for output in outputs]).sum(dim=0)
-    else:
-        local = torch.zeros(tuple(shape), dtype=torch.float64)
-    return sum_over_processes(local.to(device))
-
-
 def topk_log(
     outputs: Sequence[dict], prefix: str, top_k: Sequence[int], name: str, device: torch.device
 ) -> dict[str, torch.Tensor]:
     """Top-k accuracies of the whole evaluation set, from ``{prefix}_correct_counts``/``{prefix}_total_counts``
     summed over every step of every process; logged as ``name.format(k)`` (NaN when nothing was counted)."""
-    correct = summed_step_outputs(outputs, f"{prefix}_correct_counts", (len(top_k),), device)
-    total = summed_step_outputs(outputs, f"{prefix}_total_counts", (len(top_k),), device)
+    correct = sum_steps_over_processes(
+        [x[f"{prefix}_correct_counts"] for x in outputs], (len(top_k),), device
+    )
+    total = sum_steps_over_processes([x[f"{prefix}_total_counts"] for x in outputs], (len(top_k),), device)
     scores = compute_topk_accuracy(correct, total)
     return {name.format(k): torch.tensor(score, dtype=torch.float32) for k, score in zip(top_k, scores)}
 
@@ -571,9 +558,13 @@ class EncDecRegressionModel(_EncDecBaseModel):
             [output[f"{prefix}_loss"] for output in outputs],
             [output[f"{prefix}_count"] for output in outputs],
         )
-        squared = summed_step_outputs(outputs, f"{prefix}_squared_error_sum", (), self.device)
-        absolute = summed_step_outputs(outputs, f"{prefix}_abs_error_sum", (), self.device)
-        count = summed_step_outputs(outputs, f"{prefix}_count", (), self.device).clamp(min=1)
+        squared = sum_steps_over_processes(
+            [x[f"{prefix}_squared_error_sum"] for x in outputs], (), self.device
+        )
+        absolute = sum_steps_over_processes([x[f"{prefix}_abs_error_sum"] for x in outputs], (), self.device)
+        count = sum_steps_over_processes([x[f"{prefix}_count"] for x in outputs], (), self.device).clamp(
+            min=1
+        )
         log = {
             f"{prefix}_loss": loss,
             f"{prefix}_mse": (squared / count).float(),

@@ -32,7 +32,6 @@ from nemo.collections.asr.data.audio_to_frame_label import (
 )
 from nemo.collections.asr.models.classification_models import (
     EncDecClassificationModel,
-    summed_step_outputs,
     topk_log,
 )
 from nemo.collections.common.losses import CrossEntropyLoss
@@ -40,7 +39,7 @@ from nemo.collections.common.metrics import TopKClassificationAccuracy
 from nemo.core.classes.typecheck import typecheck
 from nemo.core.neural_types import LogitsType, NeuralType
 from nemo.utils import logging
-from nemo.utils.distributed import weighted_mean_over_processes
+from nemo.utils.distributed import sum_steps_over_processes, weighted_mean_over_processes
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader
 
@@ -305,8 +304,8 @@ class EncDecFrameClassificationModel(EncDecClassificationModel):
             [output[f"{prefix}_loss"] for output in outputs],
             [output.get(f"{prefix}_loss_weight", output[f"{prefix}_total_counts"][0]) for output in outputs],
         )
-        statistics = summed_step_outputs(
-            outputs, f"{prefix}_acc_stats", (4, len(self._cfg.labels)), self.device
+        statistics = sum_steps_over_processes(
+            [x[f"{prefix}_acc_stats"] for x in outputs], (4, len(self._cfg.labels)), self.device
         )
         log = {f"{prefix}_loss": loss, f"{prefix}_acc_macro": macro_accuracy(statistics)}
         log.update(

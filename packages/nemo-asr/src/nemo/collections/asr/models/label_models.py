@@ -29,7 +29,7 @@ import torch
 from nemo.collections.asr.data.audio_to_label import AudioToSpeechLabelDataset
 from nemo.collections.asr.data.audio_to_label_dataset import get_tarred_speech_label_dataset
 from nemo.collections.asr.data.manifest import read_manifest_entries, split_manifest_paths
-from nemo.collections.asr.models.classification_models import summed_step_outputs, topk_log
+from nemo.collections.asr.models.classification_models import topk_log
 from nemo.collections.asr.parts.preprocessing.perturb import process_augmentations
 from nemo.collections.asr.parts.preprocessing.segment import AudioSegment
 from nemo.collections.asr.parts.preprocessing.waveform_featurizer import WaveformFeaturizer
@@ -45,7 +45,7 @@ from nemo.core.neural_types import (
     NeuralType,
 )
 from nemo.utils import logging
-from nemo.utils.distributed import weighted_mean_over_processes
+from nemo.utils.distributed import sum_steps_over_processes, weighted_mean_over_processes
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 __all__ = ["EncDecSpeakerLabelModel"]
@@ -369,7 +369,7 @@ class EncDecSpeakerLabelModel(ModelPT):
         micro = topk_log(outputs, tag, top_k, f"{tag}_acc_micro_top_{{}}", self.device)
         topk_scores = list(micro.values())
         shape = (4, self.decoder.num_classes)
-        stats = summed_step_outputs(outputs, f"{tag}_acc_macro_stats", shape, self.device)
+        stats = sum_steps_over_processes([x[f"{tag}_acc_macro_stats"] for x in outputs], shape, self.device)
         macro_accuracy = macro_accuracy_from_stats(stats)
         log = {f"{tag}_loss": loss_mean, f"{tag}_acc_macro": macro_accuracy, **micro}
         return {

@@ -25,7 +25,7 @@ from nemo.utils import logging
 from nemo.utils.data_utils import datastore_path_to_local_path, is_datastore_path
 from nemo.utils.nemo_logging import LogMode
 
-__all__ = ["get_full_path", "is_tarred_dataset", "iter_text_lines"]
+__all__ = ["decode_text_line", "get_full_path", "is_tarred_dataset", "iter_text_lines"]
 
 _TARRED_MANIFEST_NAME = "tarred_audio_manifest.json"
 _BOM = b"\xef\xbb\xbf"
@@ -142,18 +142,35 @@ def iter_text_lines(
     """
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            if number == 1 and raw.startswith(_BOM):
-                if raw == _BOM:  # the file is only a byte-order mark: no lines
-                    return
-                raw = raw[len(_BOM) :]
-            if raw.endswith(b"\n"):
-                raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                raise error(
-                    f"{os.fspath(path)}:{number}: this line of the {what} is not UTF-8 (byte {err.start + 1} is "
-                    f"{raw[err.start : err.start + 1]!r}: {err.reason}). Save the {what} as UTF-8 "
-                    "(e.g. iconv -f latin1 -t utf-8), or fix that line."
-                ) from None
-            yield number, line
+            if number == 1 and raw == _BOM:  # the file is only a byte-order mark: no lines
+                return
+            yield number, decode_text_line(raw, number, path, error, what)
+
+
+def decode_text_line(
+    raw: bytes,
+    number: int,
+    path: str | os.PathLike[str],
+    error: type[ValueError] = ValueError,
+    what: str = "file",
+) -> str:
+    """Line ``number`` of ``path`` as read in binary (``raw``, ending included), decoded as
+    :func:`iter_text_lines` yields it: a byte-order mark dropped from line 1, ``"\n"`` or ``"\r\n"`` dropped.
+
+    For readers that seek to a byte offset and cannot use :func:`iter_text_lines` itself.
+
+    Raises:
+        error: the line is not valid UTF-8; the message names the file, the line and the byte.
+    """
+    if number == 1 and raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+    if raw.endswith(b"\n"):
+        raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise error(
+            f"{os.fspath(path)}:{number}: this line of the {what} is not UTF-8 (byte {err.start + 1} is "
+            f"{raw[err.start : err.start + 1]!r}: {err.reason}). Save the {what} as UTF-8 "
+            "(e.g. iconv -f latin1 -t utf-8), or fix that line."
+        ) from None

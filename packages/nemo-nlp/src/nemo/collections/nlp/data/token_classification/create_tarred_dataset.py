@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from nemo.collections.common.parts.preprocessing.manifest import iter_text_lines
+from nemo.collections.common.parts.preprocessing.manifest import decode_text_line, iter_text_lines
 from nemo.collections.nlp.data.token_classification.label_id_files import (
     check_pad_label_id,
     create_label_ids,
@@ -139,35 +139,22 @@ def _count_lines_and_fragment_starts(path: Path, lines_per_fragment: int, what: 
     """The number of lines of ``path`` and the byte offset where each fragment starts.
 
     The lines are those of ``iter_text_lines`` (ending at ``"\\n"`` only; a file holding only a byte-order mark
-    has none), which also checks that every line is UTF-8 before any work starts. A second binary handle reads
-    the same lines alongside to find the offsets.
+    has none); each is decoded (``decode_text_line``) to check that it is UTF-8 before any work starts.
 
     Raises:
         ValueError: a line is not UTF-8 (the message names ``file:line``).
     """
     starts: list[int] = []
-    count = 0
-    with path.open("rb") as raw:
-        for count, _ in iter_text_lines(path, what=what):
-            if (count - 1) % lines_per_fragment == 0:
-                starts.append(raw.tell())
-            raw.readline()
+    count = offset = 0
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw == _BOM:  # only a byte-order mark: no lines
+                break
+            decode_text_line(raw, number, path, what=what)
+            if (number - 1) % lines_per_fragment == 0:
+                starts.append(offset)
+            count, offset = number, offset + len(raw)
     return count, starts
-
-
-def _decode_line(raw: bytes, path: Path, number: int, what: str) -> str:
-    """Line ``number`` of ``path`` as ``iter_text_lines`` gives it: no byte-order mark, no line ending."""
-    if number == 1 and raw.startswith(_BOM):
-        raw = raw[len(_BOM) :]
-    if raw.endswith(b"\n"):
-        raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:  # checked before; the file changed since
-        raise ValueError(
-            f"{path}:{number}: this line of the {what} is not UTF-8 ({error.reason}); the file changed while the "
-            "tarred dataset was being written. Leave it unchanged and run again."
-        ) from None
 
 
 def _read_fragment(path: Path, start: int, first_line_number: int, num_lines: int, what: str) -> list[str]:
@@ -179,7 +166,7 @@ def _read_fragment(path: Path, start: int, first_line_number: int, num_lines: in
             raw = f.readline()
             if not raw:
                 break
-            lines.append(_decode_line(raw, path, number, what))
+            lines.append(decode_text_line(raw, number, path, what=what))
     return lines
 
 
