@@ -271,22 +271,14 @@ class EncDecFrameClassificationModel(EncDecClassificationModel):
         metric_logits, metric_labels = self.get_metric_logits_labels(logits, labels, masks)
         return loss_value, metric_logits, metric_labels
 
-    def _loss_weight(self, labels: torch.Tensor) -> torch.Tensor:
-        """What the masked cross entropy of a batch is a mean over: the class weights of its valid frames'
-        labels summed (the number of valid frames when every class weight is 1)."""
-        weight = self.loss.weight
-        if weight is None:
-            return torch.tensor(labels.numel(), dtype=torch.float64, device=labels.device)
-        return weight.to(device=labels.device, dtype=torch.float64)[labels].sum()
-
     def _eval_step(self, batch, prefix: str) -> dict[str, torch.Tensor]:
         """``{prefix}_loss``, top-k counts, ``{prefix}_acc_micro``, (4, C) ``{prefix}_acc_stats`` and
-        ``{prefix}_loss_weight`` (the loss's weight in the epoch mean, see :meth:`_loss_weight`) of one batch."""
+        ``{prefix}_loss_weight`` (the loss's weight in the epoch mean: ``CrossEntropyLoss.mean_denominator``) of one batch."""
         loss_value, metric_logits, metric_labels = self._loss_and_logits(batch)
         acc = self._accuracy(logits=metric_logits, labels=metric_labels)
         return {
             f"{prefix}_loss": loss_value,
-            f"{prefix}_loss_weight": self._loss_weight(metric_labels),
+            f"{prefix}_loss_weight": self.loss.mean_denominator(metric_labels),
             f"{prefix}_correct_counts": self._accuracy.correct_counts_k,
             f"{prefix}_total_counts": self._accuracy.total_counts_k,
             f"{prefix}_acc_micro": acc,

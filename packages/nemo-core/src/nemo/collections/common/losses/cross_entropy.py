@@ -68,10 +68,36 @@ class CrossEntropyLoss(torch.nn.CrossEntropyLoss, Serialization, Typing):
         logits_flat = logits.flatten(0, -2)
         labels_flat = labels.flatten()
         if loss_mask is not None:
-            keep = loss_mask.flatten() if loss_mask.dtype is torch.bool else loss_mask.flatten() > 0.5
+            keep = _kept(loss_mask)
             logits_flat = logits_flat[keep]
             labels_flat = labels_flat[keep]
         if labels_flat.numel() == 0:
             # Every position masked: a zero loss that still belongs to the graph, so backward() works.
             return logits.sum() * 0.0
         return super().forward(logits_flat, labels_flat)
+
+    def mean_denominator(self, labels: torch.Tensor, loss_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """What the ``mean`` reduction of :meth:`forward` divides by for these ``labels``: the positions counted
+        (kept by ``loss_mask``, label not ``ignore_index``), each with its class weight when the loss has some.
+
+        A batch's mean loss weighted by this gives the mean over many batches (or processes) exactly.
+
+        Args:
+            labels: ``(B, ...)`` class ids.
+            loss_mask: ``(B, ...)``, as in :meth:`forward`.
+
+        Returns:
+            A float64 scalar on ``labels``' device.
+        """
+        counted = labels.flatten()
+        if loss_mask is not None:
+            counted = counted[_kept(loss_mask)]
+        counted = counted[counted != self.ignore_index]
+        if self.weight is None:
+            return torch.tensor(counted.numel(), dtype=torch.float64, device=labels.device)
+        return self.weight.to(labels.device, torch.float64)[counted].sum()
+
+
+def _kept(loss_mask: torch.Tensor) -> torch.Tensor:
+    """The flattened positions a loss mask keeps: true, or above 0.5 for a float mask."""
+    return loss_mask.flatten() if loss_mask.dtype is torch.bool else loss_mask.flatten() > 0.5

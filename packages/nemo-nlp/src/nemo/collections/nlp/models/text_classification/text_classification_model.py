@@ -110,21 +110,11 @@ class TextClassificationModel(NLPModel, Exportable):
         logits = self.forward(input_ids=input_ids, token_type_ids=input_type_ids, attention_mask=input_mask)
         output = {
             f"{split}_loss": self.loss(logits=logits, labels=labels),
-            f"{split}_loss_weight": self._loss_weight(labels),
+            f"{split}_loss_weight": self.loss.mean_denominator(labels),
         }
         self.classification_report.update(logits.argmax(dim=-1), labels)
         (self.validation_step_outputs if split == "val" else self.test_step_outputs).append(output)
         return output
-
-    def _loss_weight(self, labels: torch.Tensor) -> torch.Tensor:
-        """What the batch's mean loss averaged over: its examples, each counted with its class weight when the
-        loss is class-weighted (torch's weighted mean divides by the sum of its labels' weights); labels equal
-        to the loss's ``ignore_index`` count for nothing."""
-        labels = labels.reshape(-1)
-        counted = labels[labels != self.loss.ignore_index]
-        if self.loss.weight is None:
-            return torch.tensor(counted.numel(), dtype=torch.float64, device=labels.device)
-        return self.loss.weight.to(labels.device, torch.float64)[counted].sum()
 
     def on_validation_epoch_end(self, split: str = "val") -> None:
         """Log ``<split>_loss``, ``<split>_precision``, ``<split>_f1``, ``<split>_recall`` and the report.

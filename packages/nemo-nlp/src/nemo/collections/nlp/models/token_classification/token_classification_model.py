@@ -241,19 +241,12 @@ class TokenClassificationModel(NLPModel):
         loss = self.loss(logits=logits, labels=labels, loss_mask=loss_mask)
         first_tokens = subtokens_mask > 0.5
         self.classification_report.update(logits.argmax(dim=-1)[first_tokens], labels[first_tokens])
-        output = {f"{split}_loss": loss, f"{split}_loss_weight": self._loss_weight(labels, loss_mask)}
+        output = {
+            f"{split}_loss": loss,
+            f"{split}_loss_weight": self.loss.mean_denominator(labels, loss_mask),
+        }
         (self.validation_step_outputs if split == "val" else self.test_step_outputs).append(output)
         return output
-
-    def _loss_weight(self, labels: torch.Tensor, loss_mask: torch.Tensor) -> torch.Tensor:
-        """What the batch's mean loss averaged over: its ``loss_mask`` tokens (not ``ignore_index``), each
-        counted with its class weight when the loss is class-weighted."""
-        keep = loss_mask.reshape(-1) if loss_mask.dtype is torch.bool else loss_mask.reshape(-1) > 0.5
-        counted = labels.reshape(-1)[keep]
-        counted = counted[counted != self.loss.ignore_index]
-        if self.loss.weight is None:
-            return torch.tensor(counted.numel(), dtype=torch.float64, device=labels.device)
-        return self.loss.weight.to(labels.device, torch.float64)[counted].sum()
 
     def _log_evaluation(self, split: str) -> None:
         """Log ``<split>_loss``, ``precision``, ``f1`` and ``recall`` (NeMo's names) and the report.
