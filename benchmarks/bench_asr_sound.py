@@ -12,6 +12,9 @@ list of ``--repeats`` samples, in seconds, after ``--warmup`` untimed calls, wit
   MatchboxNet on 16 x 1 s, TitaNet on 4 x 3 s.
 * ``*_train_step_s``: train-mode ``forward`` (SpecAugment on) + the model's own ``loss`` + backward + AdamW step,
   on the same batch with seeded random labels.
+* ``*_train_step_kernel_s`` (CPU only): of one such step under ``torch.profiler``, the self time of the
+  convolution and matrix-product kernels (``timing.KERNELS``): what the step costs if everything around the
+  kernels took no time, so the most any code running the same kernels could gain over NeMo's step.
 * ``*_fit_step_s``: the model's own ``training_step`` on that batch (the ``(audio, audio_len, label, label_len)``
   tuple its datasets yield), run by a real Lightning ``Trainer.fit`` (no logger, checkpoint or validation),
   with each side's own ``configure_optimizers`` (the config's ``optim``: NovoGrad for MatchboxNet, SGD for
@@ -43,7 +46,7 @@ import torch
 from bench_asr_model import profile
 from omegaconf import DictConfig, OmegaConf
 from spread import rounded
-from timing import fit_step_times, time_calls
+from timing import fit_step_times, kernel_seconds, time_calls
 
 SAMPLE_RATE = 16000
 CONF = Path(__file__).resolve().parents[1] / "packages/nemo-asr/src/nemo/collections/asr/conf"
@@ -139,6 +142,8 @@ def measure(
         profile(inference, args.profile_rows)
     model.train()
     figures[f"{prefix}_train_step_s"] = rounded(time_calls(train_step, args.repeats, args.warmup, device), 4)
+    if device.type == "cpu":
+        figures[f"{prefix}_train_step_kernel_s"] = [round(kernel_seconds(train_step), 4)]
     if args.profile == f"{prefix}_train":
         profile(train_step, args.profile_rows)
     batches = [batch] * (args.warmup + args.repeats)

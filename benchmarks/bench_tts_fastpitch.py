@@ -44,7 +44,7 @@ import torch
 from bench_asr_model import profile
 from omegaconf import OmegaConf
 from spread import rounded
-from timing import fit_step_times, time_calls
+from timing import fit_step_times, kernel_seconds, time_calls
 
 SAMPLE_RATE = 22050
 HOP_LENGTH = 256
@@ -321,19 +321,6 @@ def workload(
         optimizer.step()
 
     return inference, train_step
-
-
-KERNELS = ("aten::mkldnn_convolution", "aten::convolution_backward", "aten::mm", "aten::bmm", "aten::addmm")
-
-
-def kernel_seconds(step: Callable[[], object]) -> float:
-    """Self CPU seconds of the convolution and matrix-product kernels (``KERNELS``) in one call of ``step``."""
-    from torch.profiler import ProfilerActivity
-    from torch.profiler import profile as torch_profile
-
-    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
-        step()
-    return sum(event.self_cpu_time_total for event in prof.key_averages() if event.key in KERNELS) / 1e6
 
 
 def main() -> None:

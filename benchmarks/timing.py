@@ -73,3 +73,17 @@ def fit_step_times(
     )
     trainer.fit(model, train_dataloaders=loader)
     return times[warmup:]
+
+
+# The convolution and matrix-product kernels: the work a compute floor counts, at the rates torch reaches.
+KERNELS = ("aten::mkldnn_convolution", "aten::convolution_backward", "aten::mm", "aten::bmm", "aten::addmm")
+
+
+def kernel_seconds(step: Callable[[], object]) -> float:
+    """Self CPU seconds of the convolution and matrix-product kernels (``KERNELS``) in one call of ``step``."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        step()
+    return sum(event.self_cpu_time_total for event in prof.key_averages() if event.key in KERNELS) / 1e6

@@ -134,7 +134,7 @@ def write_results(results: dict[str, Any], run_dir: Path, clock: RunClock, nemo_
 
 
 def sound_example_parser(
-    description: str, run_dir: Path, data_dir: Path, max_steps: int, batch_size: int
+    description: str, run_dir: Path, data_dir: Path, max_steps: int, batch_size: int, threads: int = 1
 ) -> argparse.ArgumentParser:
     """The options the sound examples (``speech_commands.py``, ``speaker_verification.py``) share.
 
@@ -150,12 +150,7 @@ def sound_example_parser(
     parser.add_argument(
         "--batch-size", type=int, default=batch_size, help=f"training batch size (default {batch_size})"
     )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch CPU threads (default 1: fastest on a shared 2-core machine)",
-    )
+    parser.add_argument("--threads", type=int, default=threads, help=f"torch CPU threads (default {threads})")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument(
         "--dev-only", action="store_true", help="score the dev split only; never read the test split"

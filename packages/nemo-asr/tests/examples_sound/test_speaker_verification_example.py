@@ -75,6 +75,37 @@ def test_read_trials_names_the_bad_line(speaker_verification, tmp_path):
         speaker_verification.read_trials(path)
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        ("espeak-en-us-f4", "espeak-en-us-nyc-f4", True),  # variant f4 in two accents
+        ("espeak-en-gb-scotland-klatt4", "espeak-en-gb-x-gbcwmd-klatt4", True),
+        ("espeak-en-us-f4", "espeak-en-us-f4", False),  # one speaker
+        ("espeak-en-us-m1", "espeak-en-us-m7", False),  # two variants
+        ("espeak-en-gb-klatt", "espeak-en-gb-klatt4", False),
+        ("flite-slt", "flite-awb", False),
+        ("asterisk-allison", "espeak-en-us-f4", False),
+    ],
+)
+def test_accent_pairs_are_one_espeak_variant_in_two_accents(speaker_verification, first, second, expected):
+    assert speaker_verification.same_voice_other_accent(first, second) is expected
+    assert speaker_verification.same_voice_other_accent(second, first) is expected
+
+
+def test_eer_without_accent_pairs_leaves_out_only_those_impostor_trials(speaker_verification):
+    """The accent pair (0.9) outscores one same-speaker trial (0.8): 1 of 2 impostors accepted at EER."""
+    scores = np.asarray([0.95, 0.8, 0.9, 0.1])
+    targets = np.asarray([1, 1, 0, 0])
+    accent_pairs = np.asarray([False, False, True, False])
+    figures = speaker_verification.verification_figures(scores, targets, accent_pairs)
+
+    assert figures["eer"] == pytest.approx(0.5)  # FAR 1/2 and FRR 1/2 at the threshold 0.8 .. 0.9
+    assert figures["accent_pair_trials"] == 1
+    assert figures["eer_without_accent_pairs"] == 0.0
+    unmarked = speaker_verification.verification_figures(scores, targets, np.zeros(4, dtype=bool))
+    assert unmarked["eer_without_accent_pairs"] == unmarked["eer"] == figures["eer"]
+
+
 def _tiny_speakers(folder: Path) -> None:
     """Three training speakers with two utterances each; dev trials over two held-out speakers."""
 
@@ -93,6 +124,14 @@ def _tiny_speakers(folder: Path) -> None:
     first = [entry["audio_filepath"] for entry in dev if entry["label"] == dev[0]["label"]][:2]
     second = [entry["audio_filepath"] for entry in dev if entry["label"] != dev[0]["label"]][:1]
     trials = [(1, first[0], first[1]), (0, first[0], second[0]), (0, first[1], second[0])]
+    labels = {entry["audio_filepath"]: entry["label"] for entry in dev}
+    (folder / "dev_manifest.json").write_text(
+        "".join(
+            json.dumps({"audio_filepath": str(SPEAKERS / path), "duration": 1.0, "label": labels[path]})
+            + "\n"
+            for path in (*first, *second)
+        )
+    )
     (folder / "dev_trials.txt").write_text(
         "".join(f"{target} {SPEAKERS / one} {SPEAKERS / two}\n" for target, one, two in trials)
     )
@@ -111,6 +150,7 @@ def test_dev_only_run_trains_saves_restores_and_scores_dev(tmp_path):
         "--run-dir",
     ]
     command += [str(run), "--max-steps", "2", "--batch-size", "3", "--filters", "16", "--emb-size", "8"]
+    command += ["--threads", "1"]  # one per pytest worker
     finished = subprocess.run(command + ["--dev-only"], capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr[-3000:]
     results = json.loads((run / "results.json").read_text())
@@ -118,6 +158,8 @@ def test_dev_only_run_trains_saves_restores_and_scores_dev(tmp_path):
     assert results["dev"]["trials"] == 3 and results["dev"]["same_speaker_trials"] == 1
     assert results["dev"]["utterances"] == 3
     assert 0.0 <= results["dev"]["eer"] <= 1.0
+    assert results["dev"]["accent_pair_trials"] == 0  # two different espeak-ng variants or a flite voice
+    assert results["dev"]["eer_without_accent_pairs"] == results["dev"]["eer"]
     assert not any(key.startswith("test") for key in results)
     assert (run / "det_curve.png").read_bytes()[:4] == b"\x89PNG"
     assert (run / "titanet_speakers.nemo").is_file()

@@ -66,6 +66,10 @@ def _tiny_commands(tmp_path, per_word: int) -> None:
                 entry["audio_filepath"] = str(COMMANDS / entry["audio_filepath"])
                 kept.append(json.dumps(entry))
         (tmp_path / f"{split}_manifest.json").write_text("\n".join(kept) + "\n")
+    real = [json.loads(line) for line in (COMMANDS / "dev_real_manifest.json").read_text().splitlines()[:3]]
+    for entry in real:  # words cut from longer prompts: offset and duration into the prompt's file
+        entry["audio_filepath"] = str((COMMANDS / entry["audio_filepath"]).resolve())
+    (tmp_path / "dev_real_manifest.json").write_text("".join(json.dumps(entry) + "\n" for entry in real))
 
 
 def test_dev_only_run_trains_saves_restores_and_scores_dev(tmp_path):
@@ -82,6 +86,37 @@ def test_dev_only_run_trains_saves_restores_and_scores_dev(tmp_path):
     assert set(results["dev"]["accuracy"]) == {"digits", "letters", "overall"}
     assert results["dev"]["accuracy"]["overall"]["clips"] == 8
     assert not any(key.startswith("test") for key in results)
+    assert results["dev_real"]["accuracy"]["overall"]["clips"] == 3
+    assert len(list((run / "clips" / "dev_real").glob("*.wav"))) == 3
     assert (run / "confusion_dev.png").read_bytes()[:4] == b"\x89PNG"
     assert (run / "matchboxnet_commands.nemo").is_file()
     assert "dev: digits" in finished.stdout
+
+
+def test_read_manifest_cuts_a_word_out_of_a_longer_prompt_and_keeps_whole_clips(speech_commands, tmp_path):
+    import soundfile as sf
+
+    prompt = ROOT / "data" / "asterisk" / "audio" / "vm-calldiffnum.opus"
+    whole = COMMANDS / "audio" / "seven" / "flite-slt_3.opus"
+    lines = [
+        {"audio_filepath": str(prompt), "duration": 0.5, "label": "two", "offset": 0.25},
+        {
+            "audio_filepath": str(whole),
+            "duration": sf.info(str(whole)).duration,
+            "label": "seven",
+            "offset": 0.0,
+        },
+    ]
+    manifest = tmp_path / "dev_real_manifest.json"
+    manifest.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    cuts = tmp_path / "cuts"
+    cuts.mkdir()
+
+    paths, labels = speech_commands.read_manifest(manifest, cuts)
+
+    assert labels == ["two", "seven"]
+    assert paths[1] == str(whole.resolve())
+    cut, rate = sf.read(paths[0])
+    source, source_rate = sf.read(str(prompt))
+    assert rate == source_rate == 16000 and Path(paths[0]).parent == cuts
+    np.testing.assert_allclose(cut, source[4000:12000], atol=1e-4)  # 0.25 s to 0.75 s, as 16-bit wav
