@@ -154,3 +154,44 @@ def test_attentive_pool_weights_sum_to_one_over_valid_frames():
     # A constant signal per channel: the weighted mean is that constant, the deviation ~0.
     _close(pooled[0, :4, 0], torch.arange(1.0, 5.0), "attentive mean of constant channels")
     assert pooled[0, 4:, 0].abs().max() < 1e-4
+
+
+def _attention_over_repeated_statistics(layer: AttentivePoolLayer, x: torch.Tensor, length: torch.Tensor):
+    """NeMo's formulation, written out: the statistics repeated over every frame, concatenated, convolved."""
+    mask = (torch.arange(x.size(2))[None, :] < length[:, None]).unsqueeze(1)
+    weights = mask / length[:, None, None]
+    mean = (x * weights).sum(2)
+    std = ((x - mean.unsqueeze(2)).pow(2) * weights).sum(2).clamp(min=layer.eps).sqrt()
+    stats = torch.cat([mean, std], dim=1).unsqueeze(2).expand(-1, -1, x.size(2))
+    scores = layer.attention_layer(torch.cat([x, stats], dim=1))
+    alpha = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=2)
+    mu = (x * alpha).sum(2)
+    sigma = ((x - mu.unsqueeze(2)).pow(2) * alpha).sum(2).clamp(min=layer.eps).sqrt()
+    return torch.cat([mu, sigma], dim=1).unsqueeze(2)
+
+
+@pytest.mark.parametrize("kernel_size", [1, 3])
+def test_attentive_pool_equals_convolving_the_repeated_statistics(kernel_size):
+    """Kernel 1 takes the per-utterance shortcut; kernel 3 (zero padding reaches the statistics) cannot."""
+    torch.manual_seed(0)
+    layer = AttentivePoolLayer(inp_filters=12, attention_channels=6, kernel_size=kernel_size)
+    if kernel_size > 1:  # as in NeMo, the output convolution is unpadded and would shorten T: pad it here
+        layer.attention_layer[2] = torch.nn.Conv1d(6, 12, kernel_size, padding=kernel_size // 2)
+    with torch.no_grad():
+        layer.attention_layer[0].conv_layer.bias.normal_()
+    layer.train()
+    x = torch.randn(3, 12, 20, requires_grad=True)
+    length = torch.tensor([20, 13, 7])
+
+    pooled = layer(x, length)
+    (pooled * torch.linspace(-1, 1, 24).view(1, 24, 1)).sum().backward()
+    grads = [x.grad.clone()] + [p.grad.clone() for p in layer.parameters()]
+    x.grad = None
+    layer.zero_grad()
+    want = _attention_over_repeated_statistics(layer, x, length)
+    (want * torch.linspace(-1, 1, 24).view(1, 24, 1)).sum().backward()
+    want_grads = [x.grad] + [p.grad for p in layer.parameters()]
+
+    _close(pooled, want, "pooled")
+    for index, (found, expected) in enumerate(zip(grads, want_grads, strict=True)):
+        _close(found, expected, f"gradient {index}")

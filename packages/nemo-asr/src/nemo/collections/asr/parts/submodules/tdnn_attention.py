@@ -323,8 +323,28 @@ class AttentivePoolLayer(nn.Module):
             length = torch.ones(x.shape[0], device=x.device)
         mask, num_values = lens_to_mask(length, max_len, device=x.device)
         mean, std = get_statistics_with_mask(x, mask / num_values, eps=self.eps)
-        stats = torch.cat([mean, std], dim=1).unsqueeze(2).expand(-1, -1, max_len)
-        scores = self.attention_layer(torch.cat([x, stats], dim=1))
+        scores = self._attention_scores(x, torch.cat([mean, std], dim=1))
         alpha = F.softmax(scores.masked_fill(~mask, float("-inf")), dim=2)
         mu, sigma = get_statistics_with_mask(x, alpha, eps=self.eps)
         return torch.cat([mu, sigma], dim=1).unsqueeze(2)
+
+    def _attention_scores(self, x: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
+        """``attention_layer`` of the frames ``x`` (B, C, T) beside their utterance's ``stats`` (B, 2C): (B, C, T).
+
+        NeMo repeats the statistics over every frame and convolves the (B, 3C, T) concatenation. With a
+        1-wide first convolution (TitaNet's and ECAPA-TDNN's), the statistics' share of it is the same for
+        every frame, so it is computed once per utterance, (B, A), and added to the frames' share: the same
+        result, without the (B, 3C, T) copy and with a third of that convolution's work, forward and back.
+        """
+        tdnn, tanh, output_conv = self.attention_layer
+        conv = tdnn.conv_layer
+        if conv.kernel_size[0] != 1 or conv.stride[0] != 1 or conv.padding[0] != 0 or conv.groups != 1:
+            frames = torch.cat([x, stats.unsqueeze(2).expand(-1, -1, x.size(2))], dim=1)
+            return self.attention_layer(frames)
+        channels = x.size(1)
+        frame_share = F.conv1d(x, conv.weight[:, :channels])
+        utterance_share = stats @ conv.weight[:, channels:, 0].t()
+        if conv.bias is not None:
+            utterance_share = utterance_share + conv.bias
+        hidden = tdnn.bn(tdnn.activation(frame_share + utterance_share.unsqueeze(2)))
+        return output_conv(tanh(hidden))
