@@ -120,3 +120,41 @@ def test_read_manifest_cuts_a_word_out_of_a_longer_prompt_and_keeps_whole_clips(
     source, source_rate = sf.read(str(prompt))
     assert rate == source_rate == 16000 and Path(paths[0]).parent == cuts
     np.testing.assert_allclose(cut, source[4000:12000], atol=1e-4)  # 0.25 s to 0.75 s, as 16-bit wav
+
+
+def test_recipe_options_reach_nemos_config_keys(speech_commands):
+    from nemo.collections.asr.parts.preprocessing.perturb import process_augmentations
+
+    words, _ = speech_commands.read_labels(COMMANDS / "labels.txt")
+    default = speech_commands.build_config(speech_commands.parse_args([]), words).model
+    options = ["--speed-prob", "0.5", "--speed-range", "0.1", "--noise-max-db", "-30", "--shift-ms", "50"]
+    options += ["--workers", "2", "--features", "mel_per_feature"]
+    changed = speech_commands.build_config(speech_commands.parse_args(options), words).model
+
+    assert "speed" not in default.train_ds.augmentor and default.train_ds.num_workers == 1
+    assert (
+        default.train_ds.augmentor.white_noise.max_level == -46
+        and default.train_ds.augmentor.shift.max_shift_ms == 5
+    )
+    assert default.preprocessor._target_.endswith("AudioToMFCCPreprocessor")
+    speed = changed.train_ds.augmentor.speed
+    assert (
+        speed.prob == 0.5
+        and speed.min_speed_rate == pytest.approx(0.9)
+        and speed.max_speed_rate == pytest.approx(1.1)
+    )
+    assert changed.train_ds.augmentor.white_noise.max_level == -30
+    assert (changed.train_ds.augmentor.shift.min_shift_ms, changed.train_ds.augmentor.shift.max_shift_ms) == (
+        -50,
+        50,
+    )
+    assert changed.train_ds.num_workers == 2 and changed.validation_ds.num_workers == 0
+    assert changed.preprocessor._target_.endswith("AudioToMelSpectrogramPreprocessor")
+    assert changed.preprocessor.normalize == "per_feature" and changed.preprocessor.features == 64
+    # The augmentor sections build: only the speed perturbation can lengthen a clip (by its highest rate).
+    assert process_augmentations(default.train_ds.augmentor).max_augmentation_length(1.0) == pytest.approx(
+        1.0
+    )
+    assert process_augmentations(changed.train_ds.augmentor).max_augmentation_length(1.0) == pytest.approx(
+        1.1
+    )
