@@ -161,3 +161,35 @@ def test_applying_init_weights_draws_a_masked_convolution_twice_as_nemo_does() -
     torch.nn.init.xavier_uniform_(expected_after.weight)
     torch.testing.assert_close(masked.conv.weight, expected_masked.weight)
     torch.testing.assert_close(after.weight, expected_after.weight)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "dilation", "padding", "bias"),
+    [(13, 1, 6, False), (29, 1, 14, True), (11, 2, 10, False), (5, 1, 0, True), (4, 1, (3, 0), False)],
+)
+def test_depthwise_inference_by_taps_equals_the_convolution(kernel, dilation, padding, bias) -> None:
+    """CPU inference of a depthwise convolution runs as shifted multiply-adds; training runs the kernel."""
+    torch.manual_seed(0)
+    conv = MaskedConv1d(16, 16, kernel, dilation=dilation, padding=padding, groups=16, bias=bias)
+    x, lens = torch.randn(3, 16, 40), torch.tensor([40, 31, 9])
+    masked = x * (torch.arange(40)[None, :] < lens[:, None]).unsqueeze(1)
+    if isinstance(padding, tuple):
+        masked = torch.nn.functional.pad(masked, padding)
+        padding = 0
+    reference = torch.nn.functional.conv1d(
+        masked, conv.conv.weight, conv.conv.bias, padding=padding, dilation=dilation, groups=16
+    )
+
+    with torch.inference_mode():
+        by_taps, out_lens = conv(x, lens)
+    trained, _ = conv(x, lens)
+
+    torch.testing.assert_close(by_taps, reference, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(trained, reference, atol=1e-5, rtol=1e-5)
+    assert out_lens.tolist() == conv.get_seq_len(lens).tolist()
+    assert trained.grad_fn is not None and trained.grad_fn.name().startswith("Convolution")
+    assert conv._convolve_by_taps(x) is False  # grad enabled here
+    with torch.no_grad():
+        assert conv._convolve_by_taps(x) is True
+        assert MaskedConv1d(16, 32, 3, groups=16)._convolve_by_taps(x) is False  # a channel multiplier
+        assert MaskedConv1d(16, 16, 3, stride=2, groups=16)._convolve_by_taps(x) is False
