@@ -261,6 +261,7 @@ def score_trials(model, data_dir: Path, split: str) -> tuple[dict, tuple[np.ndar
 
 
 def accent_note(figures: dict) -> str:
+    """The printed clause that gives a split's EER without its accent-pair trials."""
     return (
         f"{figures['eer_without_accent_pairs']:.2%} without the {figures['accent_pair_trials']} different-speaker "
         "trials between two accents of one espeak-ng variant"
