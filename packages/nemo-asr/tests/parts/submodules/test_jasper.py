@@ -164,32 +164,42 @@ def test_applying_init_weights_draws_a_masked_convolution_twice_as_nemo_does() -
 
 
 @pytest.mark.parametrize(
-    ("kernel", "dilation", "padding", "bias"),
-    [(13, 1, 6, False), (29, 1, 14, True), (11, 2, 10, False), (5, 1, 0, True), (4, 1, (3, 0), False)],
+    ("kernel", "dilation", "padding", "bias", "stride"),
+    [
+        (13, 1, 6, False, 1),
+        (29, 1, 14, True, 1),
+        (11, 2, 10, False, 1),
+        (5, 1, 2, True, 2),
+        (4, 1, (3, 0), False, 1),
+    ],
 )
-def test_depthwise_inference_by_taps_equals_the_convolution(kernel, dilation, padding, bias) -> None:
-    """CPU inference of a depthwise convolution runs as shifted multiply-adds; training runs the kernel."""
+def test_depthwise_convolution_padded_first_equals_the_padding_kernel(
+    kernel, dilation, padding, bias, stride
+) -> None:
+    """On the CPU a depthwise convolution zero-pads with F.pad and runs unpadded: same outputs and gradients."""
     torch.manual_seed(0)
-    conv = MaskedConv1d(16, 16, kernel, dilation=dilation, padding=padding, groups=16, bias=bias)
-    x, lens = torch.randn(3, 16, 40), torch.tensor([40, 31, 9])
+    conv = MaskedConv1d(
+        16, 16, kernel, stride=stride, dilation=dilation, padding=padding, groups=16, bias=bias
+    )
+    x, lens = torch.randn(3, 16, 40, requires_grad=True), torch.tensor([40, 31, 9])
     masked = x * (torch.arange(40)[None, :] < lens[:, None]).unsqueeze(1)
     if isinstance(padding, tuple):
         masked = torch.nn.functional.pad(masked, padding)
         padding = 0
     reference = torch.nn.functional.conv1d(
-        masked, conv.conv.weight, conv.conv.bias, padding=padding, dilation=dilation, groups=16
+        masked, conv.conv.weight, conv.conv.bias, stride=stride, padding=padding, dilation=dilation, groups=16
     )
+    reference_grads = torch.autograd.grad(reference.square().sum(), [x, conv.conv.weight])
 
+    out, out_lens = conv(x, lens)
+    grads = torch.autograd.grad(out.square().sum(), [x, conv.conv.weight])
     with torch.inference_mode():
-        by_taps, out_lens = conv(x, lens)
-    trained, _ = conv(x, lens)
+        inferred, _ = conv(x.detach(), lens)
 
-    torch.testing.assert_close(by_taps, reference, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(trained, reference, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(out, reference, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(inferred, reference.detach(), atol=1e-5, rtol=1e-5)
+    for found, want in zip(grads, reference_grads, strict=True):
+        torch.testing.assert_close(found, want, atol=1e-4, rtol=1e-4)
     assert out_lens.tolist() == conv.get_seq_len(lens).tolist()
-    assert trained.grad_fn is not None and trained.grad_fn.name().startswith("Convolution")
-    assert conv._convolve_by_taps(x) is False  # grad enabled here
-    with torch.no_grad():
-        assert conv._convolve_by_taps(x) is True
-        assert MaskedConv1d(16, 32, 3, groups=16)._convolve_by_taps(x) is False  # a channel multiplier
-        assert MaskedConv1d(16, 16, 3, stride=2, groups=16)._convolve_by_taps(x) is False
+    assert conv._pad_before_convolving(x) is (padding != 0)
+    assert MaskedConv1d(16, 16, 3, padding=1)._pad_before_convolving(x) is False  # not depthwise
