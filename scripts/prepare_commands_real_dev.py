@@ -18,12 +18,14 @@ words: it ranks settings, it does not predict the test figure. The output depend
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from prepare_sound_tasks import read_manifest, relative_path, write_manifest  # noqa: E402
+
 ASTERISK = ROOT / "data" / "asterisk"
 COMMANDS = ROOT / "data" / "commands"
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -55,26 +57,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def test_clips(commands: Path) -> set[Path]:
     """The audio files of the commands test split (resolved), which this set must never include."""
-    manifest = commands / "test_manifest.json"
     return {
-        (manifest.parent / json.loads(line)["audio_filepath"]).resolve()
-        for line in manifest.read_text(encoding="utf-8").splitlines()
-        if line.strip()
+        (commands / entry["audio_filepath"]).resolve()
+        for entry in read_manifest(commands / "test_manifest.json")
     }
 
 
 def prompts_with_digits(asterisk: Path, excluded: set[Path]) -> Iterator[tuple[Path, str]]:
     """(audio path, transcript) of every Asterisk prompt, all splits, that says a digit word and is not excluded."""
     for split in ("train", "dev", "test"):
-        manifest = asterisk / f"{split}_manifest.json"
-        for line in manifest.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            entry = json.loads(line)
-            audio = (manifest.parent / entry["audio_filepath"]).resolve()
-            if audio in excluded:
-                continue
-            if any(word in DIGITS for word in entry["text"].split()):
+        for entry in read_manifest(asterisk / f"{split}_manifest.json"):
+            audio = (asterisk / entry["audio_filepath"]).resolve()
+            if audio not in excluded and any(word in DIGITS for word in entry["text"].split()):
                 yield audio, entry["text"]
 
 
@@ -102,8 +96,6 @@ def aligned_words(decoder, audio_path: Path, text: str) -> list[tuple[str, float
 
 def digit_entries(asterisk: Path, commands: Path, margin: float) -> list[dict]:
     """Manifest entries (``audio_filepath`` relative to ``commands``) of every aligned digit word."""
-    import os
-
     import soundfile
     from pocketsphinx import Decoder
 
@@ -128,7 +120,7 @@ def digit_entries(asterisk: Path, commands: Path, margin: float) -> list[dict]:
             stop = min(length, end + margin)
             entries.append(
                 {
-                    "audio_filepath": os.path.relpath(audio_path, commands.resolve()),
+                    "audio_filepath": relative_path(audio_path, commands),
                     "duration": round(stop - offset, 3),
                     "label": word,
                     "offset": round(offset, 3),
@@ -141,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     entries = digit_entries(args.asterisk, args.commands, args.margin)
     out = args.commands / "dev_real_manifest.json"
-    out.write_text("".join(json.dumps(entry) + "\n" for entry in entries), encoding="utf-8")
+    write_manifest(out, entries)
     counts = {digit: sum(entry["label"] == digit for entry in entries) for digit in DIGITS}
     print(f"{out}: {len(entries)} digit words of the real voice: {counts}")
 

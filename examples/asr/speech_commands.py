@@ -26,7 +26,6 @@ looking at the test split.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -109,30 +108,28 @@ def read_labels(path: Path) -> tuple[list[str], dict[str, str]]:
 
 
 def read_manifest(path: Path, cut_dir: Path) -> tuple[list[str], list[str]]:
-    """Audio paths and labels of a NeMo manifest whose ``audio_filepath`` is relative to its folder.
+    """Audio paths and labels of a NeMo manifest (``audio_filepath`` relative to its folder or absolute).
 
     An entry that is part of a longer file (``offset`` > 0 or a ``duration`` shorter than the file) is cut out
     into a wav file under ``cut_dir``, since ``transcribe`` reads whole files.
     """
     import soundfile
+    from nemo.collections.asr.data.manifest import read_manifest_entries
 
     paths, labels = [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        entry = json.loads(line)
-        audio = (path.parent / entry["audio_filepath"]).resolve()
-        info = soundfile.info(str(audio))
-        offset, duration = float(entry.get("offset", 0.0)), float(entry["duration"])
-        if offset > 0 or duration < info.duration - 1e-3:
+    for entry in read_manifest_entries(str(path)):
+        audio = entry.audio_filepath
+        info = soundfile.info(audio)
+        offset = entry.offset or 0.0
+        if offset > 0 or entry.duration < info.duration - 1e-3:
             start = round(offset * info.samplerate)
             samples, rate = soundfile.read(
-                str(audio), start=start, stop=start + round(duration * info.samplerate)
+                audio, start=start, stop=start + round(entry.duration * info.samplerate)
             )
-            audio = cut_dir / f"{path.stem}_{number}.wav"
-            soundfile.write(str(audio), samples, rate)
-        paths.append(str(audio))
-        labels.append(entry["label"])
+            audio = str(cut_dir / f"{path.stem}_{entry.line_number}.wav")
+            soundfile.write(audio, samples, rate)
+        paths.append(audio)
+        labels.append(entry.extra["label"])
     return paths, labels
 
 

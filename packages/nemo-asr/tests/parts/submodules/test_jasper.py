@@ -201,5 +201,5 @@ def test_depthwise_convolution_padded_first_equals_the_padding_kernel(
     for found, want in zip(grads, reference_grads, strict=True):
         torch.testing.assert_close(found, want, atol=1e-4, rtol=1e-4)
     assert out_lens.tolist() == conv.get_seq_len(lens).tolist()
-    assert conv._pad_before_convolving(x) is (padding != 0)
-    assert MaskedConv1d(16, 16, 3, padding=1)._pad_before_convolving(x) is False  # not depthwise
+    assert conv._depthwise_padded is (padding != 0)  # the CPU pads these first
+    assert MaskedConv1d(16, 16, 3, padding=1)._depthwise_padded is False  # not depthwise

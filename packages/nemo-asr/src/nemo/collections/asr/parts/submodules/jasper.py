@@ -253,25 +253,27 @@ class MaskedConv1d(nn.Module):
         stride0, dilation0, kernel0 = self.conv.stride[0], self.conv.dilation[0], self.conv.kernel_size[0]
         self._total_padding = sum(self._padding) if self.pad_layer is not None else 2 * self.conv.padding[0]
         self.same_padding = stride0 == 1 and self._total_padding == dilation0 * (kernel0 - 1)
-
-    def _pad_before_convolving(self, x: torch.Tensor) -> bool:
-        """Whether to zero-pad this depthwise convolution's input with ``F.pad`` and run the kernel unpadded.
-
-        On the CPU, torch's depthwise kernel is many times slower when it pads itself (torch 2.11, 16 x 128
-        channels x 128 frames, kernel 13, one thread: forward 8.6 ms with its padding, 0.65 ms on an input padded
-        first; forward and backward 16.7 against 7.5 ms). The result is the same; an ONNX export or a trace keeps
-        the convolution as it is.
-        """
         conv = self.conv
-        return (
-            x.device.type == "cpu"
-            and conv.groups == conv.in_channels
-            and conv.padding[0] > 0
-            and conv.padding_mode == "zeros"
+        self._depthwise_padded = (
+            conv.groups == conv.in_channels and conv.padding[0] > 0 and conv.padding_mode == "zeros"
+        )
+
+    def _convolve(self, x: torch.Tensor) -> torch.Tensor:
+        """``self.conv(x)``; on the CPU a padded depthwise convolution zero-pads with ``F.pad`` and runs unpadded.
+
+        Torch's depthwise CPU kernel is many times slower when it pads itself (torch 2.11, 16 x 128 channels x 128
+        frames, kernel 13, one thread: forward 8.6 ms with its padding, 0.65 ms on an input padded first; forward
+        and backward 16.7 against 7.5 ms). The result is the same; an ONNX export or a trace keeps the convolution.
+        """
+        if (
+            self._depthwise_padded
+            and x.device.type == "cpu"
             and not torch.jit.is_scripting()
             and not torch.jit.is_tracing()
             and not torch.onnx.is_in_onnx_export()
-        )
+        ):
+            return depthwise_conv1d_padded_first(x, self.conv)
+        return self.conv(x)
 
     def get_seq_len(self, lens: torch.Tensor) -> torch.Tensor:
         """Output lengths ``(B,)`` for input lengths ``(B,)`` (NeMo's formula, truncating division)."""
@@ -297,11 +299,9 @@ class MaskedConv1d(nn.Module):
         if self.pad_layer is not None:
             x = self.pad_layer(x)
         if self.heads == -1:
-            if self._pad_before_convolving(x):
-                return depthwise_conv1d_padded_first(x, self.conv), lens
-            return self.conv(x), lens
+            return self._convolve(x), lens
         batch = x.size(0)
-        out = self.conv(x.reshape(-1, self.heads, x.size(-1)))
+        out = self._convolve(x.reshape(-1, self.heads, x.size(-1)))
         return out.reshape(batch, self.real_out_channels, -1), lens
 
 
@@ -313,7 +313,7 @@ def depthwise_conv1d_padded_first(x: torch.Tensor, conv: nn.Conv1d) -> torch.Ten
         conv: the depthwise convolution (``groups == in_channels``, zero padding).
 
     Returns:
-        ``(B, C_out, T')``, equal to ``conv(x)``; on the CPU much faster (see ``MaskedConv1d._pad_before_convolving``).
+        ``(B, C_out, T')``, equal to ``conv(x)``; on the CPU much faster (see ``MaskedConv1d._convolve``).
     """
     padding = conv.padding[0]
     return F.conv1d(
