@@ -22,7 +22,8 @@ Steps:
 
 ``--export RUN_DIR/checkpoints/epoch=E-step=S.ckpt`` (with ``--keep-checkpoints`` every epoch-end checkpoint is kept)
 writes that checkpoint as a ``.nemo`` beside the run, so that each can be scored on the dev sentences
-(``examples/tts/voice.py --model ... --dev-only``) and the best on dev shipped.
+(``examples/tts/voice.py --model ... --dev-only``) and the best on dev shipped; given several checkpoints, it
+writes their weight average (``average-<first>-<last>.nemo``).
 """
 
 from __future__ import annotations
@@ -93,8 +94,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--export",
         type=Path,
+        nargs="+",
         metavar="CHECKPOINT",
-        help="train nothing: write this checkpoint of the run as RUN_DIR/<its name>.nemo (to score it on dev)",
+        help="train nothing: write this checkpoint of the run as RUN_DIR/<its name>.nemo (to score it on dev); "
+        "several checkpoints are averaged, weight by weight, into RUN_DIR/average-<first>-<last>.nemo",
     )
     return parser.parse_args(argv)
 
@@ -283,10 +286,45 @@ def resumable_trainer(args: argparse.Namespace, max_steps: int, **trainer_args: 
     )
 
 
-def export_checkpoint(run_dir: Path, checkpoint: Path) -> Path:
-    """Write the weights of ``checkpoint`` (a Lightning checkpoint of the run in ``run_dir``) as a ``.nemo``.
+def average_state_dicts(states: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The element-wise mean of several state dicts of one model (floating-point tensors; any other entry, such as
+    an integer counter, is taken from the last). All must hold the same keys and shapes.
 
-    The model is built from ``run_dir/config.yaml``, as training built it; returns ``run_dir/<checkpoint stem>.nemo``.
+    Raises:
+        ValueError: no state dicts, or two that differ in keys or in a tensor's shape.
+    """
+    if not states:
+        raise ValueError("average_state_dicts needs at least one state dict.")
+    keys = list(states[-1])
+    averaged: dict[str, Any] = {}
+    for number, state in enumerate(states):
+        if list(state) != keys:
+            missing, extra = sorted(set(keys) - set(state)), sorted(set(state) - set(keys))
+            raise ValueError(
+                f"state dict {number} differs from the last in its keys (missing {missing[:3]}, extra "
+                f"{extra[:3]}): average checkpoints of one run only."
+            )
+    for key in keys:
+        value = states[-1][key]
+        if hasattr(value, "is_floating_point") and value.is_floating_point():
+            shapes = {tuple(state[key].shape) for state in states}
+            if len(shapes) > 1:
+                raise ValueError(
+                    f"{key!r} has the shapes {sorted(shapes)}: average checkpoints of one run only."
+                )
+            total = sum(state[key].double() for state in states)
+            averaged[key] = (total / len(states)).to(value.dtype)
+        else:
+            averaged[key] = value
+    return averaged
+
+
+def export_checkpoint(run_dir: Path, checkpoints: Sequence[Path]) -> Path:
+    """Write the weights of ``checkpoints`` (Lightning checkpoints of the run in ``run_dir``) as a ``.nemo``.
+
+    One checkpoint is written as ``run_dir/<checkpoint stem>.nemo``; several are averaged weight by weight
+    (``average_state_dicts``) into ``run_dir/average-<first stem>-<last stem>.nemo``. The model is built from
+    ``run_dir/config.yaml``, as training built it; returns the ``.nemo`` path.
     """
     import torch
     from nemo.collections.tts.models import FastPitchModel
@@ -297,13 +335,17 @@ def export_checkpoint(run_dir: Path, checkpoint: Path) -> Path:
         raise SystemExit(
             f"{config} does not exist: --export needs the run folder its checkpoint was trained in."
         )
-    if not checkpoint.is_file():
-        raise SystemExit(f"{checkpoint} does not exist: name one of {run_dir / 'checkpoints'}/*.ckpt.")
+    for checkpoint in checkpoints:
+        if not checkpoint.is_file():
+            raise SystemExit(f"{checkpoint} does not exist: name one of {run_dir / 'checkpoints'}/*.ckpt.")
     model = FastPitchModel(cfg=OmegaConf.load(config).model)
-    # Our own run's file (random states and Lightning's loop state need the full unpickler).
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)["state_dict"]
-    model.load_state_dict(state)
-    out = run_dir / f"{checkpoint.stem}.nemo"
+    # Our own run's files (random states and Lightning's loop state need the full unpickler).
+    states = [torch.load(path, map_location="cpu", weights_only=False)["state_dict"] for path in checkpoints]
+    model.load_state_dict(average_state_dicts(states))
+    if len(checkpoints) == 1:
+        out = run_dir / f"{checkpoints[0].stem}.nemo"
+    else:
+        out = run_dir / f"average-{checkpoints[0].stem}-{checkpoints[-1].stem}.nemo"
     model.save_to(str(out))
     return out
 

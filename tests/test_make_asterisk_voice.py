@@ -82,3 +82,32 @@ def test_the_same_arguments_give_the_same_weights_and_a_rerun_goes_on(script, tm
         script.main(
             ["--run-dir", str(first), "--export", str(first / "checkpoints" / "epoch=9-step=40.ckpt")]
         )
+
+    # Two checkpoints: their weight average, each float weight the mean of the two models' (exported above).
+    both = [str(first / "checkpoints" / f"{stem}.ckpt") for stem in ("epoch=0-step=4", "epoch=1-step=8")]
+    assert script.main(["--run-dir", str(first), "--export", *both]) == 0
+    step4, step8 = _weights(first, "epoch=0-step=4.nemo"), _weights(first, "epoch=1-step=8.nemo")
+    averaged = _weights(first, "average-epoch=0-step=4-epoch=1-step=8.nemo")
+    assert averaged.keys() == step8.keys()
+    moved = 0
+    for name, value in averaged.items():
+        if value.is_floating_point():
+            torch.testing.assert_close(value, (step4[name] + step8[name]) / 2, msg=name)
+            moved += not torch.equal(step4[name], step8[name])
+        else:
+            assert torch.equal(value, step8[name]), name
+    assert moved > 10  # training changed the weights between the two, so the mean is a third set
+
+
+def test_averaging_names_the_weight_that_does_not_match(script):
+    weights = {"encoder.weight": torch.zeros(2, 3), "steps": torch.tensor(4)}
+    wider = {"encoder.weight": torch.zeros(2, 4), "steps": torch.tensor(8)}
+    with pytest.raises(ValueError, match=r"'encoder.weight' has the shapes \[\(2, 3\), \(2, 4\)\]"):
+        script.average_state_dicts([weights, wider])
+    with pytest.raises(ValueError, match="differs from the last in its keys"):
+        script.average_state_dicts([{"decoder.weight": torch.zeros(1)}, weights])
+    mean = script.average_state_dicts(
+        [weights, {"encoder.weight": torch.ones(2, 3), "steps": torch.tensor(8)}]
+    )
+    assert torch.equal(mean["encoder.weight"], torch.full((2, 3), 0.5))
+    assert mean["steps"].item() == 8

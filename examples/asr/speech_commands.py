@@ -92,6 +92,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="the config's MFCCs (default), or log-mel spectrograms with each clip's per-band mean and deviation "
         "taken out (NeMo's AudioToMelSpectrogramPreprocessor, normalize: per_feature)",
     )
+    parser.add_argument(
+        "--highfreq",
+        type=float,
+        help="highest mel frequency in Hz of the features (the preprocessor's highfreq; default: half the sample "
+        "rate). The real voice is G.722 audio, which holds nothing above 7 kHz",
+    )
     return parser.parse_args(argv)
 
 
@@ -215,6 +221,9 @@ def build_config(args: argparse.Namespace, words: list[str]):
             "normalize": "per_feature",
             "dither": 0.0,
         }
+    if args.highfreq is not None:
+        with open_dict(model.preprocessor):
+            model.preprocessor.highfreq = args.highfreq
     for block in model.encoder.jasper[1:4]:
         block.filters = args.filters
     model.optim.lr = args.lr

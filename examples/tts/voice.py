@@ -47,6 +47,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--vocoder", help="vocoder .nemo (default: Griffin-Lim from the model's mel settings)"
     )
     parser.add_argument("--speaker", type=int, help="speaker id (default: the model's default_speaker)")
+    parser.add_argument("--pace", type=float, default=1.0, help="speaking rate: durations are divided by it")
     parser.add_argument("--run-dir", type=Path, default=Path("nemo_experiments/tts"), help="output folder")
     parser.add_argument(
         "--asr-model", type=Path, help=f"the main job's ASR .nemo (default: newest {DEMO_ASR_GLOB})"
@@ -83,17 +84,21 @@ def spoken_words(model, sentence: str) -> str:
     return " ".join(text.split())
 
 
-def speak(model, vocoder, sentence: str, speaker: int | None):
-    """``(waveform (T,) float32, mel (n_mels, frames), pitch Hz per token (T_text,), durations (T_text,))``."""
+def speak(model, vocoder, sentence: str, speaker: int | None, pace: float = 1.0):
+    """``(waveform (T,) float32, mel (n_mels, frames), pitch Hz per token (T_text,), frames per token (T_text,))``.
+
+    ``pace`` divides the predicted durations (NeMo's speaking rate); the frames per token are the predicted
+    durations divided by it and rounded half up, as the length regulator repeats the tokens."""
     import torch
 
     tokens = model.parse(sentence)
     speaker_ids = None if speaker is None else torch.tensor([speaker])
     with torch.inference_mode():
-        spect, _, durations, _, pitch, _ = model.fastpitch.infer(text=tokens, speaker=speaker_ids)
+        spect, _, durations, _, pitch, _ = model.fastpitch.infer(text=tokens, speaker=speaker_ids, pace=pace)
         audio = vocoder.convert_spectrogram_to_audio(spec=spect)
     pitch_hz = pitch[0] * float(model.cfg.pitch_std) + float(model.cfg.pitch_mean)
-    return audio.reshape(-1).float().numpy(), spect[0].numpy(), pitch_hz.numpy(), durations[0].long().numpy()
+    frames = torch.floor(durations[0].float() / pace + 0.5).long()
+    return audio.reshape(-1).float().numpy(), spect[0].numpy(), pitch_hz.numpy(), frames.numpy()
 
 
 def plot(path: Path, sentence: str, mel: np.ndarray, pitch_hz: np.ndarray, durations: np.ndarray) -> None:
@@ -166,7 +171,7 @@ def score_split(args, model, vocoder, split: str, asr) -> dict:
     for number, sentence in enumerate(tqdm(sentences, desc=f"speak {split}", unit="sentence"), start=1):
         torch.manual_seed(number)  # Griffin-Lim's random initial phase: the same wav on every run
         started = time.perf_counter()
-        audio, mel, pitch_hz, durations = speak(model, vocoder, sentence, args.speaker)
+        audio, mel, pitch_hz, durations = speak(model, vocoder, sentence, args.speaker, args.pace)
         synth_seconds += time.perf_counter() - started
         audio_seconds += len(audio) / sample_rate
         path = folder / f"{number:02d}.wav"

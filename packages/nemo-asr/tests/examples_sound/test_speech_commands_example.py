@@ -158,3 +158,28 @@ def test_recipe_options_reach_nemos_config_keys(speech_commands):
     assert process_augmentations(changed.train_ds.augmentor).max_augmentation_length(1.0) == pytest.approx(
         1.1
     )
+
+
+def test_highfreq_limits_the_mfcc_filterbank_to_that_band(speech_commands):
+    """--highfreq 7000 sets the preprocessor's highfreq: a loud 7.5 kHz tone added to white noise, outside that
+    band, then hardly moves the MFCCs, where with the default band (to 8 kHz) it moves them a lot."""
+    import torch
+    from hydra.utils import instantiate
+
+    words, _ = speech_commands.read_labels(COMMANDS / "labels.txt")
+    noise = 0.01 * torch.randn(16000, generator=torch.Generator().manual_seed(0))
+    tone = 0.5 * torch.sin(2 * torch.pi * 7500 * torch.arange(16000) / 16000)
+    moved = {}
+    for name, options in (("full band", []), ("to 7 kHz", ["--highfreq", "7000"])):
+        cfg = speech_commands.build_config(speech_commands.parse_args(options), words).model
+        preprocessor = instantiate(cfg.preprocessor).eval()
+        with torch.no_grad():
+            noisy, toned = (
+                preprocessor(input_signal=signal[None], length=torch.tensor([16000]))[0]
+                for signal in (noise, noise + tone)
+            )
+        # Inner frames: the first and last are padded by reflection, whose seam clicks across every band.
+        moved[name] = (toned - noisy)[..., 2:-2].abs().max().item()
+    limited = speech_commands.build_config(speech_commands.parse_args(["--highfreq", "7000"]), words)
+    assert limited.model.preprocessor.highfreq == 7000
+    assert moved["full band"] > 10 * moved["to 7 kHz"], moved

@@ -18,13 +18,14 @@ SCRIPTS = REPO_ROOT / "scripts"
 
 @pytest.fixture(scope="session")
 def scripts() -> types.SimpleNamespace:
-    """``commands``, ``commands_real_dev``, ``vad``, ``speakers`` and ``shared`` (``scripts/prepare_sound_tasks.py``), and the
+    """``commands``, ``commands_real_dev``, ``commands_festival``, ``vad``, ``speakers`` and ``shared`` (``scripts/prepare_sound_tasks.py``), and the
     repository's ``data`` folder as ``data``."""
     if str(SCRIPTS) not in sys.path:
         sys.path.insert(0, str(SCRIPTS))  # the scripts import each other by module name
     return types.SimpleNamespace(
         commands=importlib.import_module("prepare_commands_task"),
         commands_real_dev=importlib.import_module("prepare_commands_real_dev"),
+        commands_festival=importlib.import_module("measure_commands_festival"),
         vad=importlib.import_module("prepare_vad_task"),
         speakers=importlib.import_module("prepare_speakers_task"),
         shared=importlib.import_module("prepare_sound_tasks"),

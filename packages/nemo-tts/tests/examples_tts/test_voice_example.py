@@ -28,6 +28,25 @@ def test_spoken_words_follow_the_models_normalizer(voice_example):
     assert voice_example.spoken_words(voice, "It's at 7:45 p.m.") == "it's at seven forty five p m"
 
 
+def test_pace_divides_the_predicted_durations(voice_example):
+    from nemo.collections.tts.inference import griffin_lim_vocoder
+    from nemo.collections.tts.models import FastPitchModel
+
+    # In eval mode, without dropout, both paces see the same predicted durations.
+    voice = FastPitchModel.from_pretrained("tts_en_fastpitch_asterisk").eval()
+    vocoder = griffin_lim_vocoder(voice, n_iters=2)
+    spoken = {
+        pace: voice_example.speak(voice, vocoder, "Call me at noon.", None, pace) for pace in (1.0, 0.5)
+    }
+    (audio, mel, _, frames), (slow_audio, slow_mel, _, slow_frames) = spoken[1.0], spoken[0.5]
+    # The frames per token are what the length regulator repeated: they add up to the spectrogram's length.
+    assert frames.sum() == mel.shape[1] and slow_frames.sum() == slow_mel.shape[1]
+    # Half the pace, twice the frames (each token's rounding may differ by one) and twice the audio.
+    assert abs(slow_mel.shape[1] - 2 * mel.shape[1]) <= len(frames)
+    assert ((slow_frames - 2 * frames) ** 2 <= 1).all()
+    assert len(slow_audio) == pytest.approx(2 * len(audio), rel=0.05)
+
+
 def test_pocketsphinx_hears_a_recorded_prompt(voice_example):
     """The independent recognizer works here: a real Asterisk prompt comes back as its words."""
     root = EXAMPLE.parents[2] / "data" / "asterisk"
