@@ -65,6 +65,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--inner", type=int, default=512, help="d_inner of the transformer layers")
     parser.add_argument("--layers", type=int, default=3, help="layers of the encoder and of the decoder")
     parser.add_argument("--heads", type=int, default=2)
+    parser.add_argument(
+        "--dropatt",
+        type=float,
+        default=0.1,
+        help="attention dropout of the encoder and decoder (default 0.1, the config's). 0 lets torch's fused "
+        "attention kernel run in training: on the CPU a step of this recipe took 1.26 s against 2.11 s",
+    )
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=0.05, help="Noam scale: peak lr = lr / sqrt(warmup)")
     parser.add_argument("--warmup", type=int, default=1000)
@@ -156,6 +163,7 @@ def build_config(args: argparse.Namespace, manifests: dict[str, Path], pitch_mea
     for name in ("input_fft", "output_fft"):
         model[name].n_layer = args.layers
         model[name].n_head = args.heads
+        model[name].dropatt = args.dropatt
         model[name].d_inner = args.inner
     for name in ("duration_predictor", "pitch_predictor"):
         model[name].filter_size = args.width

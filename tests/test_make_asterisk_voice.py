@@ -54,6 +54,16 @@ def test_manifests_hold_the_training_voices_and_never_the_test_prompts(script, t
     assert all(Path(entry["audio_filepath"]).is_file() for entry in mixed)
 
 
+def test_attention_dropout_reaches_both_transformers(script, tmp_path):
+    manifests = {name: tmp_path / f"{name}.json" for name in ("train", "dev")}
+    manifests["train"].write_text("{}\n" * 32)  # build_config counts the clips (2 batches)
+    for dropatt, expected in (([], 0.1), (["--dropatt", "0"], 0.0)):
+        args = script.parse_args(["--run-dir", str(tmp_path), "--no-synthetic", *dropatt])
+        model = script.build_config(args, manifests, 200.0, 30.0).model
+        assert model.input_fft.dropatt == model.output_fft.dropatt == expected
+        assert model.input_fft.dropout == 0.1  # the other dropouts are left as the config has them
+
+
 def test_the_same_arguments_give_the_same_weights_and_a_rerun_goes_on(script, tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
     for run_dir in (first, second):
