@@ -27,14 +27,11 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
-import torch
-import torchaudio.functional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from prepare_commands_task import LABELS  # noqa: E402
-from prepare_sound_tasks import DATA, SAMPLE_RATE, read_manifest, write_manifest, write_opus  # noqa: E402
-from prepare_synthetic_speech import trim_and_normalize  # noqa: E402
+from prepare_sound_tasks import DATA, read_manifest, write_manifest, write_opus  # noqa: E402
+from prepare_synthetic_speech import read_engine_wav, trim_and_normalize  # noqa: E402
 
 FESTIVAL_VOICES = {"cmu_us_slt_arctic_hts": None, "kal_diphone": (90, 130), "ked_diphone": (90, 130)}
 """festival voice -> range of its mean pitch (Hz) to draw from; None: an HTS voice, which takes no tempo or pitch."""
@@ -74,13 +71,8 @@ def speak(voice: str, word: str, tempo: float, pitch: int | None, workdir: Path)
     text = festival_text(word)
     command = ["text2wave", "-o", str(wav), "-eval", festival_setup(voice, tempo, pitch)]
     subprocess.run(command, input=text.encode(), check=True, capture_output=True)
-    samples, rate = sf.read(wav, dtype="float32", always_2d=True)
-    if not samples.any():
-        raise RuntimeError(
-            f"festival voice {voice} said nothing for {word!r}: apt-get install its festvox package."
-        )
-    mono = torchaudio.functional.resample(torch.from_numpy(samples.mean(axis=1)), rate, SAMPLE_RATE)
-    return trim_and_normalize(mono.numpy())
+    silence = f"festival voice {voice} said nothing for {word!r}: apt-get install its festvox package."
+    return trim_and_normalize(read_engine_wav(wav, silence))
 
 
 def render_festival(out: Path, takes: int, seed: int) -> list[dict]:

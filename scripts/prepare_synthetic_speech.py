@@ -116,9 +116,18 @@ def synthesize(voice: Voice, text: str, workdir: Path) -> np.ndarray:
             text,
         ]
     subprocess.run(command, check=True, capture_output=True)
+    return read_engine_wav(wav, f"{voice} produced silence for {text!r}; check that this voice is installed.")
+
+
+def read_engine_wav(wav: Path, silence_error: str) -> np.ndarray:
+    """A speech engine's output file as (T,) float32 mono samples at ``SAMPLE_RATE``.
+
+    Raises:
+        RuntimeError: ``silence_error``, where the file holds only zeros (a voice that is not installed).
+    """
     samples, rate = sf.read(wav, dtype="float32", always_2d=True)
     if not samples.any():
-        raise RuntimeError(f"{voice} produced silence for {text!r}; check that this voice is installed.")
+        raise RuntimeError(silence_error)
     mono = torch.from_numpy(samples.mean(axis=1))
     return torchaudio.functional.resample(mono, rate, SAMPLE_RATE).numpy()
 

@@ -87,9 +87,10 @@ def spoken_words(model, sentence: str) -> str:
 def speak(model, vocoder, sentence: str, speaker: int | None, pace: float = 1.0):
     """``(waveform (T,) float32, mel (n_mels, frames), pitch Hz per token (T_text,), frames per token (T_text,))``.
 
-    ``pace`` divides the predicted durations (NeMo's speaking rate); the frames per token are the predicted
-    durations divided by it and rounded half up, as the length regulator repeats the tokens."""
+    ``pace`` divides the predicted durations (NeMo's speaking rate); the frames per token are those the length
+    regulator repeated the tokens for (``frames_per_token``)."""
     import torch
+    from nemo.collections.tts.parts.utils.helpers import frames_per_token
 
     tokens = model.parse(sentence)
     speaker_ids = None if speaker is None else torch.tensor([speaker])
@@ -97,7 +98,7 @@ def speak(model, vocoder, sentence: str, speaker: int | None, pace: float = 1.0)
         spect, _, durations, _, pitch, _ = model.fastpitch.infer(text=tokens, speaker=speaker_ids, pace=pace)
         audio = vocoder.convert_spectrogram_to_audio(spec=spect)
     pitch_hz = pitch[0] * float(model.cfg.pitch_std) + float(model.cfg.pitch_mean)
-    frames = torch.floor(durations[0].float() / pace + 0.5).long()
+    frames = frames_per_token(durations[0], pace)
     return audio.reshape(-1).float().numpy(), spect[0].numpy(), pitch_hz.numpy(), frames.numpy()
 
 

@@ -18,8 +18,8 @@ SCRIPTS = REPO_ROOT / "scripts"
 
 @pytest.fixture(scope="session")
 def scripts() -> types.SimpleNamespace:
-    """``commands``, ``commands_real_dev``, ``commands_festival``, ``vad``, ``speakers`` and ``shared`` (``scripts/prepare_sound_tasks.py``), and the
-    repository's ``data`` folder as ``data``."""
+    """``commands``, ``commands_real_dev``, ``commands_festival``, ``vad``, ``speakers`` and ``shared``
+    (``scripts/prepare_sound_tasks.py``), and the repository's ``data`` folder as ``data``."""
     if str(SCRIPTS) not in sys.path:
         sys.path.insert(0, str(SCRIPTS))  # the scripts import each other by module name
     return types.SimpleNamespace(

@@ -1,6 +1,7 @@
 """scripts/measure_commands_festival.py: festival's voices rendered as the commands task renders flite's."""
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,6 @@ def test_a_diphone_voice_says_a_word_at_the_drawn_tempo_trimmed_and_normalized(s
 
 def _festival_phones(text: str) -> list[str]:
     """The phones festival's kal_diphone voice says for ``text`` (its own front end, pauses dropped)."""
-    import subprocess
-
     script = (
         f'(voice_kal_diphone) (set! u (utt.synth (Utterance Text "{text}"))) '
         "(print (mapcar (lambda (s) (item.name s)) (utt.relation.items u 'Segment)))"

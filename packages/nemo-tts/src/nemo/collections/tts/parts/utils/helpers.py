@@ -23,6 +23,7 @@ __all__ = [
     "b_mas",
     "binarize_attention",
     "binarize_attention_parallel",
+    "frames_per_token",
     "g2p_backward_compatible_support",
     "get_mask_from_lengths",
     "mask_from_lens",
@@ -194,6 +195,19 @@ def binarize_attention_parallel(
 binarize_attention = binarize_attention_parallel
 
 
+def frames_per_token(durations: torch.Tensor, pace: float | torch.Tensor = 1.0) -> torch.Tensor:
+    """The frames ``regulate_len`` repeats each token for: ``durations / pace`` rounded half up.
+
+    Args:
+        durations: (B, T_text) or (T_text,) predicted or target durations (float or int).
+        pace: speaking rate; 2.0 halves the durations.
+
+    Returns:
+        The same shape, int64.
+    """
+    return torch.floor(durations.float() / pace + 0.5).long()
+
+
 def regulate_len(
     durations: torch.Tensor,
     enc_out: torch.Tensor,
@@ -215,7 +229,7 @@ def regulate_len(
     Returns:
         enc_rep: (B, T_spec, D), zeros past each row's length; dec_lens: (B,) frames per row.
     """
-    reps = torch.floor(durations.float() / pace + 0.5).long()
+    reps = frames_per_token(durations, pace)
     dec_lens = reps.sum(dim=1)
     if group_size > 1:
         if dur_lens is None:
